@@ -213,6 +213,11 @@ impl Verbs {
         self.0 == 0
     }
 
+    /// The set without the verbs of `other`.
+    pub const fn without(self, other: Verbs) -> Verbs {
+        Verbs(self.0 & !other.0)
+    }
+
     /// Adds the verbs of `other`.
     pub fn insert(&mut self, other: Verbs) {
         self.0 |= other.0;

@@ -10,6 +10,9 @@ use crate::error::Error;
 /// serde_json's own nesting limit; YAML gets the same so both formats accept the same inputs.
 const MAX_DEPTH: usize = 128;
 
+/// Stack for the YAML parser thread.
+const YAML_STACK: usize = 32 << 20;
+
 /// One parsed document of an input file.
 #[derive(Debug)]
 pub(crate) struct Document {
@@ -104,6 +107,23 @@ pub(crate) fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Error
             Err(e) => Err(Error::line(path, e.line() as u64, e.column() as u64, json_message(&e))),
         };
     }
+    // The YAML deserializer recurses a few KiB of stack per nesting level in debug builds:
+    // give it a stack that holds MAX_DEPTH levels whatever thread the caller is on.
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("yaml".into())
+            .stack_size(YAML_STACK)
+            .spawn_scoped(scope, || parse_yaml(path, text))
+            .map(|handle| handle.join())
+    });
+    match parsed {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(Error::file(path, "the YAML parser failed on this file")),
+        Err(e) => Err(Error::file(path, format!("cannot start the YAML parser: {e}"))),
+    }
+}
+
+fn parse_yaml(path: &Path, text: &str) -> Result<Vec<Value>, Error> {
     let mut options = serde_saphyr::Options::default();
     // YAML 1.2 core schema: `yes`/`on` are strings, as the API server reads them.
     options.strict_booleans = true;
