@@ -86,7 +86,8 @@ pub(crate) fn reject_ref_cycles(types: &Types) -> Result<(), Error> {
         SchemaType::Ref(next) => Some(next),
         _ => None,
     };
-    for def in types.iter() {
+    // By name, so the report does not depend on which member was referenced first.
+    for def in types.by_name.values().map(|&id| types.get(id)) {
         let mut seen = HashSet::new();
         let mut chain = vec![def.name.as_str()];
         let mut at = def.id;
