@@ -24,12 +24,15 @@ fn list_json(inputs: &[PathBuf]) -> Value {
 /// (group, version, plural) -> row, with verb and subresource lists as sets.
 type Expected = BTreeMap<(String, String, String), Row>;
 
+/// Subresource name -> (kind, verbs).
+type Subresources = BTreeMap<String, (String, BTreeSet<String>)>;
+
 #[derive(Debug, Default, PartialEq)]
 struct Row {
     kind: String,
     namespaced: bool,
     verbs: BTreeSet<String>,
-    subresources: BTreeMap<String, (String, BTreeSet<String>)>,
+    subresources: Subresources,
 }
 
 fn rows_of(listing: &Value) -> Expected {
@@ -67,7 +70,7 @@ fn rows_of(listing: &Value) -> Expected {
 /// The listing of an OpenAPI document by its paths, the way a person reads them.
 fn expected_openapi(doc: &Value) -> Expected {
     let mut own: Expected = Expected::new();
-    let mut subs: BTreeMap<(String, String, String), BTreeMap<String, (String, BTreeSet<String>)>> = BTreeMap::new();
+    let mut subs: BTreeMap<(String, String, String), Subresources> = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         let (group, version, mut rest) = if parts[0] == "api" && parts.len() > 2 {

@@ -216,8 +216,16 @@ struct Acc {
     has_own_path: bool,
     namespaced: bool,
     cluster_wide_reads: bool,
-    subresources: BTreeMap<String, (Option<(Gvk, bool)>, Verbs, String)>,
+    subresources: BTreeMap<String, SubAcc>,
     origin: Option<Origin>,
+}
+
+/// What is known of one subresource: its kind (and whether an extension named it), its verbs,
+/// and the pointer of its first path.
+struct SubAcc {
+    kind: Option<(Gvk, bool)>,
+    verbs: Verbs,
+    pointer: String,
 }
 
 /// Keeps an explicit kind over an inferred one, and the first of each.
@@ -300,13 +308,14 @@ fn read_paths(
                     }
                 }
                 Some(sub) => {
-                    let entry = acc
-                        .subresources
-                        .entry(sub.to_owned())
-                        .or_insert_with(|| (None, Verbs::empty(), cx.ptr.as_str().to_owned()));
-                    entry.1.insert(verb);
+                    let entry = acc.subresources.entry(sub.to_owned()).or_insert_with(|| SubAcc {
+                        kind: None,
+                        verbs: Verbs::empty(),
+                        pointer: cx.ptr.as_str().to_owned(),
+                    });
+                    entry.verbs.insert(verb);
                     if let Some((g, e)) = gvk {
-                        offer(&mut entry.0, g, e);
+                        offer(&mut entry.kind, g, e);
                     }
                 }
             }
@@ -328,7 +337,7 @@ fn read_paths(
             ));
         };
         let mut subresources = Vec::with_capacity(acc.subresources.len());
-        for (name, (gvk, verbs, pointer)) in acc.subresources {
+        for (name, SubAcc { kind: gvk, verbs, pointer }) in acc.subresources {
             let Some((gvk, _)) = gvk else {
                 let origin = Origin { pointer, ..origin.clone() };
                 return Err(Error::at(
