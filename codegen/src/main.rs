@@ -1,10 +1,12 @@
 //! The `kube-codegen` command.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use kube_codegen::{Settings, TypeMode};
 
 /// Typed Kubernetes clientsets, listers and informers for Rust.
 #[derive(Parser)]
@@ -25,23 +27,101 @@ enum Command {
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
     },
+    /// Generate Rust code for the resources and types in OpenAPI documents and CRDs.
+    Generate {
+        /// OpenAPI v2/v3 documents, CRD manifests, or directories of them.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Where to write the module tree (or, with --crate-name, the crate).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// `map`: io.k8s.* definitions are k8s-openapi's types; `generate`: emit them too.
+        #[arg(long, value_enum, default_value = "map")]
+        types: Types,
+        /// Use an existing Rust type for a schema: `SCHEMA=RUST_PATH` (repeatable).
+        #[arg(long = "extern-type", value_name = "SCHEMA=RUST_PATH", value_parser = pair)]
+        extern_types: Vec<(String, String)>,
+        /// Name the module of an API group: `GROUP=MODULE` (repeatable).
+        #[arg(long = "group-alias", value_name = "GROUP=MODULE", value_parser = pair)]
+        group_aliases: Vec<(String, String)>,
+        /// Write a complete crate with this name (Cargo.toml and src/).
+        #[arg(long, value_name = "NAME", requires = "runtime_path")]
+        crate_name: Option<String>,
+        /// The path of kube-codegen-runtime, for the crate's Cargo.toml.
+        #[arg(long, value_name = "PATH", requires = "crate_name")]
+        runtime_path: Option<PathBuf>,
+        /// Write nothing; exit 1 and name the files when DIR differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Types {
+    Map,
+    Generate,
+}
+
+fn pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, found `{s}`")),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().command {
         Command::List { json, inputs } => {
             let model = match kube_codegen_openapi::read(&inputs) {
                 Ok(m) => m,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(e) => return fail(e),
             };
             let text = if json { kube_codegen::list::json(&model) } else { kube_codegen::list::table(&model) };
             // A closed pipe (`| head`) is not an error worth a panic.
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             ExitCode::SUCCESS
+        }
+        Command::Generate { inputs, out, types, extern_types, group_aliases, crate_name, runtime_path, check } => {
+            let settings = Settings {
+                types: match types {
+                    Types::Map => TypeMode::MapK8sOpenapi,
+                    Types::Generate => TypeMode::Generate,
+                },
+                extern_types: extern_types.into_iter().collect::<BTreeMap<_, _>>(),
+                group_aliases: group_aliases.into_iter().collect::<BTreeMap<_, _>>(),
+            };
+            let model = match kube_codegen_openapi::read(&inputs) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            let files = match (&crate_name, &runtime_path) {
+                (Some(name), Some(runtime)) => kube_codegen::generate_crate(&model, &settings, name, runtime),
+                _ => kube_codegen::generate(&model, &settings),
+            };
+            let files = match files {
+                Ok(f) => f,
+                Err(e) => return fail(e),
+            };
+            if check {
+                let drift = files.drift(&out);
+                if drift.is_empty() {
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!("error: {} is out of date; run kube-codegen generate again:", out.display());
+                for path in drift {
+                    eprintln!("  {}", path.display());
+                }
+                return ExitCode::from(1);
+            }
+            match files.write(&out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
         }
     }
 }

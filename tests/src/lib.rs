@@ -1,12 +1,97 @@
 //! Shared helpers for the integration tests.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The shared corpus: `$KUBE_CODEGEN_CORPUS`, or `../shared/corpus` beside the repository.
 pub fn corpus() -> PathBuf {
     let dir = std::env::var_os("KUBE_CODEGEN_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+        .unwrap_or_else(|| workspace().join("../shared/corpus"));
     assert!(dir.is_dir(), "the shared corpus is not at {} (set KUBE_CODEGEN_CORPUS)", dir.display());
     dir
+}
+
+/// The repository root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A throw-away crate that compiles generated code as a user's crate would: a library with
+/// `#![deny(warnings, missing_docs)]` holding generated module trees as its modules, and any
+/// binaries a test adds. All harnesses share one target directory, so k8s-openapi is
+/// compiled once per machine, not once per test.
+pub struct Harness {
+    dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A harness whose library has one module per `(name, module tree)`.
+    pub fn new(modules: &[(&str, &kube_codegen::Files)]) -> Harness {
+        let dir = tempfile::Builder::new().prefix("kube-codegen-harness").tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("bin")).unwrap();
+        let mut lib = String::from("//! Compiles generated code.\n#![deny(warnings, missing_docs)]\n\n");
+        for (name, files) in modules {
+            files.write(&src.join(name)).unwrap();
+            lib.push_str(&format!("/// Generated.\npub mod {name};\n"));
+        }
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            r#"[package]
+name = "harness"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+k8s-openapi = { version = "0.29", features = ["v1_36"] }
+serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+
+[profile.dev]
+debug = 0
+
+[workspace]
+"#,
+        )
+        .unwrap();
+        std::fs::write(src.join("lib.rs"), lib).unwrap();
+        // Same dependency versions as the workspace, without a resolve.
+        std::fs::copy(workspace().join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        Harness { dir }
+    }
+
+    /// Adds `src/bin/<name>.rs`.
+    pub fn bin(&self, name: &str, source: &str) {
+        std::fs::write(self.dir.path().join("src/bin").join(format!("{name}.rs")), source).unwrap();
+    }
+
+    /// The harness directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs cargo in the harness; panics with its output when it fails.
+    pub fn cargo(&self, args: &[&str]) -> String {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("target"))
+            .join("harness");
+        let out = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("CARGO_TARGET_DIR", target)
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "cargo {args:?} failed in {}:\n{}\n{stdout}",
+            self.dir.path().display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
 }

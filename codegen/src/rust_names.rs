@@ -1,0 +1,129 @@
+//! Rust identifiers from JSON names: type names, field names, enum variants.
+
+use proc_macro2::{Ident, Span};
+
+/// Words that are keywords in some edition; raw identifiers where allowed, `_` suffixed where not.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
+    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait",
+    "true", "try", "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Splits a JSON name into words: at non-alphanumerics, lower->upper steps, and the end of an
+/// acronym (`HTTPRoute` -> `HTTP`, `Route`).
+pub fn words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if let Some(&prev) = current.chars().last().as_ref() {
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let boundary = (c.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()))
+                || (c.is_ascii_uppercase() && prev.is_ascii_uppercase() && next_lower);
+            if boundary {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// `UpperCamelCase`; empty when `text` has no alphanumerics. The rest of each word stays as
+/// written, so `podIP` becomes `PodIP`.
+pub fn pascal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for w in words(text) {
+        let mut c = w.chars();
+        if let Some(first) = c.next() {
+            out.push(first.to_ascii_uppercase());
+            out.push_str(c.as_str());
+        }
+    }
+    out
+}
+
+/// `snake_case`; empty when `text` has no alphanumerics.
+pub fn snake(text: &str) -> String {
+    words(text).iter().map(|w| w.to_ascii_lowercase()).collect::<Vec<_>>().join("_")
+}
+
+/// A field identifier for a JSON property name: snake_case, keywords as raw identifiers,
+/// `field_` prefixed when it would start with a digit or be empty.
+pub fn field_ident(json: &str) -> String {
+    let mut s = snake(json);
+    if s.is_empty() {
+        s = "field".to_owned();
+    } else if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert_str(0, "field_");
+    }
+    s
+}
+
+/// A type or variant name: PascalCase, `X` prefixed when it would start with a digit.
+pub fn type_ident(text: &str, empty: &str) -> String {
+    let mut s = pascal(text);
+    if s.is_empty() {
+        s = empty.to_owned();
+    } else if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, 'V');
+    }
+    s
+}
+
+/// An [`Ident`], raw where the name is a keyword that allows it.
+pub fn ident(name: &str) -> Ident {
+    match name {
+        "self" | "Self" | "super" | "crate" | "_" => Ident::new(&format!("{name}_"), Span::call_site()),
+        n if KEYWORDS.contains(&n) => Ident::new_raw(n, Span::call_site()),
+        n => Ident::new(n, Span::call_site()),
+    }
+}
+
+/// The first name in `base`, `base2`, `base3`, ... that `taken` rejects.
+pub fn unique(base: &str, mut taken: impl FnMut(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (2..).map(|n| format!("{base}{n}")).find(|c| !taken(c)).expect("an unused suffix exists")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_words_like_a_person() {
+        assert_eq!(words("HTTPRoute"), ["HTTP", "Route"]);
+        assert_eq!(words("podIPs"), ["pod", "IPs"]);
+        assert_eq!(words("x-kubernetes-foo"), ["x", "kubernetes", "foo"]);
+        assert_eq!(words("$ref"), ["ref"]);
+        assert_eq!(words("ipv4"), ["ipv4"]);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(pascal("privateKey"), "PrivateKey");
+        assert_eq!(pascal("podIP"), "PodIP");
+        assert_eq!(snake("podIPs"), "pod_ips");
+        assert_eq!(snake("apiVersion"), "api_version");
+        assert_eq!(field_ident("-"), "field");
+        assert_eq!(field_ident("3d"), "field_3d");
+        assert_eq!(field_ident("$ref"), "ref");
+        assert_eq!(ident("type").to_string(), "r#type");
+        assert_eq!(ident("self").to_string(), "self_");
+        assert_eq!(type_ident("", "Empty"), "Empty");
+        assert_eq!(type_ident("1.0", "Empty"), "V10");
+        assert_eq!(unique("A", |n| n == "A" || n == "A2"), "A3");
+    }
+}

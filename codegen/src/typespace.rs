@@ -1,0 +1,585 @@
+//! The Rust type space: where every IR type lives, what it is called, and what each schema
+//! becomes. Emitters read it; it never prints code.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kube_codegen_openapi::{Additional, Gvk, Model, Resource, Schema, SchemaType, Scope, TypeDef, TypeId};
+
+use crate::rust_names::{field_ident, pascal, type_ident, unique};
+use crate::settings::{Settings, TypeMode};
+
+/// A module below the generated root, as its path segments (`["apps", "v1"]`).
+pub type ModPath = Vec<String>;
+
+/// A Rust type expression, rendered relative to the module that uses it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ty {
+    /// An item of the generated code.
+    Local(ItemId),
+    /// A path in another crate (`k8s_openapi::...::Time`, `String`, `i64`).
+    Extern(String),
+    /// `Vec<T>`
+    Vec(Box<Ty>),
+    /// `BTreeMap<String, T>`
+    Map(Box<Ty>),
+    /// `Option<T>`
+    Option(Box<Ty>),
+    /// `Box<T>`
+    Boxed(Box<Ty>),
+}
+
+const VALUE: &str = "serde_json::Value";
+const OBJECT_META: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta";
+const TIME: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::Time";
+const INT_OR_STRING: &str = "k8s_openapi::apimachinery::pkg::util::intstr::IntOrString";
+const QUANTITY: &str = "k8s_openapi::apimachinery::pkg::api::resource::Quantity";
+const BYTE_STRING: &str = "k8s_openapi::ByteString";
+const CONDITION: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition";
+const LABEL_SELECTOR: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector";
+const OBJECT_REFERENCE: &str = "k8s_openapi::api::core::v1::ObjectReference";
+
+/// Extern types that implement `Default`.
+const EXTERN_DEFAULTS: &[&str] = &[
+    "String",
+    "i32",
+    "i64",
+    "f64",
+    "bool",
+    VALUE,
+    OBJECT_META,
+    INT_OR_STRING,
+    QUANTITY,
+    BYTE_STRING,
+    LABEL_SELECTOR,
+    OBJECT_REFERENCE,
+];
+
+/// Index of an [`Item`].
+pub type ItemId = usize;
+
+/// One generated item.
+#[derive(Debug)]
+pub struct Item {
+    pub module: ModPath,
+    pub name: String,
+    pub docs: Option<String>,
+    /// Why the item has a suffixed name, for a comment beside it.
+    pub rename_note: Option<String>,
+    pub kind: ItemKind,
+}
+
+#[derive(Debug)]
+pub enum ItemKind {
+    Struct(StructDef),
+    Enum(EnumDef),
+    /// `pub type Name = T;` for a definition that is not an object.
+    Alias(Ty),
+    /// `pub use path as Name;` for a resource whose type lives elsewhere.
+    ReExport(String),
+}
+
+#[derive(Debug, Default)]
+pub struct StructDef {
+    pub fields: Vec<Field>,
+    /// `x-kubernetes-preserve-unknown-fields` beside properties: the field that keeps the
+    /// fields the schema does not name.
+    pub unknown_fields: Option<String>,
+    /// Set when this is the object type of a resource.
+    pub resource: Option<ResourceInfo>,
+    /// Whether `Default` can be derived.
+    pub default: bool,
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub json: String,
+    pub ident: String,
+    pub ty: Ty,
+    /// Not required (or nullable): `Option<T>`, skipped when `None`.
+    pub optional: bool,
+    pub docs: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct EnumDef {
+    pub variants: Vec<Variant>,
+    /// Integer values (`i64` catch-all) rather than strings.
+    pub integer: bool,
+    /// The variant the schema's `default` names.
+    pub default: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct Variant {
+    pub ident: String,
+    pub value: serde_json::Value,
+}
+
+/// What a root type needs to implement the k8s-openapi resource traits.
+#[derive(Debug, Clone)]
+pub struct ResourceInfo {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub namespaced: bool,
+    pub list_kind: Option<String>,
+}
+
+/// The whole type space.
+#[derive(Debug, Default)]
+pub struct TypeSpace {
+    pub items: Vec<Item>,
+    /// Names used per module, so new names stay unique.
+    names: HashMap<ModPath, BTreeSet<String>>,
+    /// How each IR type is referred to.
+    defs: HashMap<TypeId, Ty>,
+}
+
+/// The Rust module of an API group-version.
+pub fn gv_module(modules: &BTreeMap<String, String>, group: &str, version: &str) -> ModPath {
+    let group = modules.get(group).cloned().unwrap_or_else(|| kube_codegen_openapi::snake_ident(group));
+    vec![group, kube_codegen_openapi::snake_ident(version)]
+}
+
+impl TypeSpace {
+    /// Builds the type space of a model.
+    pub fn build(model: &Model, settings: &Settings) -> TypeSpace {
+        let modules = model.group_modules(&settings.group_aliases);
+        let mut ts = TypeSpace::default();
+        let roots: HashMap<TypeId, &Resource> = model.resources.iter().filter_map(|r| r.ty.map(|t| (t, r))).collect();
+        let packages = package_modules(model, &modules);
+
+        // Place every definition first, so references resolve in any order.
+        let mut local = Vec::new();
+        let mut defs: Vec<&TypeDef> = model.types.iter().collect();
+        defs.sort_by(|a, b| a.name.cmp(&b.name));
+        for def in &defs {
+            if let Some(path) = settings.extern_types.get(&def.name) {
+                ts.defs.insert(def.id, Ty::Extern(path.clone()));
+            } else if settings.types == TypeMode::MapK8sOpenapi && is_k8s_openapi(&def.name) {
+                ts.defs.insert(def.id, Ty::Extern(k8s_openapi_path(&def.name)));
+            } else {
+                let module = match (roots.get(&def.id), def.gvks.as_slice()) {
+                    (Some(r), _) => gv_module(&modules, &r.group, &r.version),
+                    (None, [gvk]) => gv_module(&modules, &gvk.group, &gvk.version),
+                    _ => packages.get(package(&def.name)).cloned().unwrap_or_else(|| path_module(&def.name)),
+                };
+                let name = type_ident(def.short_name(), "Type");
+                let id = ts.reserve(module, &name, None);
+                ts.defs.insert(def.id, Ty::Local(id));
+                local.push((*def, id));
+            }
+        }
+        for (def, id) in local {
+            let resource = roots.get(&def.id).map(|r| resource_info(r));
+            ts.items[id].docs = def.schema.description.clone();
+            ts.items[id].kind = ts.def_kind(def, id, resource);
+        }
+        // Resources whose type lives elsewhere are re-exported where their group-version is.
+        for r in &model.resources {
+            let Some(Ty::Extern(path)) = r.ty.and_then(|t| ts.defs.get(&t)).cloned() else { continue };
+            let module = gv_module(&modules, &r.group, &r.version);
+            if !ts.names.get(&module).is_some_and(|n| n.contains(&r.kind)) {
+                let id = ts.reserve(module, &r.kind, None);
+                ts.items[id].kind = ItemKind::ReExport(path);
+            }
+        }
+        ts.box_cycles();
+        ts.compute_defaults();
+        ts
+    }
+
+    fn reserve(&mut self, module: ModPath, name: &str, taken_note: Option<&str>) -> ItemId {
+        let names = self.names.entry(module.clone()).or_default();
+        let unique_name = unique(name, |n| names.contains(n));
+        let rename_note = (unique_name != name).then(|| match taken_note {
+            Some(place) => {
+                format!("Named `{unique_name}` because `{name}` is taken; this type is the schema at {place}.")
+            }
+            None => format!("Named `{unique_name}` because another type in this module is called `{name}`."),
+        });
+        names.insert(unique_name.clone());
+        self.items.push(Item {
+            module,
+            name: unique_name,
+            docs: None,
+            rename_note,
+            kind: ItemKind::Alias(Ty::Extern(VALUE.into())),
+        });
+        self.items.len() - 1
+    }
+
+    /// The item a named definition becomes.
+    fn def_kind(&mut self, def: &TypeDef, id: ItemId, resource: Option<ResourceInfo>) -> ItemKind {
+        let name = self.items[id].name.clone();
+        let module = self.items[id].module.clone();
+        let mut cx = Cx { module, pointer: format!("{}", def.origin) };
+        match &def.schema.ty {
+            SchemaType::Object(_) => {
+                let mut s = self.struct_def(&mut cx, &def.schema, &name, resource.is_some());
+                s.resource = resource;
+                ItemKind::Struct(s)
+            }
+            _ if enum_of(&def.schema).is_some() => ItemKind::Enum(enum_of(&def.schema).expect("checked")),
+            _ => ItemKind::Alias(self.ty_of(&mut cx, &def.schema, &name)),
+        }
+    }
+
+    fn struct_def(&mut self, cx: &mut Cx, schema: &Schema, name: &str, root: bool) -> StructDef {
+        let SchemaType::Object(object) = &schema.ty else { unreachable!("struct_def of an object") };
+        let mut fields = Vec::with_capacity(object.properties.len());
+        let mut idents = BTreeSet::new();
+        for p in &object.properties {
+            // A resource's apiVersion and kind are its trait constants, not fields.
+            if root && (p.name == "apiVersion" || p.name == "kind") {
+                continue;
+            }
+            let ident = unique(&field_ident(&p.name), |n| idents.contains(n));
+            idents.insert(ident.clone());
+            let child = format!("{name}{}", pascal(&p.name));
+            let pointer_len = cx.pointer.len();
+            cx.pointer.push_str("/properties/");
+            cx.pointer.push_str(&p.name);
+            let ty = if root && p.name == "metadata" {
+                Ty::Extern(OBJECT_META.into())
+            } else {
+                self.ty_of(cx, &p.schema, &child)
+            };
+            cx.pointer.truncate(pointer_len);
+            let always_there = root && p.name == "metadata";
+            let optional = (!p.required || p.schema.nullable) && !always_there;
+            fields.push(Field { json: p.name.clone(), ident, ty, optional, docs: p.schema.description.clone() });
+        }
+        if root && !fields.iter().any(|f| f.json == "metadata") {
+            // Every object of a resource has metadata, whether its schema says so or not.
+            let ident = unique("metadata", |n| idents.contains(n));
+            idents.insert(ident.clone());
+            let docs = Some("Standard object metadata.".to_owned());
+            let ty = Ty::Extern(OBJECT_META.into());
+            fields.push(Field { json: "metadata".into(), ident, ty, optional: false, docs });
+            fields.sort_by(|a, b| a.json.cmp(&b.json));
+        }
+        // Unknown fields beside named ones are kept in a flattened map whose name must not
+        // collide with a property's.
+        let unknown_fields =
+            schema.extensions.preserve_unknown_fields.then(|| unique("other_fields", |n| idents.contains(n)));
+        StructDef { fields, unknown_fields, resource: None, default: true }
+    }
+
+    /// The Rust type of a schema in a field or item position; nested objects and enums
+    /// become items named `name`.
+    fn ty_of(&mut self, cx: &mut Cx, schema: &Schema, name: &str) -> Ty {
+        match &schema.ty {
+            SchemaType::Ref(id) => self.defs.get(id).cloned().unwrap_or_else(|| Ty::Extern(VALUE.into())),
+            SchemaType::IntOrString => {
+                if schema.validation.pattern.as_deref().is_some_and(is_quantity_pattern) {
+                    Ty::Extern(QUANTITY.into())
+                } else {
+                    Ty::Extern(INT_OR_STRING.into())
+                }
+            }
+            SchemaType::String => match schema.format.as_deref() {
+                _ if enum_of(schema).is_some() => self.nested_enum(cx, schema, name),
+                Some("date-time") => Ty::Extern(TIME.into()),
+                Some("byte") => Ty::Extern(BYTE_STRING.into()),
+                Some("int-or-string") => Ty::Extern(INT_OR_STRING.into()),
+                _ => Ty::Extern("String".into()),
+            },
+            SchemaType::Integer if enum_of(schema).is_some() => self.nested_enum(cx, schema, name),
+            SchemaType::Integer => match schema.format.as_deref() {
+                Some("int32") => Ty::Extern("i32".into()),
+                _ => Ty::Extern("i64".into()),
+            },
+            SchemaType::Number => Ty::Extern("f64".into()),
+            SchemaType::Boolean => Ty::Extern("bool".into()),
+            SchemaType::Any => Ty::Extern(VALUE.into()),
+            SchemaType::Array(items) => {
+                let len = cx.pointer.len();
+                cx.pointer.push_str("/items");
+                let item = self.ty_of(cx, items, name);
+                cx.pointer.truncate(len);
+                let item = if items.nullable { Ty::Option(Box::new(item)) } else { item };
+                Ty::Vec(Box::new(item))
+            }
+            SchemaType::Object(object) => {
+                if let Some(known) = well_known(schema) {
+                    return Ty::Extern(known.into());
+                }
+                if object.properties.is_empty() {
+                    return match &object.additional {
+                        Additional::Schema(values) => {
+                            let len = cx.pointer.len();
+                            cx.pointer.push_str("/additionalProperties");
+                            let value = self.ty_of(cx, values, name);
+                            cx.pointer.truncate(len);
+                            let value = if values.nullable { Ty::Option(Box::new(value)) } else { value };
+                            Ty::Map(Box::new(value))
+                        }
+                        _ if schema.extensions.preserve_unknown_fields || schema.extensions.embedded_resource => {
+                            Ty::Extern(VALUE.into())
+                        }
+                        _ => Ty::Map(Box::new(Ty::Extern(VALUE.into()))),
+                    };
+                }
+                let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
+                let name = self.items[id].name.clone();
+                let s = self.struct_def(cx, schema, &name, false);
+                self.items[id].docs = schema.description.clone();
+                self.items[id].kind = ItemKind::Struct(s);
+                Ty::Local(id)
+            }
+        }
+    }
+
+    fn nested_enum(&mut self, cx: &Cx, schema: &Schema, name: &str) -> Ty {
+        let def = enum_of(schema).expect("called for enums");
+        let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
+        self.items[id].docs = schema.description.clone();
+        self.items[id].kind = ItemKind::Enum(def);
+        Ty::Local(id)
+    }
+
+    /// Boxes every field whose type leads back to the struct that holds it without passing
+    /// through a `Vec` or map (which already allocate).
+    fn box_cycles(&mut self) {
+        let direct = |ty: &Ty| -> Option<ItemId> {
+            match ty {
+                Ty::Local(id) => Some(*id),
+                Ty::Option(inner) | Ty::Boxed(inner) => match &**inner {
+                    Ty::Local(id) => Some(*id),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let edges: Vec<Vec<ItemId>> = self
+            .items
+            .iter()
+            .map(|item| match &item.kind {
+                ItemKind::Struct(s) => s.fields.iter().filter_map(|f| direct(&f.ty)).collect(),
+                ItemKind::Alias(ty) => direct(ty).into_iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let reaches = |from: ItemId, to: ItemId| -> bool {
+            let mut stack = vec![from];
+            let mut seen = BTreeSet::new();
+            while let Some(n) = stack.pop() {
+                if n == to {
+                    return true;
+                }
+                if seen.insert(n) {
+                    stack.extend(&edges[n]);
+                }
+            }
+            false
+        };
+        for id in 0..self.items.len() {
+            let targets: Vec<(usize, ItemId)> = match &self.items[id].kind {
+                ItemKind::Struct(s) => {
+                    s.fields.iter().enumerate().filter_map(|(i, f)| direct(&f.ty).map(|t| (i, t))).collect()
+                }
+                _ => continue,
+            };
+            for (i, target) in targets {
+                if reaches(target, id) {
+                    let ItemKind::Struct(s) = &mut self.items[id].kind else { unreachable!() };
+                    let ty = std::mem::replace(&mut s.fields[i].ty, Ty::Extern(String::new()));
+                    s.fields[i].ty = match ty {
+                        Ty::Option(inner) => Ty::Option(Box::new(Ty::Boxed(inner))),
+                        other => Ty::Boxed(Box::new(other)),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Which structs can derive `Default`: the greatest fixed point of "every required field's
+    /// type has a default".
+    fn compute_defaults(&mut self) {
+        loop {
+            let mut changed = false;
+            for id in 0..self.items.len() {
+                let ItemKind::Struct(s) = &self.items[id].kind else { continue };
+                if !s.default {
+                    continue;
+                }
+                let ok = s.fields.iter().all(|f| f.optional || self.has_default(&f.ty));
+                if !ok {
+                    let ItemKind::Struct(s) = &mut self.items[id].kind else { unreachable!() };
+                    s.default = false;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Whether a type implements `Default` (as currently known).
+    pub fn has_default(&self, ty: &Ty) -> bool {
+        match ty {
+            Ty::Vec(_) | Ty::Map(_) | Ty::Option(_) => true,
+            Ty::Boxed(inner) => self.has_default(inner),
+            Ty::Extern(path) => EXTERN_DEFAULTS.contains(&path.as_str()),
+            Ty::Local(id) => match &self.items[*id].kind {
+                ItemKind::Struct(s) => s.default,
+                ItemKind::Enum(e) => e.default.is_some(),
+                ItemKind::Alias(t) => self.has_default(t),
+                ItemKind::ReExport(_) => false,
+            },
+        }
+    }
+}
+
+/// Where a walk is: the module new items go to, and the schema's place for rename notes.
+struct Cx {
+    module: ModPath,
+    pointer: String,
+}
+
+fn resource_info(r: &Resource) -> ResourceInfo {
+    ResourceInfo {
+        group: r.group.clone(),
+        version: r.version.clone(),
+        kind: r.kind.clone(),
+        plural: r.plural.clone(),
+        namespaced: r.scope == Scope::Namespaced,
+        list_kind: r.list_kind.clone(),
+    }
+}
+
+/// The enum a schema's `enum` values make, when they are all strings or all integers.
+fn enum_of(schema: &Schema) -> Option<EnumDef> {
+    let values: Vec<&serde_json::Value> = schema.enum_values.as_ref()?.iter().filter(|v| !v.is_null()).collect();
+    if values.is_empty() {
+        return None;
+    }
+    let integer = match schema.ty {
+        SchemaType::String if values.iter().all(|v| v.is_string()) => false,
+        SchemaType::Integer if values.iter().all(|v| v.as_i64().is_some()) => true,
+        _ => return None,
+    };
+    let mut variants: Vec<Variant> = Vec::new();
+    for v in values {
+        if variants.iter().any(|x| x.value == *v) {
+            continue;
+        }
+        let base = match v {
+            serde_json::Value::String(s) => type_ident(s, "Empty"),
+            other => {
+                let n = other.as_i64().expect("checked");
+                if n < 0 { format!("Minus{}", n.unsigned_abs()) } else { format!("V{n}") }
+            }
+        };
+        // `Other` is the catch-all.
+        let ident = unique(&base, |c| c == "Other" || c == "Self" || variants.iter().any(|x| x.ident == c));
+        variants.push(Variant { ident, value: v.clone() });
+    }
+    let default = schema.default.as_ref().and_then(|d| variants.iter().position(|v| v.value == *d));
+    Some(EnumDef { variants, integer, default })
+}
+
+/// A well-known apimachinery type whose schema this is, by its property names.
+fn well_known(schema: &Schema) -> Option<&'static str> {
+    let SchemaType::Object(o) = &schema.ty else { return None };
+    let names: Vec<&str> = o.properties.iter().map(|p| p.name.as_str()).collect();
+    let required: Vec<&str> = o.properties.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
+    let prop = |n: &str| o.properties.iter().find(|p| p.name == n).map(|p| &p.schema);
+    match names.as_slice() {
+        ["lastTransitionTime", "message", "observedGeneration", "reason", "status", "type"]
+            if required == ["lastTransitionTime", "message", "reason", "status", "type"]
+                && prop("lastTransitionTime").is_some_and(|s| s.format.as_deref() == Some("date-time")) =>
+        {
+            Some(CONDITION)
+        }
+        ["matchExpressions", "matchLabels"] if required.is_empty() => {
+            let exprs = prop("matchExpressions")?;
+            let SchemaType::Array(item) = &exprs.ty else { return None };
+            let SchemaType::Object(io) = &item.ty else { return None };
+            let inner: Vec<&str> = io.properties.iter().map(|p| p.name.as_str()).collect();
+            (inner == ["key", "operator", "values"]).then_some(LABEL_SELECTOR)
+        }
+        ["apiVersion", "fieldPath", "kind", "name", "namespace", "resourceVersion", "uid"] if required.is_empty() => {
+            Some(OBJECT_REFERENCE)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a pattern is the one apimachinery writes for `resource.Quantity`.
+fn is_quantity_pattern(pattern: &str) -> bool {
+    pattern.starts_with(r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)")
+}
+
+/// Whether k8s-openapi has this definition: Kubernetes' own packages, not CRDs whose group
+/// happens to end in `k8s.io` (`io.k8s.networking.gateway.v1.HTTPRoute`).
+fn is_k8s_openapi(name: &str) -> bool {
+    ["io.k8s.api.", "io.k8s.apimachinery.", "io.k8s.apiextensions-apiserver.", "io.k8s.kube-aggregator."]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+/// `io.k8s.api.core.v1.Pod` -> `k8s_openapi::api::core::v1::Pod`.
+pub fn k8s_openapi_path(name: &str) -> String {
+    let rest = name.strip_prefix("io.k8s.").unwrap_or(name);
+    let mut out = String::from("k8s_openapi");
+    for part in rest.split('.') {
+        out.push_str("::");
+        out.push_str(&part.replace('-', "_"));
+    }
+    out
+}
+
+/// The package of a definition name: everything before the last dot.
+fn package(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(p, _)| p)
+}
+
+/// A module from a definition's package when no group-version claims it:
+/// `io.k8s.apimachinery.pkg.apis.meta.v1.Time` -> `apimachinery::pkg::apis::meta::v1`.
+fn path_module(name: &str) -> ModPath {
+    let p = package(name);
+    let p = p.strip_prefix("io.k8s.").unwrap_or(p);
+    p.split('.').filter(|s| !s.is_empty()).map(kube_codegen_openapi::snake_ident).collect()
+}
+
+/// Packages whose group-version kinds all agree on one group-version live in its module.
+fn package_modules(model: &Model, modules: &BTreeMap<String, String>) -> HashMap<String, ModPath> {
+    let mut seen: HashMap<&str, BTreeSet<(&str, &str)>> = HashMap::new();
+    for def in model.types.iter() {
+        let entry = seen.entry(package(&def.name)).or_default();
+        for Gvk { group, version, .. } in &def.gvks {
+            entry.insert((group, version));
+        }
+    }
+    seen.into_iter()
+        .filter_map(|(p, gvs)| {
+            let mut it = gvs.into_iter();
+            match (it.next(), it.next()) {
+                (Some((g, v)), None) => Some((p.to_owned(), gv_module(modules, g, v))),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k8s_paths() {
+        assert_eq!(k8s_openapi_path("io.k8s.api.core.v1.Pod"), "k8s_openapi::api::core::v1::Pod");
+        assert_eq!(
+            k8s_openapi_path("io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON"),
+            "k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON"
+        );
+        assert_eq!(
+            path_module("io.k8s.apimachinery.pkg.apis.meta.v1.Time"),
+            ["apimachinery", "pkg", "apis", "meta", "v1"]
+        );
+    }
+}
