@@ -24,7 +24,9 @@ pub fn words(text: &str) -> Vec<String> {
             continue;
         }
         if let Some(&prev) = current.chars().last().as_ref() {
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            // `IPs` is a plural acronym, not `I` + `Ps`.
+            let plural = chars.get(i + 1) == Some(&'s') && !chars.get(i + 2).is_some_and(|n| n.is_ascii_lowercase());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase()) && !plural;
             let boundary = (c.is_ascii_uppercase() && (prev.is_ascii_lowercase() || prev.is_ascii_digit()))
                 || (c.is_ascii_uppercase() && prev.is_ascii_uppercase() && next_lower);
             if boundary {
@@ -109,6 +111,9 @@ mod tests {
         assert_eq!(words("x-kubernetes-foo"), ["x", "kubernetes", "foo"]);
         assert_eq!(words("$ref"), ["ref"]);
         assert_eq!(words("ipv4"), ["ipv4"]);
+        assert_eq!(words("clusterIPs"), ["cluster", "IPs"]);
+        assert_eq!(words("URLsAllowed"), ["URLs", "Allowed"]);
+        assert_eq!(words("HTTPSettings"), ["HTTP", "Settings"]);
     }
 
     #[test]
