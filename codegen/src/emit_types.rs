@@ -84,11 +84,55 @@ fn field_tokens(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {
             #[serde(rename = #json, default, skip_serializing_if = "Option::is_none")]
             pub #name: Option<#ty>,
         }
+    } else if matches!(f.ty, Ty::Vec(_) | Ty::Map(_)) {
+        // Go writes a nil slice or map as `null` even where the field is required.
+        let helper = null_as_default_path(module);
+        quote! {
+            #docs
+            #[serde(rename = #json, default, deserialize_with = #helper)]
+            pub #name: #ty,
+        }
     } else {
         quote! {
             #docs
             #[serde(rename = #json)]
             pub #name: #ty,
+        }
+    }
+}
+
+/// The module at the generated root that holds serde helpers.
+pub const HELPERS: &str = "__serde";
+
+/// The path of the `null_as_default` helper as seen from `module`.
+fn null_as_default_path(module: &ModPath) -> String {
+    let mut path: Vec<&str> = module.iter().map(|_| "super").collect();
+    path.extend([HELPERS, "null_as_default"]);
+    path.join("::")
+}
+
+/// Whether an item needs the root's serde helpers.
+pub fn needs_helpers(ts: &TypeSpace, id: usize) -> bool {
+    match &ts.items[id].kind {
+        ItemKind::Struct(s) => s.fields.iter().any(|f| !f.optional && matches!(f.ty, Ty::Vec(_) | Ty::Map(_))),
+        _ => false,
+    }
+}
+
+/// The helper module at the generated root.
+pub fn helpers() -> TokenStream {
+    let name = ident(HELPERS);
+    quote! {
+        #[doc(hidden)]
+        mod #name {
+            /// Reads `null` as the type's default: Go writes nil slices and maps as `null`.
+            pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+            where
+                D: serde::Deserializer<'de>,
+                T: Default + serde::Deserialize<'de>,
+            {
+                Ok(<Option<T> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or_default())
+            }
         }
     }
 }

@@ -58,8 +58,10 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
         }
         node.items.push(id);
     }
+    let helpers = (0..ts.items.len()).any(|id| emit_types::needs_helpers(ts, id));
     let mut files = Files::default();
-    render(ts, &root, &mut Vec::new(), PathBuf::from(root_file), Some(root_docs), &mut files)?;
+    let root_extra = helpers.then(emit_types::helpers);
+    render(ts, &root, &mut Vec::new(), PathBuf::from(root_file), Some(root_docs), root_extra, &mut files)?;
     Ok(files)
 }
 
@@ -69,6 +71,7 @@ fn render(
     path: &mut ModPath,
     file: PathBuf,
     inner_docs: Option<&str>,
+    extra: Option<TokenStream>,
     files: &mut Files,
 ) -> Result<(), Error> {
     let docs = inner_docs.map(|d| {
@@ -83,7 +86,7 @@ fn render(
     let mut ids = node.items.clone();
     ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
     let items = ids.iter().map(|&id| emit_types::item(ts, id));
-    let tokens: TokenStream = quote! { #docs #(#mods)* #(#items)* };
+    let tokens: TokenStream = quote! { #docs #(#mods)* #extra #(#items)* };
     let parsed: syn::File =
         syn::parse2(tokens).map_err(|e| Error::Emit { module: path.join("::"), message: e.to_string() })?;
     let text = format!("{HEADER}\n\n{}", prettyplease::unparse(&parsed));
@@ -94,7 +97,7 @@ fn render(
         path.push(name.clone());
         let child_file =
             if child.children.is_empty() { dir.join(format!("{name}.rs")) } else { dir.join(name).join("mod.rs") };
-        render(ts, child, path, child_file, None, files)?;
+        render(ts, child, path, child_file, None, None, files)?;
         path.pop();
     }
     Ok(())

@@ -38,6 +38,18 @@ const CONDITION: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::Conditi
 const LABEL_SELECTOR: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector";
 const OBJECT_REFERENCE: &str = "k8s_openapi::api::core::v1::ObjectReference";
 
+/// Definitions that stay k8s-openapi's even when everything else is generated: their wire
+/// formats are hand-written there (timestamps, quantities, int-or-string, raw objects), and
+/// kube's `Resource` trait names k8s-openapi's `ObjectMeta`.
+const WELL_KNOWN: &[&str] = &[
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime",
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+    "io.k8s.apimachinery.pkg.api.resource.Quantity",
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+    "io.k8s.apimachinery.pkg.runtime.RawExtension",
+];
+
 /// Extern types that implement `Default`.
 const EXTERN_DEFAULTS: &[&str] = &[
     "String",
@@ -157,7 +169,9 @@ impl TypeSpace {
         for def in &defs {
             if let Some(path) = settings.extern_types.get(&def.name) {
                 ts.defs.insert(def.id, Ty::Extern(path.clone()));
-            } else if settings.types == TypeMode::MapK8sOpenapi && is_k8s_openapi(&def.name) {
+            } else if WELL_KNOWN.contains(&def.name.as_str())
+                || (settings.types == TypeMode::MapK8sOpenapi && is_k8s_openapi(&def.name))
+            {
                 ts.defs.insert(def.id, Ty::Extern(k8s_openapi_path(&def.name)));
             } else {
                 let module = match (roots.get(&def.id), def.gvks.as_slice()) {
@@ -188,6 +202,18 @@ impl TypeSpace {
         ts.box_cycles();
         ts.compute_defaults();
         ts
+    }
+
+    /// The path of an IR type: `core::v1::Pod` from the generated root, or an extern path.
+    pub fn path_of(&self, id: TypeId) -> Option<String> {
+        match self.defs.get(&id)? {
+            Ty::Local(item) => {
+                let item = &self.items[*item];
+                Some(item.module.iter().chain([&item.name]).cloned().collect::<Vec<_>>().join("::"))
+            }
+            Ty::Extern(path) => Some(path.clone()),
+            _ => None,
+        }
     }
 
     fn reserve(&mut self, module: ModPath, name: &str, taken_note: Option<&str>) -> ItemId {

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod roundtrip;
+
 /// The shared corpus: `$KUBE_CODEGEN_CORPUS`, or `../shared/corpus` beside the repository.
 pub fn corpus() -> PathBuf {
     let dir = std::env::var_os("KUBE_CODEGEN_CORPUS")

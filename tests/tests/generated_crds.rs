@@ -1,69 +1,11 @@
 //! The types generated from every CRD in the corpus compile with `#![deny(warnings)]`, and
 //! the corpus's example objects round-trip through them.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use kube_codegen::Settings;
-use kube_codegen_tests::{Harness, corpus};
+use kube_codegen_tests::{Harness, corpus, roundtrip};
 use serde_json::Value;
-
-/// `check::<Type>` arms, one per generated resource, for the round-trip binary.
-fn dispatch(model: &kube_codegen_openapi::Model, module: &str) -> String {
-    let modules = model.group_modules(&BTreeMap::new());
-    let mut arms = String::new();
-    for r in &model.resources {
-        let api_version = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
-        let path = format!(
-            "harness::{module}::{}::{}::{}",
-            modules[&r.group],
-            kube_codegen_openapi::snake_ident(&r.version),
-            r.kind
-        );
-        arms.push_str(&format!("        ({api_version:?}, {:?}) => check::<{path}>(v),\n", r.kind));
-    }
-    arms
-}
-
-const ROUNDTRIP: &str = r#"//! Reads a JSON array of objects; prints `ok`, `skip` or `FAIL` for each.
-use serde::{Serialize, de::DeserializeOwned};
-use serde_json::Value;
-
-/// Kubernetes treats a null field as an absent one.
-fn strip_nulls(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect()),
-        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
-        v => v,
-    }
-}
-
-fn check<K: Serialize + DeserializeOwned>(v: &Value) -> Result<(), String> {
-    let typed: K = serde_json::from_value(v.clone()).map_err(|e| format!("deserialize: {e}"))?;
-    let back = serde_json::to_value(&typed).map_err(|e| format!("serialize: {e}"))?;
-    let (want, got) = (strip_nulls(v.clone()), strip_nulls(back));
-    if want == got { Ok(()) } else { Err(format!("round trip differs:\n  in:  {want}\n  out: {got}")) }
-}
-
-fn main() {
-    let path = std::env::args().nth(1).expect("a JSON file");
-    let values: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for v in &values {
-        let key = (v["apiVersion"].as_str().unwrap_or(""), v["kind"].as_str().unwrap_or(""));
-        let name = v["metadata"]["name"].as_str().unwrap_or("");
-        let result = match key {
-ARMS            _ => {
-                println!("skip {} {} {name}", key.0, key.1);
-                continue;
-            }
-        };
-        match result {
-            Ok(()) => println!("ok {} {} {name}", key.0, key.1),
-            Err(e) => println!("FAIL {} {} {name}: {e}", key.0, key.1),
-        }
-    }
-}
-"#;
 
 fn instances() -> Vec<Value> {
     let mut files: Vec<PathBuf> =
@@ -96,7 +38,8 @@ fn corpus_crds_compile_and_instances_round_trip() {
     let mut modules: Vec<(&str, &kube_codegen::Files)> = vec![("crds", &all)];
     modules.extend(variants.iter().map(|(n, f)| (n.as_str(), f)));
     let harness = Harness::new(&modules);
-    harness.bin("roundtrip", &ROUNDTRIP.replace("ARMS", &dispatch(&crds, "crds")));
+    let paths = kube_codegen::type_paths(&crds, &settings);
+    harness.bin("roundtrip", &roundtrip::source(&roundtrip::arms(&crds, &paths, "crds")));
     let objects = harness.path().join("instances.json");
     std::fs::write(&objects, serde_json::to_string(&instances()).unwrap()).unwrap();
 
