@@ -39,6 +39,12 @@ fn doc_attrs(docs: Option<&str>, fallback: &str) -> TokenStream {
     quote! { #(#[doc = #lines])* }
 }
 
+/// `a::b::C` as tokens, without a parser: extern paths are plain `::`-separated names.
+fn path_tokens(path: &str) -> TokenStream {
+    let segments = path.split("::").map(ident);
+    quote!(#(#segments)::*)
+}
+
 /// A type expression as written in `from`.
 pub fn render(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> TokenStream {
     match ty {
@@ -50,10 +56,7 @@ pub fn render(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> TokenStream {
             let name = ident(&to.name);
             quote! { #(#supers::)* #(#down::)* #name }
         }
-        Ty::Extern(path) => {
-            let path: syn::Type = syn::parse_str(path).expect("extern paths are valid Rust types");
-            quote!(#path)
-        }
+        Ty::Extern(path) => path_tokens(path),
         Ty::Vec(inner) => {
             let inner = render(ts, from, inner);
             quote!(Vec<#inner>)

@@ -8,6 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use kube_codegen::{Settings, TypeMode};
 
+// Generating is allocation-bound (token trees, syntax trees); mimalloc cuts that time by a
+// third against glibc's allocator (BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Typed Kubernetes clientsets, listers and informers for Rust.
 #[derive(Parser)]
 #[command(name = "kube-codegen", version, about)]

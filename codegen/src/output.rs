@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
 use quote::quote;
+use rayon::prelude::*;
 
 use crate::emit_types;
 use crate::rust_names::ident;
@@ -59,48 +60,70 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
         node.items.push(id);
     }
     let helpers = (0..ts.items.len()).any(|id| emit_types::needs_helpers(ts, id));
+    let mut jobs = Vec::new();
+    plan(&root, &mut Vec::new(), PathBuf::from(root_file), &mut jobs);
+    // Items are formatted one by one, so the work spreads evenly over the cores however
+    // unevenly items are spread over modules.
+    let items: Vec<String> = (0..ts.items.len())
+        .into_par_iter()
+        .map(|id| format(emit_types::item(ts, id), &ts.items[id].module))
+        .collect::<Result<_, _>>()?;
     let mut files = Files::default();
-    let root_extra = helpers.then(emit_types::helpers);
-    render(ts, &root, &mut Vec::new(), PathBuf::from(root_file), Some(root_docs), root_extra, &mut files)?;
+    for job in jobs {
+        let root = job.path.is_empty();
+        let mut text = format(head(&job, root.then_some(root_docs), root && helpers), &job.path)?;
+        let mut ids = job.node.items.clone();
+        ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
+        for id in ids {
+            if !text.ends_with("\n\n") {
+                text.push('\n');
+            }
+            text.push_str(&items[id]);
+        }
+        files.0.insert(job.file, format!("{HEADER}\n\n{text}"));
+    }
     Ok(files)
 }
 
-fn render(
-    ts: &TypeSpace,
-    node: &Node,
-    path: &mut ModPath,
-    file: PathBuf,
-    inner_docs: Option<&str>,
-    extra: Option<TokenStream>,
-    files: &mut Files,
-) -> Result<(), Error> {
-    let docs = inner_docs.map(|d| {
-        let lines = d.lines().map(|l| format!(" {l}"));
-        quote!(#(#![doc = #lines])*)
-    });
-    let mods = node.children.keys().map(|name| {
-        let doc = format!(" The `{}` module.", path.iter().chain([name]).cloned().collect::<Vec<_>>().join("::"));
-        let name = ident(name);
-        quote! { #[doc = #doc] pub mod #name; }
-    });
-    let mut ids = node.items.clone();
-    ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
-    let items = ids.iter().map(|&id| emit_types::item(ts, id));
-    let tokens: TokenStream = quote! { #docs #(#mods)* #extra #(#items)* };
+/// Formats tokens as a file's worth of Rust.
+fn format(tokens: TokenStream, module: &ModPath) -> Result<String, Error> {
     let parsed: syn::File =
-        syn::parse2(tokens).map_err(|e| Error::Emit { module: path.join("::"), message: e.to_string() })?;
-    let text = format!("{HEADER}\n\n{}", prettyplease::unparse(&parsed));
-    files.0.insert(file.clone(), text);
+        syn::parse2(tokens).map_err(|e| Error::Emit { module: module.join("::"), message: e.to_string() })?;
+    Ok(prettyplease::unparse(&parsed))
+}
 
+/// One file to render: a module's path, its file and its node.
+struct Job<'a> {
+    path: ModPath,
+    file: PathBuf,
+    node: &'a Node,
+}
+
+fn plan<'a>(node: &'a Node, path: &mut ModPath, file: PathBuf, jobs: &mut Vec<Job<'a>>) {
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    jobs.push(Job { path: path.clone(), file, node });
     for (name, child) in &node.children {
         path.push(name.clone());
         let child_file =
             if child.children.is_empty() { dir.join(format!("{name}.rs")) } else { dir.join(name).join("mod.rs") };
-        render(ts, child, path, child_file, None, None, files)?;
+        plan(child, path, child_file, jobs);
         path.pop();
     }
-    Ok(())
+}
+
+/// A module file's inner docs, submodule declarations and (at the root) serde helpers.
+fn head(job: &Job, inner_docs: Option<&str>, helpers: bool) -> TokenStream {
+    let docs = inner_docs.map(|d| {
+        let lines = d.lines().map(|l| format!(" {l}"));
+        quote!(#(#![doc = #lines])*)
+    });
+    let mods = job.node.children.keys().map(|name| {
+        let doc = format!(" The `{}` module.", job.path.iter().chain([name]).cloned().collect::<Vec<_>>().join("::"));
+        let name = ident(name);
+        quote! { #[doc = #doc] pub mod #name; }
+    });
+    let extra = helpers.then(emit_types::helpers);
+    quote! { #docs #(#mods)* #extra }
 }
 
 impl Files {
@@ -113,7 +136,7 @@ impl Files {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
             }
-            if std::fs::read(&path).ok().as_deref() != Some(text.as_bytes()) {
+            if !same_contents(&path, text) {
                 std::fs::write(&path, text).map_err(|e| werr(&path, e))?;
             }
         }
@@ -126,7 +149,7 @@ impl Files {
         let mut drift: Vec<PathBuf> = self
             .0
             .iter()
-            .filter(|(rel, text)| std::fs::read(out.join(rel)).ok().as_deref() != Some(text.as_bytes()))
+            .filter(|(rel, text)| !same_contents(&out.join(rel), text))
             .map(|(rel, _)| rel.clone())
             .collect();
         let keep: BTreeSet<PathBuf> = self.0.keys().map(|p| out.join(p)).collect();
@@ -143,16 +166,27 @@ impl Files {
     }
 }
 
+/// Whether `path` holds exactly `text`; the size is compared before any byte is read.
+fn same_contents(path: &Path, text: &str) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() == text.len() as u64)
+        && std::fs::read(path).is_ok_and(|bytes| bytes == text.as_bytes())
+}
+
+/// Whether a file starts with our header (as a Rust or a TOML comment); reads only that much.
+fn is_generated(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = vec![0; HEADER.len()];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
+        && (head == HEADER.as_bytes() || head == HEADER.replacen("//", "#", 1).as_bytes())
+}
+
 fn collect_generated(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
             collect_generated(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs" || e == "toml")
-            && std::fs::read_to_string(&path)
-                .is_ok_and(|t| t.starts_with(HEADER) || t.starts_with(&HEADER.replacen("//", "#", 1)))
-        {
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "toml") && is_generated(&path) {
             out.push(path);
         }
     }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::arena::Arena;
@@ -20,13 +21,17 @@ use crate::{crd, fixups, openapi_doc};
 /// CustomResourceDefinitions (also inside `kind: List`).
 pub fn read<P: AsRef<Path>>(inputs: &[P]) -> Result<Model, Error> {
     let inputs: Vec<PathBuf> = inputs.iter().map(|p| p.as_ref().to_owned()).collect();
+    let files = source::files(&inputs)?;
+    // Parsing dominates reading a folder of CRDs: spread the files over the cores, then take
+    // the results in input order (and the first error in that order).
+    let parsed: Vec<Result<Vec<Document>, Error>> =
+        files.par_iter().map(|(path, input)| source::parse_file(path, *path == inputs[*input])).collect();
     let mut docs = Vec::new();
     let mut owner = Vec::new();
-    for (path, input) in source::files(&inputs)? {
-        let explicit = path == inputs[input];
-        for doc in source::parse_file(&path, explicit)? {
+    for ((_, input), result) in files.iter().zip(parsed) {
+        for doc in result? {
             docs.push(doc);
-            owner.push(input);
+            owner.push(*input);
         }
     }
     let mut found = vec![0usize; inputs.len()];
