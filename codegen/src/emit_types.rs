@@ -11,7 +11,10 @@ pub fn item(ts: &TypeSpace, id: usize) -> TokenStream {
     let item = &ts.items[id];
     let name = ident(&item.name);
     let docs = doc_attrs(item.docs.as_deref(), &format!("Generated from the schema of `{}`.", item.name));
-    let note = item.rename_note.as_deref().map(|n| quote!(#[doc = ""] #[doc = #n]));
+    let note = item.rename_note.as_deref().map(|n| {
+        let n = format!(" {n}");
+        quote!(#[doc = ""] #[doc = #n])
+    });
     match &item.kind {
         ItemKind::Struct(s) => structure(ts, &item.module, &name, quote!(#docs #note), s),
         ItemKind::Enum(e) => enumeration(&name, quote!(#docs #note), e),
@@ -35,7 +38,9 @@ pub fn item(ts: &TypeSpace, id: usize) -> TokenStream {
 /// or inject code.
 fn doc_attrs(docs: Option<&str>, fallback: &str) -> TokenStream {
     let text = docs.filter(|d| !d.trim().is_empty()).unwrap_or(fallback);
-    let lines = text.lines().map(|l| format!(" {l}"));
+    // Rustdoc compiles fenced and indented code blocks as doctests: a description must not
+    // open one, so fences are escaped and lines lose their indentation.
+    let lines = text.lines().map(|l| format!(" {}", l.trim_start().replace("```", "\\`\\`\\`")));
     quote! { #(#[doc = #lines])* }
 }
 
@@ -80,61 +85,95 @@ fn field_tokens(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {
     let name = ident(&f.ident);
     let json = &f.json;
     let docs = doc_attrs(f.docs.as_deref(), &format!("The `{json}` field."));
-    let ty = render(ts, module, &f.ty);
-    if f.optional {
-        quote! {
-            #docs
-            #[serde(rename = #json, default, skip_serializing_if = "Option::is_none")]
-            pub #name: Option<#ty>,
-        }
-    } else if matches!(f.ty, Ty::Vec(_) | Ty::Map(_)) {
-        // Go writes a nil slice or map as `null` even where the field is required.
-        let helper = null_as_default_path(module);
-        quote! {
-            #docs
-            #[serde(rename = #json, default, deserialize_with = #helper)]
-            pub #name: #ty,
-        }
-    } else {
-        quote! {
-            #docs
-            #[serde(rename = #json)]
-            pub #name: #ty,
-        }
+    let ty = field_type(ts, module, f);
+    quote! {
+        #docs
+        pub #name: #ty,
     }
+}
+
+/// A field's declared type: `Option<T>` when it may be absent.
+fn field_type(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {
+    let ty = render(ts, module, &f.ty);
+    if f.optional { quote!(Option<#ty>) } else { ty }
+}
+
+/// Whether a required field reads `null` or absence as empty: Go writes nil slices and maps
+/// as `null` even where the field is required.
+fn empty_when_null(f: &Field) -> bool {
+    !f.optional && matches!(f.ty, Ty::Vec(_) | Ty::Map(_))
 }
 
 /// The module at the generated root that holds serde helpers.
 pub const HELPERS: &str = "__serde";
 
-/// The path of the `null_as_default` helper as seen from `module`.
-fn null_as_default_path(module: &ModPath) -> String {
-    let mut path: Vec<&str> = module.iter().map(|_| "super").collect();
-    path.extend([HELPERS, "null_as_default"]);
-    path.join("::")
+/// The path of the helper module as seen from `module`.
+fn helpers_path(module: &ModPath) -> TokenStream {
+    let supers = module.iter().map(|_| quote!(super));
+    let name = ident(HELPERS);
+    quote!(#(#supers::)* #name)
 }
 
 /// Whether an item needs the root's serde helpers.
 pub fn needs_helpers(ts: &TypeSpace, id: usize) -> bool {
-    match &ts.items[id].kind {
-        ItemKind::Struct(s) => s.fields.iter().any(|f| !f.optional && matches!(f.ty, Ty::Vec(_) | Ty::Map(_))),
-        _ => false,
-    }
+    matches!(ts.items[id].kind, ItemKind::Struct(_))
 }
 
-/// The helper module at the generated root.
-pub fn helpers() -> TokenStream {
+/// The helper module at the generated root: what every struct's `Deserialize` shares.
+pub fn helpers(ts: &TypeSpace) -> TokenStream {
     let name = ident(HELPERS);
+    // Only structs that keep unknown fields own their keys; unused code would warn.
+    let keeps_unknown = ts.items.iter().any(|i| matches!(&i.kind, ItemKind::Struct(s) if s.unknown_fields.is_some()));
+    let into_string = keeps_unknown.then(|| {
+        quote! {
+            pub fn into_string(self) -> String {
+                match self {
+                    Key::Borrowed(s) => s.to_owned(),
+                    Key::Owned(s) => s,
+                }
+            }
+        }
+    });
     quote! {
         #[doc(hidden)]
         mod #name {
-            /// Reads `null` as the type's default: Go writes nil slices and maps as `null`.
-            pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-            where
-                D: serde::Deserializer<'de>,
-                T: Default + serde::Deserialize<'de>,
-            {
-                Ok(<Option<T> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or_default())
+            /// An object key, borrowed from the input where the format allows.
+            pub enum Key<'de> {
+                Borrowed(&'de str),
+                Owned(String),
+            }
+
+            impl Key<'_> {
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        Key::Borrowed(s) => s,
+                        Key::Owned(s) => s,
+                    }
+                }
+
+                #into_string
+            }
+
+            impl<'de> serde::Deserialize<'de> for Key<'de> {
+                fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    struct Visitor;
+                    impl<'de> serde::de::Visitor<'de> for Visitor {
+                        type Value = Key<'de>;
+                        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                            f.write_str("a field name")
+                        }
+                        fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                            Ok(Key::Borrowed(v))
+                        }
+                        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                            Ok(Key::Owned(v.to_owned()))
+                        }
+                        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                            Ok(Key::Owned(v))
+                        }
+                    }
+                    deserializer.deserialize_str(Visitor)
+                }
             }
         }
     }
@@ -146,34 +185,23 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
         let u = ident(u);
         quote! {
             /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
-            #[serde(flatten)]
             pub #u: std::collections::BTreeMap<String, serde_json::Value>,
         }
     });
     let default = s.default.then(|| quote!(Default,));
-    match &s.resource {
-        None => quote! {
-            #docs
-            #[derive(Clone, Debug, #default PartialEq, serde::Serialize, serde::Deserialize)]
-            pub struct #name {
-                #(#fields)*
-                #unknown
-            }
-        },
-        Some(r) => {
-            let impls = resource_impls(name, r);
-            let serialize = root_serialize(name, s);
-            quote! {
-                #docs
-                #[derive(Clone, Debug, #default PartialEq, serde::Deserialize)]
-                pub struct #name {
-                    #(#fields)*
-                    #unknown
-                }
-                #impls
-                #serialize
-            }
+    let impls = s.resource.as_ref().map(|r| resource_impls(name, r));
+    let serialize = serialize(name, s);
+    let deserialize = deserialize(ts, module, name, s);
+    quote! {
+        #docs
+        #[derive(Clone, Debug, #default PartialEq)]
+        pub struct #name {
+            #(#fields)*
+            #unknown
         }
+        #impls
+        #serialize
+        #deserialize
     }
 }
 
@@ -211,8 +239,10 @@ fn resource_impls(name: &syn::Ident, r: &ResourceInfo) -> TokenStream {
     }
 }
 
-/// A resource serialises its `apiVersion` and `kind` from its constants, then its fields.
-fn root_serialize(name: &syn::Ident, s: &StructDef) -> TokenStream {
+/// `Serialize` as a map of the fields that are set; a resource writes its `apiVersion` and
+/// `kind` from its constants first.
+fn serialize(name: &syn::Ident, s: &StructDef) -> TokenStream {
+    let root = s.resource.is_some();
     let entries = s.fields.iter().map(|f| {
         let field = ident(&f.ident);
         let json = &f.json;
@@ -230,22 +260,112 @@ fn root_serialize(name: &syn::Ident, s: &StructDef) -> TokenStream {
         let u = ident(u);
         quote! {
             for (key, value) in &self.#u {
-                if key != "apiVersion" && key != "kind" {
-                    map.serialize_entry(key, value)?;
-                }
+                map.serialize_entry(key, value)?;
             }
         }
     });
+    let type_meta = root.then(|| {
+        quote! {
+            map.serialize_entry("apiVersion", <Self as k8s_openapi::Resource>::API_VERSION)?;
+            map.serialize_entry("kind", <Self as k8s_openapi::Resource>::KIND)?;
+        }
+    });
+    let empty = s.fields.is_empty() && s.unknown_fields.is_none() && !root;
+    let binding = if empty { quote!(map) } else { quote!(mut map) };
     quote! {
         impl serde::Serialize for #name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeMap;
-                let mut map = serializer.serialize_map(None)?;
-                map.serialize_entry("apiVersion", <Self as k8s_openapi::Resource>::API_VERSION)?;
-                map.serialize_entry("kind", <Self as k8s_openapi::Resource>::KIND)?;
+                let #binding = serializer.serialize_map(None)?;
+                #type_meta
                 #(#entries)*
                 #unknown
                 map.end()
+            }
+        }
+    }
+}
+
+/// `Deserialize` from a map: one pass over the keys, unknown keys skipped (or kept, where the
+/// schema preserves them). A resource's `apiVersion` and `kind` are its constants, not data.
+fn deserialize(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, s: &StructDef) -> TokenStream {
+    let helpers = helpers_path(module);
+    let vars: Vec<proc_macro2::Ident> = (0..s.fields.len()).map(|i| quote::format_ident!("f{i}")).collect();
+    let decls = s.fields.iter().zip(&vars).map(|(f, v)| {
+        let ty = render(ts, module, &f.ty);
+        quote!(let mut #v: Option<#ty> = None;)
+    });
+    let arms = s.fields.iter().zip(&vars).map(|(f, v)| {
+        let json = &f.json;
+        if f.optional || empty_when_null(f) {
+            quote!(#json => #v = map.next_value()?,)
+        } else {
+            quote!(#json => #v = Some(map.next_value()?),)
+        }
+    });
+    let inits = s.fields.iter().zip(&vars).map(|(f, v)| {
+        let field = ident(&f.ident);
+        let json = &f.json;
+        if f.optional {
+            quote!(#field: #v,)
+        } else if empty_when_null(f) {
+            quote!(#field: #v.unwrap_or_default(),)
+        } else {
+            quote!(#field: #v.ok_or_else(|| <A::Error as serde::de::Error>::missing_field(#json))?,)
+        }
+    });
+    let root = s.resource.is_some();
+    let (unknown_decl, unknown_arm, unknown_init) = match &s.unknown_fields {
+        Some(u) => {
+            let u = ident(u);
+            let type_meta =
+                root.then(|| quote!("apiVersion" | "kind" => { map.next_value::<serde::de::IgnoredAny>()?; }));
+            (
+                quote!(let mut other = std::collections::BTreeMap::new();),
+                quote! {
+                    #type_meta
+                    _ => { other.insert(key.into_string(), map.next_value()?); }
+                },
+                quote!(#u: other,),
+            )
+        }
+        None => (quote!(), quote!(_ => { map.next_value::<serde::de::IgnoredAny>()?; }), quote!()),
+    };
+    let expecting = format!("a {name} object");
+    let read_loop = if s.fields.is_empty() && s.unknown_fields.is_none() {
+        quote! {
+            while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        }
+    } else {
+        quote! {
+            while let Some(key) = map.next_key::<#helpers::Key<'de>>()? {
+                match key.as_str() {
+                    #(#arms)*
+                    #unknown_arm
+                }
+            }
+        }
+    };
+    quote! {
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl<'de> serde::de::Visitor<'de> for Visitor {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
+                        #(#decls)*
+                        #unknown_decl
+                        #read_loop
+                        Ok(#name {
+                            #(#inits)*
+                            #unknown_init
+                        })
+                    }
+                }
+                deserializer.deserialize_map(Visitor)
             }
         }
     }
@@ -256,18 +376,19 @@ fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef) -> TokenStream
     let idents: Vec<proc_macro2::Ident> = e.variants.iter().map(|v| ident(&v.ident)).collect();
     let variant_docs = e.variants.iter().map(|v| format!(" `{}`", v.value));
     let (other_ty, as_fn, as_ty, values, serialize, deserialize) = if e.integer {
-        let values: Vec<i64> = e.variants.iter().map(|v| v.value.as_i64().expect("integer enum")).collect();
+        let values: Vec<TokenStream> = e
+            .variants
+            .iter()
+            .map(|v| {
+                let lit = proc_macro2::Literal::i64_unsuffixed(v.value.as_i64().expect("integer enum"));
+                quote!(#lit)
+            })
+            .collect();
         (
             quote!(i64),
             quote!(as_i64),
             quote!(i64),
-            values
-                .iter()
-                .map(|v| {
-                    let lit = proc_macro2::Literal::i64_unsuffixed(*v);
-                    quote!(#lit)
-                })
-                .collect::<Vec<_>>(),
+            values.clone(),
             quote!(serializer.serialize_i64(self.as_i64())),
             quote! {
                 let value = <i64 as serde::Deserialize>::deserialize(deserializer)?;

@@ -71,7 +71,7 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
     let mut files = Files::default();
     for job in jobs {
         let root = job.path.is_empty();
-        let mut text = format(head(&job, root.then_some(root_docs), root && helpers), &job.path)?;
+        let mut text = format(head(ts, &job, root.then_some(root_docs), root && helpers), &job.path)?;
         let mut ids = job.node.items.clone();
         ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
         for id in ids {
@@ -112,7 +112,7 @@ fn plan<'a>(node: &'a Node, path: &mut ModPath, file: PathBuf, jobs: &mut Vec<Jo
 }
 
 /// A module file's inner docs, submodule declarations and (at the root) serde helpers.
-fn head(job: &Job, inner_docs: Option<&str>, helpers: bool) -> TokenStream {
+fn head(ts: &TypeSpace, job: &Job, inner_docs: Option<&str>, helpers: bool) -> TokenStream {
     let docs = inner_docs.map(|d| {
         let lines = d.lines().map(|l| format!(" {l}"));
         quote!(#(#![doc = #lines])*)
@@ -122,7 +122,7 @@ fn head(job: &Job, inner_docs: Option<&str>, helpers: bool) -> TokenStream {
         let name = ident(name);
         quote! { #[doc = #doc] pub mod #name; }
     });
-    let extra = helpers.then(emit_types::helpers);
+    let extra = helpers.then(|| emit_types::helpers(ts));
     quote! { #docs #(#mods)* #extra }
 }
 

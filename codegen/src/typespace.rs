@@ -240,10 +240,14 @@ impl TypeSpace {
     fn def_kind(&mut self, def: &TypeDef, id: ItemId, resource: Option<ResourceInfo>) -> ItemKind {
         let name = self.items[id].name.clone();
         let module = self.items[id].module.clone();
-        let mut cx = Cx { module, pointer: format!("{}", def.origin) };
+        // The note names the file without its directory, so output does not depend on how the
+        // input path was written.
+        let file = def.origin.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut cx = Cx { module, pointer: format!("{file}#{}", def.origin.pointer) };
         match &def.schema.ty {
             SchemaType::Object(_) => {
-                let mut s = self.struct_def(&mut cx, &def.schema, &name, resource.is_some());
+                let shape = if resource.is_some() { Shape::Resource } else { Shape::Plain };
+                let mut s = self.struct_def(&mut cx, &def.schema, &name, shape);
                 s.resource = resource;
                 ItemKind::Struct(s)
             }
@@ -252,22 +256,36 @@ impl TypeSpace {
         }
     }
 
-    fn struct_def(&mut self, cx: &mut Cx, schema: &Schema, name: &str, root: bool) -> StructDef {
-        let SchemaType::Object(object) = &schema.ty else { unreachable!("struct_def of an object") };
+    fn struct_def(&mut self, cx: &mut Cx, schema: &Schema, name: &str, shape: Shape) -> StructDef {
+        let root = shape == Shape::Resource;
+        let embedded = shape == Shape::Embedded;
+        let empty = kube_codegen_openapi::ObjectSchema::default();
+        let object = match &schema.ty {
+            SchemaType::Object(o) => o,
+            _ => &empty,
+        };
         let mut fields = Vec::with_capacity(object.properties.len());
-        let mut idents = BTreeSet::new();
+        // A property already spelled as its field (`foo`) keeps that name over one that only
+        // maps to it (`Foo`); the others get suffixes in property order.
+        let mut idents: BTreeSet<String> =
+            object.properties.iter().map(|p| p.name.clone()).filter(|n| field_ident(n) == *n).collect();
         for p in &object.properties {
             // A resource's apiVersion and kind are its trait constants, not fields.
             if root && (p.name == "apiVersion" || p.name == "kind") {
                 continue;
             }
-            let ident = unique(&field_ident(&p.name), |n| idents.contains(n));
-            idents.insert(ident.clone());
+            let ident = if field_ident(&p.name) == p.name {
+                p.name.clone()
+            } else {
+                let ident = unique(&field_ident(&p.name), |n| idents.contains(n));
+                idents.insert(ident.clone());
+                ident
+            };
             let child = format!("{name}{}", pascal(&p.name));
             let pointer_len = cx.pointer.len();
             cx.pointer.push_str("/properties/");
             cx.pointer.push_str(&p.name);
-            let ty = if root && p.name == "metadata" {
+            let ty = if (root || embedded) && p.name == "metadata" {
                 Ty::Extern(OBJECT_META.into())
             } else {
                 self.ty_of(cx, &p.schema, &child)
@@ -277,15 +295,25 @@ impl TypeSpace {
             let optional = (!p.required || p.schema.nullable) && !always_there;
             fields.push(Field { json: p.name.clone(), ident, ty, optional, docs: p.schema.description.clone() });
         }
-        if root && !fields.iter().any(|f| f.json == "metadata") {
-            // Every object of a resource has metadata, whether its schema says so or not.
-            let ident = unique("metadata", |n| idents.contains(n));
-            idents.insert(ident.clone());
-            let docs = Some("Standard object metadata.".to_owned());
-            let ty = Ty::Extern(OBJECT_META.into());
-            fields.push(Field { json: "metadata".into(), ident, ty, optional: false, docs });
-            fields.sort_by(|a, b| a.json.cmp(&b.json));
+        // Every object of a resource has metadata, whether its schema says so or not; an
+        // embedded object is a whole Kubernetes object, with its type and metadata.
+        let mut implied = Vec::new();
+        if root || embedded {
+            implied.push(("metadata", Ty::Extern(OBJECT_META.into()), "Standard object metadata."));
         }
+        if embedded {
+            implied.push(("apiVersion", Ty::Extern("String".into()), "The API version of the embedded object."));
+            implied.push(("kind", Ty::Extern("String".into()), "The kind of the embedded object."));
+        }
+        for (json, ty, docs) in implied {
+            if !fields.iter().any(|f| f.json == json) {
+                let ident = unique(&field_ident(json), |n| idents.contains(n));
+                idents.insert(ident.clone());
+                let docs = Some(docs.to_owned());
+                fields.push(Field { json: json.into(), ident, ty, optional: embedded, docs });
+            }
+        }
+        fields.sort_by(|a, b| a.json.cmp(&b.json));
         // Unknown fields beside named ones are kept in a flattened map whose name must not
         // collide with a property's.
         let unknown_fields =
@@ -328,6 +356,9 @@ impl TypeSpace {
                 let item = if items.nullable { Ty::Option(Box::new(item)) } else { item };
                 Ty::Vec(Box::new(item))
             }
+            SchemaType::Object(_) if schema.extensions.embedded_resource => {
+                self.nested_struct(cx, schema, name, Shape::Embedded)
+            }
             SchemaType::Object(object) => {
                 if let Some(known) = well_known(schema) {
                     return Ty::Extern(known.into());
@@ -348,14 +379,18 @@ impl TypeSpace {
                         _ => Ty::Map(Box::new(Ty::Extern(VALUE.into()))),
                     };
                 }
-                let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
-                let name = self.items[id].name.clone();
-                let s = self.struct_def(cx, schema, &name, false);
-                self.items[id].docs = schema.description.clone();
-                self.items[id].kind = ItemKind::Struct(s);
-                Ty::Local(id)
+                self.nested_struct(cx, schema, name, Shape::Plain)
             }
         }
+    }
+
+    fn nested_struct(&mut self, cx: &mut Cx, schema: &Schema, name: &str, shape: Shape) -> Ty {
+        let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
+        let name = self.items[id].name.clone();
+        let s = self.struct_def(cx, schema, &name, shape);
+        self.items[id].docs = schema.description.clone();
+        self.items[id].kind = ItemKind::Struct(s);
+        Ty::Local(id)
     }
 
     fn nested_enum(&mut self, cx: &Cx, schema: &Schema, name: &str) -> Ty {
@@ -458,6 +493,18 @@ impl TypeSpace {
             },
         }
     }
+}
+
+/// What kind of object a struct is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// A nested object.
+    Plain,
+    /// The object type of a resource: `apiVersion` and `kind` are constants, `metadata` is
+    /// always there.
+    Resource,
+    /// `x-kubernetes-embedded-resource`: a whole Kubernetes object inside another.
+    Embedded,
 }
 
 /// Where a walk is: the module new items go to, and the schema's place for rename notes.

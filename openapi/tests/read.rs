@@ -9,8 +9,9 @@ fn read_str(text: &str) -> Result<Model, Error> {
     read_bytes(Path::new("input.yaml"), text.as_bytes())
 }
 
-fn example_inputs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated-example/inputs")
+/// The widgets and gadgets CRDs of the example inputs.
+fn widgets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated-example/inputs/widgets.yaml")
 }
 
 fn root<'m>(m: &'m Model, name: &str) -> &'m Schema {
@@ -24,7 +25,7 @@ fn prop<'s>(s: &'s Schema, name: &str) -> &'s Schema {
 
 #[test]
 fn crd_versions_are_resources_with_their_schema_features() {
-    let m = read(&[example_inputs()]).unwrap();
+    let m = read(&[widgets()]).unwrap();
     let keys: Vec<_> = m.resources.iter().map(|r| (r.version.as_str(), r.plural.as_str())).collect();
     // v1alpha1 is not served, so it is not a resource.
     assert_eq!(keys, [("v1", "gadgets"), ("v1", "widgets"), ("v1beta1", "widgets")]);
@@ -257,10 +258,10 @@ fn v3_without_extensions_infers_verbs_and_kinds() {
 #[test]
 fn lists_multi_documents_and_skipped_manifests() {
     let dir = tempfile::tempdir().unwrap();
-    let crd = std::fs::read_to_string(example_inputs().join("widgets.yaml")).unwrap();
-    let (widgets, _gadgets) = crd.split_once("\n---\n").unwrap();
+    let crd = std::fs::read_to_string(widgets()).unwrap();
+    let (widgets_doc, _gadgets) = crd.split_once("\n---\n").unwrap();
     let indent = |doc: &str| doc.lines().map(|l| format!("    {l}\n")).collect::<String>();
-    let list = format!("apiVersion: v1\nkind: List\nitems:\n  -\n{}", indent(widgets));
+    let list = format!("apiVersion: v1\nkind: List\nitems:\n  -\n{}", indent(widgets_doc));
     std::fs::create_dir(dir.path().join("nested")).unwrap();
     std::fs::write(dir.path().join("nested/list.yaml"), list).unwrap();
     std::fs::write(dir.path().join("gadgets.json"), gadgets_json().to_string()).unwrap();
@@ -273,7 +274,7 @@ fn lists_multi_documents_and_skipped_manifests() {
     let m = read(&[dir.path()]).unwrap();
     assert_eq!(m.resources.len(), 3);
     // Reading the same definitions twice merges them.
-    let twice = read(&[dir.path(), &example_inputs()]).unwrap();
+    let twice = read(&[dir.path(), &widgets()]).unwrap();
     assert_eq!(twice, m);
 }
 
@@ -305,7 +306,7 @@ fn gadgets_json() -> serde_json::Value {
 
 #[test]
 fn group_modules_follow_the_vocabulary() {
-    let m = read(&[example_inputs()]).unwrap();
+    let m = read(&[widgets()]).unwrap();
     let modules = m.group_modules(&Default::default());
     assert_eq!(modules["example.kube-codegen.dev"], "example");
 }
