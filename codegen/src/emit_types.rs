@@ -39,8 +39,13 @@ pub fn item(ts: &TypeSpace, id: usize) -> TokenStream {
 fn doc_attrs(docs: Option<&str>, fallback: &str) -> TokenStream {
     let text = docs.filter(|d| !d.trim().is_empty()).unwrap_or(fallback);
     // Rustdoc compiles fenced and indented code blocks as doctests: a description must not
-    // open one, so fences are escaped and lines lose their indentation.
-    let lines = text.lines().map(|l| format!(" {}", l.trim_start().replace("```", "\\`\\`\\`")));
+    // open one, so fences are escaped and indentation stops short of four spaces (which
+    // still indents list continuations).
+    let lines = text.lines().map(|l| {
+        let body = l.trim_start();
+        let indent = (l.len() - body.len()).min(3);
+        format!(" {}{}", " ".repeat(indent), body.replace("```", "\\`\\`\\`"))
+    });
     quote! { #(#[doc = #lines])* }
 }
 
@@ -188,7 +193,10 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
             pub #u: std::collections::BTreeMap<String, serde_json::Value>,
         }
     });
-    let default = s.default.then(|| quote!(Default,));
+    // Schema defaults of required scalars make `Default` a hand-written impl.
+    let schema_defaults = s.fields.iter().any(|f| f.default.is_some());
+    let default = (s.default && !schema_defaults).then(|| quote!(Default,));
+    let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s));
     let impls = s.resource.as_ref().map(|r| resource_impls(name, r));
     let serialize = serialize(name, s);
     let deserialize = deserialize(ts, module, name, s);
@@ -199,9 +207,48 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
             #(#fields)*
             #unknown
         }
+        #default_impl
         #impls
         #serialize
         #deserialize
+    }
+}
+
+/// `Default` with the schema's defaults for required scalar fields.
+fn default_impl(name: &syn::Ident, s: &StructDef) -> TokenStream {
+    let inits = s.fields.iter().map(|f| {
+        let field = ident(&f.ident);
+        let value = match &f.default {
+            Some(serde_json::Value::String(v)) => quote!(#v.to_owned()),
+            Some(serde_json::Value::Bool(v)) => quote!(#v),
+            Some(serde_json::Value::Number(n)) => match (&f.ty, n.as_i64()) {
+                (Ty::Extern(t), _) if t == "f64" => {
+                    let v = proc_macro2::Literal::f64_unsuffixed(n.as_f64().unwrap_or_default());
+                    quote!(#v)
+                }
+                (_, Some(v)) => {
+                    let v = proc_macro2::Literal::i64_unsuffixed(v);
+                    quote!(#v)
+                }
+                _ => quote!(Default::default()),
+            },
+            _ => quote!(Default::default()),
+        };
+        quote!(#field: #value,)
+    });
+    let unknown = s.unknown_fields.as_ref().map(|u| {
+        let u = ident(u);
+        quote!(#u: Default::default(),)
+    });
+    quote! {
+        impl Default for #name {
+            fn default() -> Self {
+                Self {
+                    #(#inits)*
+                    #unknown
+                }
+            }
+        }
     }
 }
 
@@ -421,21 +468,14 @@ fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef) -> TokenStream
     } else {
         quote!(Clone, Debug, PartialEq, Eq, Hash)
     };
-    let default = e.default.map(|i| {
-        let v = &idents[i];
-        quote! {
-            impl Default for #name {
-                fn default() -> Self {
-                    Self::#v
-                }
-            }
-        }
-    });
+    // The schema's default is the derived `Default`.
+    let defaults = (0..idents.len()).map(|i| (e.default == Some(i)).then(|| quote!(#[default])));
+    let derives = if e.default.is_some() { quote!(#derives, Default) } else { derives };
     quote! {
         #docs
         #[derive(#derives)]
         pub enum #name {
-            #( #[doc = #variant_docs] #idents, )*
+            #( #[doc = #variant_docs] #defaults #idents, )*
             /// A value this schema does not list, kept as it is.
             Other(#other_ty),
         }
@@ -449,8 +489,6 @@ fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef) -> TokenStream
                 }
             }
         }
-
-        #default
 
         impl serde::Serialize for #name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -24,6 +24,9 @@ pub enum Error {
     /// The inputs could not be read.
     #[error(transparent)]
     Read(#[from] kube_codegen_openapi::Error),
+    /// A setting is unusable.
+    #[error("{0}")]
+    Setting(String),
     /// Generated tokens did not parse: a bug in an emitter.
     #[error("internal error: generated code for {module} does not parse: {message}")]
     Emit {
@@ -117,10 +120,16 @@ fn head(ts: &TypeSpace, job: &Job, inner_docs: Option<&str>, helpers: bool) -> T
         let lines = d.lines().map(|l| format!(" {l}"));
         quote!(#(#![doc = #lines])*)
     });
+    // Descriptions are the API authors' text, verbatim: clippy's markdown style lints about
+    // list indentation say nothing about this code, so the root allows them.
+    let allow = job
+        .path
+        .is_empty()
+        .then(|| quote!(#[allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]));
     let mods = job.node.children.keys().map(|name| {
         let doc = format!(" The `{}` module.", job.path.iter().chain([name]).cloned().collect::<Vec<_>>().join("::"));
         let name = ident(name);
-        quote! { #[doc = #doc] pub mod #name; }
+        quote! { #[doc = #doc] #allow pub mod #name; }
     });
     let extra = helpers.then(|| emit_types::helpers(ts));
     quote! { #docs #(#mods)* #extra }

@@ -22,3 +22,29 @@ pub struct Settings {
     /// API group -> module name, overriding the first-DNS-label rule.
     pub group_aliases: BTreeMap<String, String>,
 }
+
+impl Settings {
+    /// Checks what the emitters will rely on: extern types are Rust paths, module names are
+    /// identifiers.
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        let is_ident = |s: &str| {
+            s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        for (schema, path) in &self.extern_types {
+            if !path.split("::").all(is_ident) {
+                return Err(crate::Error::Setting(format!(
+                    "extern type for `{schema}`: `{path}` is not a Rust path like `my_crate::types::Name`"
+                )));
+            }
+        }
+        for (group, module) in &self.group_aliases {
+            if !is_ident(module) {
+                return Err(crate::Error::Setting(format!(
+                    "group alias for `{group}`: `{module}` is not a module name"
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -110,6 +110,8 @@ pub struct Field {
     /// Not required (or nullable): `Option<T>`, skipped when `None`.
     pub optional: bool,
     pub docs: Option<String>,
+    /// The schema's `default` for a required scalar field, which `Default` then uses.
+    pub default: Option<serde_json::Value>,
 }
 
 #[derive(Debug)]
@@ -293,7 +295,15 @@ impl TypeSpace {
             cx.pointer.truncate(pointer_len);
             let always_there = root && p.name == "metadata";
             let optional = (!p.required || p.schema.nullable) && !always_there;
-            fields.push(Field { json: p.name.clone(), ident, ty, optional, docs: p.schema.description.clone() });
+            let default = p.schema.default.clone().filter(|d| !optional && scalar_default(&ty, d));
+            fields.push(Field {
+                json: p.name.clone(),
+                ident,
+                ty,
+                optional,
+                docs: p.schema.description.clone(),
+                default,
+            });
         }
         // Every object of a resource has metadata, whether its schema says so or not; an
         // embedded object is a whole Kubernetes object, with its type and metadata.
@@ -310,7 +320,7 @@ impl TypeSpace {
                 let ident = unique(&field_ident(json), |n| idents.contains(n));
                 idents.insert(ident.clone());
                 let docs = Some(docs.to_owned());
-                fields.push(Field { json: json.into(), ident, ty, optional: embedded, docs });
+                fields.push(Field { json: json.into(), ident, ty, optional: embedded, docs, default: None });
             }
         }
         fields.sort_by(|a, b| a.json.cmp(&b.json));
@@ -466,7 +476,7 @@ impl TypeSpace {
                 if !s.default {
                     continue;
                 }
-                let ok = s.fields.iter().all(|f| f.optional || self.has_default(&f.ty));
+                let ok = s.fields.iter().all(|f| f.optional || f.default.is_some() || self.has_default(&f.ty));
                 if !ok {
                     let ItemKind::Struct(s) = &mut self.items[id].kind else { unreachable!() };
                     s.default = false;
@@ -505,6 +515,28 @@ enum Shape {
     Resource,
     /// `x-kubernetes-embedded-resource`: a whole Kubernetes object inside another.
     Embedded,
+}
+
+/// Whether a schema default can be written as a literal of this field type (and differs
+/// from what `Default` gives anyway).
+fn scalar_default(ty: &Ty, default: &serde_json::Value) -> bool {
+    let zero = matches!(default, serde_json::Value::Bool(false))
+        || default.as_str() == Some("")
+        || default.as_f64() == Some(0.0);
+    if zero {
+        return false;
+    }
+    match ty {
+        Ty::Extern(t) => match t.as_str() {
+            "String" => default.is_string(),
+            "bool" => default.is_boolean(),
+            "i32" => default.as_i64().is_some_and(|v| i32::try_from(v).is_ok()),
+            "i64" => default.as_i64().is_some(),
+            "f64" => default.is_number(),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Where a walk is: the module new items go to, and the schema's place for rename notes.

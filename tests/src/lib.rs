@@ -76,24 +76,31 @@ debug = 0
 
     /// Runs cargo in the harness; panics with its output when it fails.
     pub fn cargo(&self, args: &[&str]) -> String {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target"))
-            .join("harness");
-        let out = Command::new(env!("CARGO"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("CARGO_TARGET_DIR", target)
-            .env_remove("RUSTFLAGS")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "cargo {args:?} failed in {}:\n{}\n{stdout}",
-            self.dir.path().display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
+        cargo(self.dir.path(), args)
     }
+}
+
+/// Runs cargo in `dir` with the harnesses' shared target directory and Kubernetes v1.36;
+/// panics with its output when it fails.
+pub fn cargo(dir: &Path, args: &[&str]) -> String {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("harness");
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("K8S_OPENAPI_ENABLED_VERSION", "1.36")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "cargo {args:?} failed in {}:\n{}\n{stdout}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
