@@ -6,8 +6,18 @@ use quote::quote;
 use crate::rust_names::ident;
 use crate::typespace::{EnumDef, Field, ItemKind, ModPath, ResourceInfo, StructDef, Ty, TypeSpace};
 
-/// The tokens of one item, which is in `module`.
-pub fn item(ts: &TypeSpace, id: usize) -> TokenStream {
+/// The tokens of one item, and for a struct the text of its `object!` invocation, which is
+/// laid out here because a formatter cannot lay out a macro's body.
+pub fn item(ts: &TypeSpace, id: usize) -> (TokenStream, Option<String>) {
+    let tokens = item_tokens(ts, id);
+    let trailer = match &ts.items[id].kind {
+        ItemKind::Struct(s) => Some(object(ts, &ts.items[id].module, &ts.items[id].name, s)),
+        _ => None,
+    };
+    (tokens, trailer)
+}
+
+fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
     let item = &ts.items[id];
     let name = ident(&item.name);
     let docs = doc_attrs(item.docs.as_deref(), &format!("Generated from the schema of `{}`.", item.name));
@@ -112,11 +122,11 @@ fn empty_when_null(f: &Field) -> bool {
 /// The module at the generated root that holds serde helpers.
 pub const HELPERS: &str = "__serde";
 
-/// The path of the helper module as seen from `module`.
-fn helpers_path(module: &ModPath) -> TokenStream {
+/// `use super::...::__serde;` for a module whose structs invoke `object!`.
+pub fn helpers_import(module: &ModPath) -> TokenStream {
     let supers = module.iter().map(|_| quote!(super));
     let name = ident(HELPERS);
-    quote!(#(#supers::)* #name)
+    quote!(use #(#supers::)* #name;)
 }
 
 /// Whether an item needs the root's serde helpers.
@@ -124,24 +134,180 @@ pub fn needs_helpers(ts: &TypeSpace, id: usize) -> bool {
     matches!(ts.items[id].kind, ItemKind::Struct(_))
 }
 
-/// The helper module at the generated root: what every struct's `Deserialize` shares.
-pub fn helpers(ts: &TypeSpace) -> TokenStream {
+/// The helper module at the generated root: the one place that says how a generated struct
+/// reads and writes itself. Each struct invokes `object!` with its fields; the expansion is
+/// what serde_derive would write, minus what a JSON object never needs.
+pub fn helpers() -> TokenStream {
     let name = ident(HELPERS);
-    // Only structs that keep unknown fields own their keys; unused code would warn.
-    let keeps_unknown = ts.items.iter().any(|i| matches!(&i.kind, ItemKind::Struct(s) if s.unknown_fields.is_some()));
-    let into_string = keeps_unknown.then(|| {
-        quote! {
-            pub fn into_string(self) -> String {
-                match self {
-                    Key::Borrowed(s) => s.to_owned(),
-                    Key::Owned(s) => s,
+    quote! {
+        // The same module for every input; a given input may not use all of it.
+        #[doc(hidden)]
+        #[allow(dead_code, unused_imports)]
+        mod #name {
+            /// `Serialize` and `Deserialize` for a generated struct: each field under its JSON
+            /// name, read by its mode (`required`, `optional`, or `list`: required but `null`
+            /// or absent reads as empty); `keep` names the field holding unknown fields.
+            macro_rules! object {
+                ($name:ident {}) => {
+                    impl serde::Serialize for $name {
+                        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                            serde::ser::SerializeMap::end(serializer.serialize_map(Some(0))?)
+                        }
+                    }
+                    impl<'de> serde::Deserialize<'de> for $name {
+                        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                            serde::de::IgnoredAny::deserialize(deserializer)?;
+                            Ok($name {})
+                        }
+                    }
+                };
+                (
+                    $name:ident $([$resource:ident])? {
+                        $($json:literal => $field:ident: $ty:ty [$mode:ident],)*
+                    }
+                    $(keep $other:ident)?
+                ) => {
+                    impl serde::Serialize for $name {
+                        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                            use serde::ser::SerializeMap;
+                            let mut map = serializer.serialize_map(None)?;
+                            $(__serde::$resource::write_type::<Self, _>(&mut map)?;)?
+                            $(__serde::$mode::write(&mut map, $json, &self.$field)?;)*
+                            $(for (key, value) in &self.$other { map.serialize_entry(key, value)?; })?
+                            map.end()
+                        }
+                    }
+                    impl<'de> serde::Deserialize<'de> for $name {
+                        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                            struct Visitor;
+                            impl<'de> serde::de::Visitor<'de> for Visitor {
+                                type Value = $name;
+                                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                                    f.write_str(concat!("a ", stringify!($name), " object"))
+                                }
+                                // Slots are named after their fields, whatever the schema calls them.
+                                #[allow(clippy::disallowed_names)]
+                                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                                    $(let mut $field: __serde::$mode::Slot<$ty> = Default::default();)*
+                                    $(let mut $other = std::collections::BTreeMap::new();)?
+                                    while let Some(key) = map.next_key::<__serde::Key<'de>>()? {
+                                        match key.as_str() {
+                                            $($json => __serde::$mode::read(&mut $field, &mut map)?,)*
+                                            _ => __serde::unknown!(map, key $(, keep $other)? $(, $resource)?),
+                                        }
+                                    }
+                                    Ok($name {
+                                        $($field: __serde::$mode::finish($field, $json)?,)*
+                                        $($other,)?
+                                    })
+                                }
+                            }
+                            deserializer.deserialize_map(Visitor)
+                        }
+                    }
+                };
+            }
+            pub(crate) use object;
+
+            /// A field `object!` does not know: skipped, or kept where the schema says so.
+            macro_rules! unknown {
+                ($map:ident, $key:ident) => {
+                    $map.next_value::<serde::de::IgnoredAny>().map(drop)?
+                };
+                ($map:ident, $key:ident, resource) => {
+                    $map.next_value::<serde::de::IgnoredAny>().map(drop)?
+                };
+                ($map:ident, $key:ident, keep $other:ident) => {
+                    __serde::keep(&mut $other, $key, &mut $map, &[])?
+                };
+                ($map:ident, $key:ident, keep $other:ident, resource) => {
+                    __serde::keep(&mut $other, $key, &mut $map, __serde::resource::TYPE_FIELDS)?
+                };
+            }
+            pub(crate) use unknown;
+
+            /// A field that must be there.
+            pub mod required {
+                pub type Slot<T> = Option<T>;
+
+                pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(map: &mut M, key: &'static str, value: &T) -> Result<(), M::Error> {
+                    map.serialize_entry(key, value)
+                }
+
+                pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(slot: &mut Option<T>, map: &mut A) -> Result<(), A::Error> {
+                    *slot = Some(map.next_value()?);
+                    Ok(())
+                }
+
+                pub fn finish<T, E: serde::de::Error>(slot: Option<T>, key: &'static str) -> Result<T, E> {
+                    slot.ok_or_else(|| E::missing_field(key))
                 }
             }
-        }
-    });
-    quote! {
-        #[doc(hidden)]
-        mod #name {
+
+            /// A field that may be absent: `None` is not written.
+            pub mod optional {
+                pub type Slot<T> = T;
+
+                pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(map: &mut M, key: &'static str, value: &Option<T>) -> Result<(), M::Error> {
+                    match value {
+                        Some(value) => map.serialize_entry(key, value),
+                        None => Ok(()),
+                    }
+                }
+
+                pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(slot: &mut Option<T>, map: &mut A) -> Result<(), A::Error> {
+                    *slot = map.next_value()?;
+                    Ok(())
+                }
+
+                pub fn finish<T, E>(slot: Option<T>, _key: &'static str) -> Result<Option<T>, E> {
+                    Ok(slot)
+                }
+            }
+
+            /// A required list or map: Go writes a nil one as `null`, which reads as empty.
+            pub mod list {
+                pub use super::required::write;
+
+                pub type Slot<T> = Option<T>;
+
+                pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(slot: &mut Option<T>, map: &mut A) -> Result<(), A::Error> {
+                    *slot = map.next_value()?;
+                    Ok(())
+                }
+
+                pub fn finish<T: Default, E>(slot: Option<T>, _key: &'static str) -> Result<T, E> {
+                    Ok(slot.unwrap_or_default())
+                }
+            }
+
+            /// What a resource writes before its fields.
+            pub mod resource {
+                /// The fields a resource's constants stand for.
+                pub const TYPE_FIELDS: &[&str] = &["apiVersion", "kind"];
+
+                pub fn write_type<K: k8s_openapi::Resource, M: serde::ser::SerializeMap>(map: &mut M) -> Result<(), M::Error> {
+                    map.serialize_entry("apiVersion", K::API_VERSION)?;
+                    map.serialize_entry("kind", K::KIND)
+                }
+            }
+
+            /// Keeps a field the schema does not name; a resource's type fields are its constants.
+            pub fn keep<'de, A: serde::de::MapAccess<'de>>(
+                other: &mut std::collections::BTreeMap<String, serde_json::Value>,
+                key: Key<'de>,
+                map: &mut A,
+                skip: &[&str],
+            ) -> Result<(), A::Error> {
+                if skip.contains(&key.as_str()) {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                } else {
+                    let value = map.next_value()?;
+                    other.insert(key.into_string(), value);
+                }
+                Ok(())
+            }
+
             /// An object key, borrowed from the input where the format allows.
             pub enum Key<'de> {
                 Borrowed(&'de str),
@@ -155,8 +321,12 @@ pub fn helpers(ts: &TypeSpace) -> TokenStream {
                         Key::Owned(s) => s,
                     }
                 }
-
-                #into_string
+                pub fn into_string(self) -> String {
+                    match self {
+                        Key::Borrowed(s) => s.to_owned(),
+                        Key::Owned(s) => s,
+                    }
+                }
             }
 
             impl<'de> serde::Deserialize<'de> for Key<'de> {
@@ -198,8 +368,7 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
     let default = (s.default && !schema_defaults).then(|| quote!(Default,));
     let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s));
     let impls = s.resource.as_ref().map(|r| resource_impls(name, r));
-    let serialize = serialize(name, s);
-    let deserialize = deserialize(ts, module, name, s);
+
     quote! {
         #docs
         #[derive(Clone, Debug, #default PartialEq)]
@@ -209,8 +378,6 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
         }
         #default_impl
         #impls
-        #serialize
-        #deserialize
     }
 }
 
@@ -286,135 +453,52 @@ fn resource_impls(name: &syn::Ident, r: &ResourceInfo) -> TokenStream {
     }
 }
 
-/// `Serialize` as a map of the fields that are set; a resource writes its `apiVersion` and
-/// `kind` from its constants first.
-fn serialize(name: &syn::Ident, s: &StructDef) -> TokenStream {
-    let root = s.resource.is_some();
-    let entries = s.fields.iter().map(|f| {
-        let field = ident(&f.ident);
-        let json = &f.json;
-        if f.optional {
-            quote! {
-                if let Some(value) = &self.#field {
-                    map.serialize_entry(#json, value)?;
-                }
-            }
-        } else {
-            quote! { map.serialize_entry(#json, &self.#field)?; }
-        }
-    });
-    let unknown = s.unknown_fields.as_ref().map(|u| {
-        let u = ident(u);
-        quote! {
-            for (key, value) in &self.#u {
-                map.serialize_entry(key, value)?;
-            }
-        }
-    });
-    let type_meta = root.then(|| {
-        quote! {
-            map.serialize_entry("apiVersion", <Self as k8s_openapi::Resource>::API_VERSION)?;
-            map.serialize_entry("kind", <Self as k8s_openapi::Resource>::KIND)?;
-        }
-    });
-    let empty = s.fields.is_empty() && s.unknown_fields.is_none() && !root;
-    let binding = if empty { quote!(map) } else { quote!(mut map) };
-    quote! {
-        impl serde::Serialize for #name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                let #binding = serializer.serialize_map(None)?;
-                #type_meta
-                #(#entries)*
-                #unknown
-                map.end()
-            }
-        }
+/// The `object!` invocation that gives a struct its serde impls, one field a line.
+fn object(ts: &TypeSpace, module: &ModPath, name: &str, s: &StructDef) -> String {
+    let mut out = format!("{HELPERS}::object! {{\n    {}", ident(name));
+    if s.resource.is_some() {
+        out.push_str(" [resource]");
     }
+    out.push_str(" {\n");
+    for f in &s.fields {
+        let mode = if f.optional {
+            "optional"
+        } else if empty_when_null(f) {
+            "list"
+        } else {
+            "required"
+        };
+        let mut ty = render_text(ts, module, &f.ty);
+        if f.optional {
+            ty = format!("Option<{ty}>");
+        }
+        // `{:?}` of a str is a valid Rust string literal.
+        out.push_str(&format!("        {:?} => {}: {ty} [{mode}],\n", f.json, ident(&f.ident)));
+    }
+    out.push_str("    }\n");
+    if let Some(u) = &s.unknown_fields {
+        out.push_str(&format!("    keep {}\n", ident(u)));
+    }
+    out.push_str("}\n");
+    out
 }
 
-/// `Deserialize` from a map: one pass over the keys, unknown keys skipped (or kept, where the
-/// schema preserves them). A resource's `apiVersion` and `kind` are its constants, not data.
-fn deserialize(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, s: &StructDef) -> TokenStream {
-    let helpers = helpers_path(module);
-    let vars: Vec<proc_macro2::Ident> = (0..s.fields.len()).map(|i| quote::format_ident!("f{i}")).collect();
-    let decls = s.fields.iter().zip(&vars).map(|(f, v)| {
-        let ty = render(ts, module, &f.ty);
-        quote!(let mut #v: Option<#ty> = None;)
-    });
-    let arms = s.fields.iter().zip(&vars).map(|(f, v)| {
-        let json = &f.json;
-        if f.optional || empty_when_null(f) {
-            quote!(#json => #v = map.next_value()?,)
-        } else {
-            quote!(#json => #v = Some(map.next_value()?),)
+/// [`render`] as text, spaced as rustfmt would.
+fn render_text(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> String {
+    match ty {
+        Ty::Local(id) => {
+            let to = &ts.items[*id];
+            let common = from.iter().zip(&to.module).take_while(|(a, b)| a == b).count();
+            let mut parts: Vec<String> = (common..from.len()).map(|_| "super".to_owned()).collect();
+            parts.extend(to.module[common..].iter().map(|m| ident(m).to_string()));
+            parts.push(ident(&to.name).to_string());
+            parts.join("::")
         }
-    });
-    let inits = s.fields.iter().zip(&vars).map(|(f, v)| {
-        let field = ident(&f.ident);
-        let json = &f.json;
-        if f.optional {
-            quote!(#field: #v,)
-        } else if empty_when_null(f) {
-            quote!(#field: #v.unwrap_or_default(),)
-        } else {
-            quote!(#field: #v.ok_or_else(|| <A::Error as serde::de::Error>::missing_field(#json))?,)
-        }
-    });
-    let root = s.resource.is_some();
-    let (unknown_decl, unknown_arm, unknown_init) = match &s.unknown_fields {
-        Some(u) => {
-            let u = ident(u);
-            let type_meta =
-                root.then(|| quote!("apiVersion" | "kind" => { map.next_value::<serde::de::IgnoredAny>()?; }));
-            (
-                quote!(let mut other = std::collections::BTreeMap::new();),
-                quote! {
-                    #type_meta
-                    _ => { other.insert(key.into_string(), map.next_value()?); }
-                },
-                quote!(#u: other,),
-            )
-        }
-        None => (quote!(), quote!(_ => { map.next_value::<serde::de::IgnoredAny>()?; }), quote!()),
-    };
-    let expecting = format!("a {name} object");
-    let read_loop = if s.fields.is_empty() && s.unknown_fields.is_none() {
-        quote! {
-            while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
-        }
-    } else {
-        quote! {
-            while let Some(key) = map.next_key::<#helpers::Key<'de>>()? {
-                match key.as_str() {
-                    #(#arms)*
-                    #unknown_arm
-                }
-            }
-        }
-    };
-    quote! {
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct Visitor;
-                impl<'de> serde::de::Visitor<'de> for Visitor {
-                    type Value = #name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str(#expecting)
-                    }
-                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
-                        #(#decls)*
-                        #unknown_decl
-                        #read_loop
-                        Ok(#name {
-                            #(#inits)*
-                            #unknown_init
-                        })
-                    }
-                }
-                deserializer.deserialize_map(Visitor)
-            }
-        }
+        Ty::Extern(path) => path.split("::").map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::"),
+        Ty::Vec(inner) => format!("Vec<{}>", render_text(ts, from, inner)),
+        Ty::Map(inner) => format!("std::collections::BTreeMap<String, {}>", render_text(ts, from, inner)),
+        Ty::Option(inner) => format!("Option<{}>", render_text(ts, from, inner)),
+        Ty::Boxed(inner) => format!("Box<{}>", render_text(ts, from, inner)),
     }
 }
 

@@ -69,7 +69,14 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
     // unevenly items are spread over modules.
     let items: Vec<String> = (0..ts.items.len())
         .into_par_iter()
-        .map(|id| format(emit_types::item(ts, id), &ts.items[id].module))
+        .map(|id| {
+            let (tokens, trailer) = emit_types::item(ts, id);
+            let mut text = format(tokens, &ts.items[id].module)?;
+            if let Some(trailer) = trailer {
+                text.push_str(&trailer);
+            }
+            Ok::<_, Error>(text)
+        })
         .collect::<Result<_, _>>()?;
     let mut files = Files::default();
     for job in jobs {
@@ -131,8 +138,10 @@ fn head(ts: &TypeSpace, job: &Job, inner_docs: Option<&str>, helpers: bool) -> T
         let name = ident(name);
         quote! { #[doc = #doc] #allow pub mod #name; }
     });
-    let extra = helpers.then(|| emit_types::helpers(ts));
-    quote! { #docs #(#mods)* #extra }
+    let extra = helpers.then(emit_types::helpers);
+    let uses_helpers = !job.path.is_empty() && job.node.items.iter().any(|&id| emit_types::needs_helpers(ts, id));
+    let import = uses_helpers.then(|| emit_types::helpers_import(&job.path));
+    quote! { #docs #(#mods)* #import #extra }
 }
 
 impl Files {

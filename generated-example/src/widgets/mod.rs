@@ -5,7 +5,159 @@
 #[allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
 pub mod example;
 #[doc(hidden)]
+#[allow(dead_code, unused_imports)]
 mod __serde {
+    /// `Serialize` and `Deserialize` for a generated struct: each field under its JSON
+    /// name, read by its mode (`required`, `optional`, or `list`: required but `null`
+    /// or absent reads as empty); `keep` names the field holding unknown fields.
+    macro_rules! object {
+        ($name:ident {}) => {
+            impl serde::Serialize for $name { fn serialize < S : serde::Serializer > (&
+            self, serializer : S) -> Result < S::Ok, S::Error > {
+            serde::ser::SerializeMap::end(serializer.serialize_map(Some(0)) ?) } } impl <
+            'de > serde::Deserialize < 'de > for $name { fn deserialize < D :
+            serde::Deserializer < 'de >> (deserializer : D) -> Result < Self, D::Error >
+            { serde::de::IgnoredAny::deserialize(deserializer) ?; Ok($name {}) } }
+        };
+        (
+            $name:ident $([$resource:ident])? { $($json:literal => $field:ident : $ty:ty
+            [$mode:ident],)* } $(keep $other:ident)?
+        ) => {
+            impl serde::Serialize for $name { fn serialize < S : serde::Serializer > (&
+            self, serializer : S) -> Result < S::Ok, S::Error > { use
+            serde::ser::SerializeMap; let mut map = serializer.serialize_map(None) ?;
+            $(__serde:: $resource ::write_type:: < Self, _ > (& mut map) ?;)? $(__serde::
+            $mode ::write(& mut map, $json, & self. $field) ?;)* $(for (key, value) in &
+            self. $other { map.serialize_entry(key, value) ?; })? map.end() } } impl <
+            'de > serde::Deserialize < 'de > for $name { fn deserialize < D :
+            serde::Deserializer < 'de >> (deserializer : D) -> Result < Self, D::Error >
+            { struct Visitor; impl < 'de > serde::de::Visitor < 'de > for Visitor { type
+            Value = $name; fn expecting(& self, f : & mut std::fmt::Formatter < '_ >) ->
+            std::fmt::Result { f.write_str(concat!("a ", stringify!($name), " object")) }
+            #[allow(clippy::disallowed_names)] fn visit_map < A : serde::de::MapAccess <
+            'de >> (self, mut map : A) -> Result < $name, A::Error > { $(let mut $field :
+            __serde:: $mode ::Slot < $ty > = Default::default();)* $(let mut $other =
+            std::collections::BTreeMap::new();)? while let Some(key) = map.next_key:: <
+            __serde::Key < 'de >> () ? { match key.as_str() { $($json => __serde:: $mode
+            ::read(& mut $field, & mut map) ?,)* _ => __serde::unknown!(map, key $(, keep
+            $other)? $(, $resource)?), } } Ok($name { $($field : __serde:: $mode
+            ::finish($field, $json) ?,)* $($other,)? }) } } deserializer
+            .deserialize_map(Visitor) } }
+        };
+    }
+    pub(crate) use object;
+    /// A field `object!` does not know: skipped, or kept where the schema says so.
+    macro_rules! unknown {
+        ($map:ident, $key:ident) => {
+            $map .next_value:: < serde::de::IgnoredAny > ().map(drop) ?
+        };
+        ($map:ident, $key:ident, resource) => {
+            $map .next_value:: < serde::de::IgnoredAny > ().map(drop) ?
+        };
+        ($map:ident, $key:ident, keep $other:ident) => {
+            __serde::keep(& mut $other, $key, & mut $map, & []) ?
+        };
+        ($map:ident, $key:ident, keep $other:ident, resource) => {
+            __serde::keep(& mut $other, $key, & mut $map, __serde::resource::TYPE_FIELDS)
+            ?
+        };
+    }
+    pub(crate) use unknown;
+    /// A field that must be there.
+    pub mod required {
+        pub type Slot<T> = Option<T>;
+        pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(
+            map: &mut M,
+            key: &'static str,
+            value: &T,
+        ) -> Result<(), M::Error> {
+            map.serialize_entry(key, value)
+        }
+        pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+            slot: &mut Option<T>,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            *slot = Some(map.next_value()?);
+            Ok(())
+        }
+        pub fn finish<T, E: serde::de::Error>(
+            slot: Option<T>,
+            key: &'static str,
+        ) -> Result<T, E> {
+            slot.ok_or_else(|| E::missing_field(key))
+        }
+    }
+    /// A field that may be absent: `None` is not written.
+    pub mod optional {
+        pub type Slot<T> = T;
+        pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(
+            map: &mut M,
+            key: &'static str,
+            value: &Option<T>,
+        ) -> Result<(), M::Error> {
+            match value {
+                Some(value) => map.serialize_entry(key, value),
+                None => Ok(()),
+            }
+        }
+        pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+            slot: &mut Option<T>,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            *slot = map.next_value()?;
+            Ok(())
+        }
+        pub fn finish<T, E>(
+            slot: Option<T>,
+            _key: &'static str,
+        ) -> Result<Option<T>, E> {
+            Ok(slot)
+        }
+    }
+    /// A required list or map: Go writes a nil one as `null`, which reads as empty.
+    pub mod list {
+        pub use super::required::write;
+        pub type Slot<T> = Option<T>;
+        pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+            slot: &mut Option<T>,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            *slot = map.next_value()?;
+            Ok(())
+        }
+        pub fn finish<T: Default, E>(
+            slot: Option<T>,
+            _key: &'static str,
+        ) -> Result<T, E> {
+            Ok(slot.unwrap_or_default())
+        }
+    }
+    /// What a resource writes before its fields.
+    pub mod resource {
+        /// The fields a resource's constants stand for.
+        pub const TYPE_FIELDS: &[&str] = &["apiVersion", "kind"];
+        pub fn write_type<K: k8s_openapi::Resource, M: serde::ser::SerializeMap>(
+            map: &mut M,
+        ) -> Result<(), M::Error> {
+            map.serialize_entry("apiVersion", K::API_VERSION)?;
+            map.serialize_entry("kind", K::KIND)
+        }
+    }
+    /// Keeps a field the schema does not name; a resource's type fields are its constants.
+    pub fn keep<'de, A: serde::de::MapAccess<'de>>(
+        other: &mut std::collections::BTreeMap<String, serde_json::Value>,
+        key: Key<'de>,
+        map: &mut A,
+        skip: &[&str],
+    ) -> Result<(), A::Error> {
+        if skip.contains(&key.as_str()) {
+            map.next_value::<serde::de::IgnoredAny>()?;
+        } else {
+            let value = map.next_value()?;
+            other.insert(key.into_string(), value);
+        }
+        Ok(())
+    }
     /// An object key, borrowed from the input where the format allows.
     pub enum Key<'de> {
         Borrowed(&'de str),
