@@ -64,7 +64,7 @@ publish = false
 # No version feature: the final binary picks the Kubernetes version, as k8s-openapi asks.
 k8s-openapi = "0.29"
 kube-codegen-runtime = {{ path = "{runtime}" }}
-serde = {{ version = "1", features = ["derive"] }}
+serde = "1"
 serde_json = "1"
 "#,
         header = HEADER.replacen("//", "#", 1),

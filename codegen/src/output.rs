@@ -62,7 +62,6 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
         }
         node.items.push(id);
     }
-    let helpers = (0..ts.items.len()).any(|id| emit_types::needs_helpers(ts, id));
     let mut jobs = Vec::new();
     plan(&root, &mut Vec::new(), PathBuf::from(root_file), &mut jobs);
     // Items are formatted one by one, so the work spreads evenly over the cores however
@@ -81,7 +80,7 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
     let mut files = Files::default();
     for job in jobs {
         let root = job.path.is_empty();
-        let mut text = format(head(ts, &job, root.then_some(root_docs), root && helpers), &job.path)?;
+        let mut text = format(head(&job, root.then_some(root_docs)), &job.path)?;
         let mut ids = job.node.items.clone();
         ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
         for id in ids {
@@ -121,8 +120,8 @@ fn plan<'a>(node: &'a Node, path: &mut ModPath, file: PathBuf, jobs: &mut Vec<Jo
     }
 }
 
-/// A module file's inner docs, submodule declarations and (at the root) serde helpers.
-fn head(ts: &TypeSpace, job: &Job, inner_docs: Option<&str>, helpers: bool) -> TokenStream {
+/// A module file's inner docs and submodule declarations.
+fn head(job: &Job, inner_docs: Option<&str>) -> TokenStream {
     let docs = inner_docs.map(|d| {
         let lines = d.lines().map(|l| format!(" {l}"));
         quote!(#(#![doc = #lines])*)
@@ -138,10 +137,7 @@ fn head(ts: &TypeSpace, job: &Job, inner_docs: Option<&str>, helpers: bool) -> T
         let name = ident(name);
         quote! { #[doc = #doc] #allow pub mod #name; }
     });
-    let extra = helpers.then(emit_types::helpers);
-    let uses_helpers = !job.path.is_empty() && job.node.items.iter().any(|&id| emit_types::needs_helpers(ts, id));
-    let import = uses_helpers.then(|| emit_types::helpers_import(&job.path));
-    quote! { #docs #(#mods)* #import #extra }
+    quote! { #docs #(#mods)* }
 }
 
 impl Files {

@@ -1,5 +1,10 @@
 //! What kube-codegen's generated code calls.
 //!
-//! Generated clients, listers and informers are thin typed facades; the behaviour they share
-//! lives here once, generically. The typed clients, the listers and informers, and the
-//! in-memory API server land with issues 4, 5 and 6.
+//! Generated code is thin, typed facades; the behaviour they share lives here once,
+//! generically. Today that is how generated types read and write themselves ([`object!`]);
+//! the typed clients, the listers and informers, and the in-memory API server come next.
+
+mod object;
+
+#[doc(hidden)]
+pub use object::__private;

@@ -38,24 +38,28 @@ impl Harness {
             files.write(&src.join(name)).unwrap();
             lib.push_str(&format!("/// Generated.\npub mod {name};\n"));
         }
+        let runtime = workspace().join("runtime");
         std::fs::write(
             dir.path().join("Cargo.toml"),
-            r#"[package]
+            format!(
+                r#"[package]
 name = "harness"
 version = "0.0.0"
 edition = "2024"
 publish = false
 
 [dependencies]
-k8s-openapi = { version = "0.29", features = ["v1_36"] }
-serde = { version = "1", features = ["derive"] }
+k8s-openapi = {{ version = "0.29", features = ["v1_36"] }}
+kube-codegen-runtime = {{ path = {runtime:?} }}
+serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
 
 [profile.dev]
 debug = 0
 
 [workspace]
-"#,
+"#
+            ),
         )
         .unwrap();
         std::fs::write(src.join("lib.rs"), lib).unwrap();

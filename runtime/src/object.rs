@@ -1,0 +1,275 @@
+//! How a generated struct reads and writes itself: [`object!`](crate::object) gives it
+//! `Serialize` and `Deserialize` from a list of its fields. The expansion is what serde_derive
+//! would write for a JSON object, minus what an object never needs (a field-identifier enum,
+//! sequence access), so generated code compiles fast and no proc macro runs.
+
+/// `Serialize` and `Deserialize` for a generated struct.
+///
+/// Each field is listed with its JSON name, its type and its mode: `required`, `optional`
+/// (`Option<T>`, not written when `None`), or `list` (required, but `null` or absent reads as
+/// empty, because Go writes a nil slice or map as `null`). `[resource]` after the name writes
+/// `apiVersion` and `kind` from the type's `k8s_openapi::Resource` constants; `keep FIELD`
+/// names a map that holds the fields the schema does not name.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// struct Port {
+///     name: String,
+///     number: Option<i32>,
+/// }
+/// kube_codegen_runtime::object! {
+///     Port {
+///         "name" => name: String [required],
+///         "number" => number: Option<i32> [optional],
+///     }
+/// }
+/// let port: Port = serde_json::from_str(r#"{"name": "http", "extra": 1}"#).unwrap();
+/// assert_eq!(port, Port { name: "http".into(), number: None });
+/// assert_eq!(serde_json::to_string(&port).unwrap(), r#"{"name":"http"}"#);
+/// ```
+#[macro_export]
+macro_rules! object {
+    ($name:ident {}) => {
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $crate::__private::serde::ser::SerializeMap::end(serializer.serialize_map(Some(0))?)
+            }
+        }
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$crate::__private::serde::de::IgnoredAny as $crate::__private::serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                Ok($name {})
+            }
+        }
+    };
+    (
+        $name:ident $([$resource:ident])? {
+            $($json:literal => $field:ident: $ty:ty [$mode:ident],)*
+        }
+        $(keep $other:ident)?
+    ) => {
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use $crate::__private::serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(None)?;
+                $($crate::__private::$resource::write_type::<Self, _>(&mut map)?;)?
+                $($crate::__private::$mode::write(&mut map, $json, &self.$field)?;)*
+                $(for (key, value) in &self.$other { map.serialize_entry(key, value)?; })?
+                map.end()
+            }
+        }
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visitor;
+                impl<'de> $crate::__private::serde::de::Visitor<'de> for Visitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " object"))
+                    }
+                    // Slots are named after their fields, whatever the schema calls them.
+                    #[allow(clippy::disallowed_names)]
+                    fn visit_map<A: $crate::__private::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        $(let mut $field: $crate::__private::$mode::Slot<$ty> = Default::default();)*
+                        $(let mut $other = ::std::collections::BTreeMap::new();)?
+                        while let Some(key) = map.next_key::<$crate::__private::Key<'de>>()? {
+                            match key.as_str() {
+                                $($json => $crate::__private::$mode::read(&mut $field, &mut map)?,)*
+                                _ => $crate::__object_unknown!(map, key $(, keep $other)? $(, $resource)?),
+                            }
+                        }
+                        Ok($name {
+                            $($field: $crate::__private::$mode::finish($field, $json)?,)*
+                            $($other,)?
+                        })
+                    }
+                }
+                deserializer.deserialize_map(Visitor)
+            }
+        }
+    };
+}
+
+/// A field [`object!`](crate::object) does not know: skipped, or kept where the schema says so.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __object_unknown {
+    ($map:ident, $key:ident) => {
+        $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
+    };
+    ($map:ident, $key:ident, resource) => {
+        $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
+    };
+    ($map:ident, $key:ident, keep $other:ident) => {
+        $crate::__private::keep(&mut $other, $key, &mut $map, &[])?
+    };
+    ($map:ident, $key:ident, keep $other:ident, resource) => {
+        $crate::__private::keep(&mut $other, $key, &mut $map, $crate::__private::resource::TYPE_FIELDS)?
+    };
+}
+
+/// What the macros expand to; not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+
+    /// A field that must be there.
+    pub mod required {
+        /// What `visit_map` holds while reading.
+        pub type Slot<T> = Option<T>;
+
+        /// Writes the field.
+        pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(
+            map: &mut M,
+            key: &'static str,
+            value: &T,
+        ) -> Result<(), M::Error> {
+            map.serialize_entry(key, value)
+        }
+
+        /// Reads the field's value.
+        pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+            slot: &mut Option<T>,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            *slot = Some(map.next_value()?);
+            Ok(())
+        }
+
+        /// The field, or a missing-field error.
+        pub fn finish<T, E: serde::de::Error>(slot: Option<T>, key: &'static str) -> Result<T, E> {
+            slot.ok_or_else(|| E::missing_field(key))
+        }
+    }
+
+    /// A field that may be absent: `None` is not written.
+    pub mod optional {
+        /// What `visit_map` holds while reading: the field's own `Option`.
+        pub type Slot<T> = T;
+
+        /// Writes the field when it is set.
+        pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(
+            map: &mut M,
+            key: &'static str,
+            value: &Option<T>,
+        ) -> Result<(), M::Error> {
+            match value {
+                Some(value) => map.serialize_entry(key, value),
+                None => Ok(()),
+            }
+        }
+
+        /// Reads the field's value; `null` is `None`.
+        pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+            slot: &mut Option<T>,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            *slot = map.next_value()?;
+            Ok(())
+        }
+
+        /// The field as read.
+        pub fn finish<T, E>(slot: Option<T>, _key: &'static str) -> Result<Option<T>, E> {
+            Ok(slot)
+        }
+    }
+
+    /// A required list or map: Go writes a nil one as `null`, which reads as empty.
+    pub mod list {
+        pub use super::required::write;
+
+        /// What `visit_map` holds while reading.
+        pub type Slot<T> = Option<T>;
+
+        /// Reads the field's value; `null` leaves it empty.
+        pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
+            slot: &mut Option<T>,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            *slot = map.next_value()?;
+            Ok(())
+        }
+
+        /// The field, or empty.
+        pub fn finish<T: Default, E>(slot: Option<T>, _key: &'static str) -> Result<T, E> {
+            Ok(slot.unwrap_or_default())
+        }
+    }
+
+    /// What a resource writes before its fields.
+    pub mod resource {
+        /// The fields a resource's constants stand for.
+        pub const TYPE_FIELDS: &[&str] = &["apiVersion", "kind"];
+
+        /// Writes `apiVersion` and `kind` from the type's constants.
+        pub fn write_type<K: k8s_openapi::Resource, M: serde::ser::SerializeMap>(map: &mut M) -> Result<(), M::Error> {
+            map.serialize_entry("apiVersion", K::API_VERSION)?;
+            map.serialize_entry("kind", K::KIND)
+        }
+    }
+
+    /// Keeps a field the schema does not name, unless it is one of `skip`.
+    pub fn keep<'de, A: serde::de::MapAccess<'de>>(
+        other: &mut std::collections::BTreeMap<String, serde_json::Value>,
+        key: Key<'de>,
+        map: &mut A,
+        skip: &[&str],
+    ) -> Result<(), A::Error> {
+        if skip.contains(&key.as_str()) {
+            map.next_value::<serde::de::IgnoredAny>()?;
+        } else {
+            let value = map.next_value()?;
+            other.insert(key.into_string(), value);
+        }
+        Ok(())
+    }
+
+    /// An object key, borrowed from the input where the format allows.
+    pub enum Key<'de> {
+        /// Borrowed from the input.
+        Borrowed(&'de str),
+        /// Copied, where the input had escapes or is not held in memory.
+        Owned(String),
+    }
+
+    impl Key<'_> {
+        /// The key.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Key::Borrowed(s) => s,
+                Key::Owned(s) => s,
+            }
+        }
+
+        /// The key, owned.
+        pub fn into_string(self) -> String {
+            match self {
+                Key::Borrowed(s) => s.to_owned(),
+                Key::Owned(s) => s,
+            }
+        }
+    }
+
+    impl<'de> serde::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a field name")
+                }
+                fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key::Borrowed(v))
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key::Owned(v.to_owned()))
+                }
+                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key::Owned(v))
+                }
+            }
+            deserializer.deserialize_str(Visitor)
+        }
+    }
+}
