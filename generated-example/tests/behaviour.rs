@@ -42,6 +42,20 @@ fn resources_carry_their_api_facts() {
 }
 
 #[test]
+fn kube_takes_them_as_resources() {
+    // kube's blanket `Resource` impl is what `kube::Api<K>` and kube_runtime's watcher build on.
+    use kube_core::Resource as KubeResource;
+    assert_eq!(widgets::Widget::url_path(&(), Some("ns")), "/apis/example.kube-codegen.dev/v1/namespaces/ns/widgets");
+    assert_eq!(widgets::Gadget::url_path(&(), None), "/apis/example.kube-codegen.dev/v1/gadgets");
+    assert_eq!(tree::Tree::kind(&()), "Tree");
+    let mut w = widgets::Widget::default();
+    w.meta_mut().name = Some("w".into());
+    assert_eq!(w.meta().name.as_deref(), Some("w"));
+    fn namespaced<K: kube_core::Resource<Scope = kube_core::NamespaceResourceScope, DynamicType = ()>>() {}
+    namespaced::<widgets::Widget>();
+}
+
+#[test]
 fn objects_round_trip_and_write_their_type() {
     let w: widgets::Widget = serde_json::from_value(widget_json()).unwrap();
     let spec = w.spec.as_ref().unwrap();
