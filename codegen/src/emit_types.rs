@@ -6,12 +6,13 @@ use quote::quote;
 use crate::rust_names::ident;
 use crate::typespace::{EnumDef, Field, ItemKind, ModPath, ResourceInfo, StructDef, Ty, TypeSpace};
 
-/// The tokens of one item, and for a struct the text of its `object!` invocation, which is
-/// laid out here because a formatter cannot lay out a macro's body.
+/// The tokens of one item, and for a struct or an enum the text of its runtime macro
+/// invocation, which is laid out here because a formatter cannot lay out a macro's body.
 pub fn item(ts: &TypeSpace, id: usize) -> (TokenStream, Option<String>) {
     let tokens = item_tokens(ts, id);
     let trailer = match &ts.items[id].kind {
         ItemKind::Struct(s) => Some(object(ts, &ts.items[id].module, &ts.items[id].name, s)),
+        ItemKind::Enum(e) => Some(enum_invocation(&ts.items[id].name, e)),
         _ => None,
     };
     (tokens, trailer)
@@ -267,59 +268,22 @@ fn render_text(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> String {
     }
 }
 
-/// An enum with one variant per schema value and a catch-all for values a newer server sends.
+/// An enum with one variant per schema value and a catch-all for values a newer server sends;
+/// its methods and serde impls come from the runtime's `string_enum!` / `int_enum!`.
 fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef) -> TokenStream {
     let idents: Vec<proc_macro2::Ident> = e.variants.iter().map(|v| ident(&v.ident)).collect();
     let variant_docs = e.variants.iter().map(|v| format!(" `{}`", v.value));
-    let (other_ty, as_fn, as_ty, values, serialize, deserialize) = if e.integer {
-        let values: Vec<TokenStream> = e
-            .variants
-            .iter()
-            .map(|v| {
-                let lit = proc_macro2::Literal::i64_unsuffixed(v.value.as_i64().expect("integer enum"));
-                quote!(#lit)
-            })
-            .collect();
-        (
-            quote!(i64),
-            quote!(as_i64),
-            quote!(i64),
-            values.clone(),
-            quote!(serializer.serialize_i64(self.as_i64())),
-            quote! {
-                let value = <i64 as serde::Deserialize>::deserialize(deserializer)?;
-                Ok(match value {
-                    #(#values => Self::#idents,)*
-                    other => Self::Other(other),
-                })
-            },
-        )
-    } else {
-        let values: Vec<&str> = e.variants.iter().map(|v| v.value.as_str().expect("string enum")).collect();
-        (
-            quote!(String),
-            quote!(as_str),
-            quote!(&str),
-            values.iter().map(|v| quote!(#v)).collect::<Vec<_>>(),
-            quote!(serializer.serialize_str(self.as_str())),
-            quote! {
-                let value = <String as serde::Deserialize>::deserialize(deserializer)?;
-                Ok(match value.as_str() {
-                    #(#values => Self::#idents,)*
-                    _ => Self::Other(value),
-                })
-            },
-        )
-    };
-    let other_value = if e.integer { quote!(*other) } else { quote!(other) };
-    let derives = if e.integer {
+    let other_ty = if e.integer { quote!(i64) } else { quote!(String) };
+    let mut derives = if e.integer {
         quote!(Clone, Copy, Debug, PartialEq, Eq, Hash)
     } else {
         quote!(Clone, Debug, PartialEq, Eq, Hash)
     };
+    if e.default.is_some() {
+        derives = quote!(#derives, Default);
+    }
     // The schema's default is the derived `Default`.
     let defaults = (0..idents.len()).map(|i| (e.default == Some(i)).then(|| quote!(#[default])));
-    let derives = if e.default.is_some() { quote!(#derives, Default) } else { derives };
     quote! {
         #docs
         #[derive(#derives)]
@@ -328,27 +292,21 @@ fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef) -> TokenStream
             /// A value this schema does not list, kept as it is.
             Other(#other_ty),
         }
-
-        impl #name {
-            /// The value as the API writes it.
-            pub fn #as_fn(&self) -> #as_ty {
-                match self {
-                    #(Self::#idents => #values,)*
-                    Self::Other(other) => #other_value,
-                }
-            }
-        }
-
-        impl serde::Serialize for #name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                #serialize
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                #deserialize
-            }
-        }
     }
+}
+
+/// The `string_enum!` / `int_enum!` invocation of an enum, one variant a line.
+fn enum_invocation(name: &str, e: &EnumDef) -> String {
+    let which = if e.integer { "int_enum" } else { "string_enum" };
+    let mut out = format!("kube_codegen_runtime::{which}! {{\n    {} {{\n", ident(name));
+    for v in &e.variants {
+        // `{:?}` of a str is a valid Rust string literal; integers print as literals.
+        let value = match &v.value {
+            serde_json::Value::String(s) => format!("{s:?}"),
+            other => other.to_string(),
+        };
+        out.push_str(&format!("        {} = {value},\n", ident(&v.ident)));
+    }
+    out.push_str("    }\n}\n");
+    out
 }

@@ -273,3 +273,99 @@ pub mod __private {
         }
     }
 }
+
+/// `as_str`, `Serialize` and `Deserialize` for a generated string enum whose last variant is
+/// `Other(String)`: values the schema does not list are kept, not refused.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// enum Protocol {
+///     Tcp,
+///     Udp,
+///     Other(String),
+/// }
+/// kube_codegen_runtime::string_enum! {
+///     Protocol {
+///         Tcp = "TCP",
+///         Udp = "UDP",
+///     }
+/// }
+/// assert_eq!(serde_json::from_str::<Protocol>(r#""SCTP""#).unwrap(), Protocol::Other("SCTP".into()));
+/// assert_eq!(Protocol::Tcp.as_str(), "TCP");
+/// ```
+#[macro_export]
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident = $value:literal,)* }) => {
+        impl $name {
+            /// The value as the API writes it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $value,)*
+                    Self::Other(other) => other,
+                }
+            }
+        }
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <$crate::__private::Key<'de> as $crate::__private::serde::Deserialize>::deserialize(deserializer)?;
+                Ok(match value.as_str() {
+                    $($value => Self::$variant,)*
+                    _ => Self::Other(value.into_string()),
+                })
+            }
+        }
+    };
+}
+
+/// `as_i64`, `Serialize` and `Deserialize` for a generated integer enum whose last variant is
+/// `Other(i64)`.
+///
+/// ```
+/// #[derive(Debug, PartialEq)]
+/// enum Level {
+///     Minus1,
+///     V0,
+///     Other(i64),
+/// }
+/// kube_codegen_runtime::int_enum! {
+///     Level {
+///         Minus1 = -1,
+///         V0 = 0,
+///     }
+/// }
+/// assert_eq!(serde_json::from_str::<Level>("-1").unwrap(), Level::Minus1);
+/// assert_eq!(serde_json::to_string(&Level::Other(7)).unwrap(), "7");
+/// ```
+#[macro_export]
+macro_rules! int_enum {
+    ($name:ident { $($variant:ident = $value:literal,)* }) => {
+        impl $name {
+            /// The value as the API writes it.
+            pub fn as_i64(&self) -> i64 {
+                match self {
+                    $(Self::$variant => $value,)*
+                    Self::Other(other) => *other,
+                }
+            }
+        }
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_i64(self.as_i64())
+            }
+        }
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <i64 as $crate::__private::serde::Deserialize>::deserialize(deserializer)?;
+                Ok(match value {
+                    $($value => Self::$variant,)*
+                    other => Self::Other(other),
+                })
+            }
+        }
+    };
+}

@@ -194,35 +194,11 @@ pub enum OdditySpecLevel {
     /// A value this schema does not list, kept as it is.
     Other(i64),
 }
-impl OdditySpecLevel {
-    /// The value as the API writes it.
-    pub fn as_i64(&self) -> i64 {
-        match self {
-            Self::Minus1 => -1,
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::Other(other) => *other,
-        }
-    }
-}
-impl serde::Serialize for OdditySpecLevel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.as_i64())
-    }
-}
-impl<'de> serde::Deserialize<'de> for OdditySpecLevel {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value = <i64 as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(
-            match value {
-                -1 => Self::Minus1,
-                0 => Self::V0,
-                1 => Self::V1,
-                other => Self::Other(other),
-            },
-        )
+kube_codegen_runtime::int_enum! {
+    OdditySpecLevel {
+        Minus1 = -1,
+        V0 = 0,
+        V1 = 1,
     }
 }
 
@@ -262,43 +238,15 @@ pub enum OdditySpecProtocol {
     /// A value this schema does not list, kept as it is.
     Other(String),
 }
-impl OdditySpecProtocol {
-    /// The value as the API writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::TCP => "TCP",
-            Self::UDP => "UDP",
-            Self::Tcp => "tcp",
-            Self::Empty => "",
-            Self::Self2 => "self",
-            Self::Other2 => "Other",
-            Self::V10 => "1.0",
-            Self::Other(other) => other,
-        }
-    }
-}
-impl serde::Serialize for OdditySpecProtocol {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for OdditySpecProtocol {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value = <String as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "TCP" => Self::TCP,
-                "UDP" => Self::UDP,
-                "tcp" => Self::Tcp,
-                "" => Self::Empty,
-                "self" => Self::Self2,
-                "Other" => Self::Other2,
-                "1.0" => Self::V10,
-                _ => Self::Other(value),
-            },
-        )
+kube_codegen_runtime::string_enum! {
+    OdditySpecProtocol {
+        TCP = "TCP",
+        UDP = "UDP",
+        Tcp = "tcp",
+        Empty = "",
+        Self2 = "self",
+        Other2 = "Other",
+        V10 = "1.0",
     }
 }
 

@@ -66,35 +66,11 @@ pub enum GadgetSpecMode {
     /// A value this schema does not list, kept as it is.
     Other(i64),
 }
-impl GadgetSpecMode {
-    /// The value as the API writes it.
-    pub fn as_i64(&self) -> i64 {
-        match self {
-            Self::V0 => 0,
-            Self::V1 => 1,
-            Self::V2 => 2,
-            Self::Other(other) => *other,
-        }
-    }
-}
-impl serde::Serialize for GadgetSpecMode {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_i64(self.as_i64())
-    }
-}
-impl<'de> serde::Deserialize<'de> for GadgetSpecMode {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value = <i64 as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(
-            match value {
-                0 => Self::V0,
-                1 => Self::V1,
-                2 => Self::V2,
-                other => Self::Other(other),
-            },
-        )
+kube_codegen_runtime::int_enum! {
+    GadgetSpecMode {
+        V0 = 0,
+        V1 = 1,
+        V2 = 2,
     }
 }
 
@@ -233,35 +209,11 @@ pub enum WidgetSpecSize {
     /// A value this schema does not list, kept as it is.
     Other(String),
 }
-impl WidgetSpecSize {
-    /// The value as the API writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Small => "Small",
-            Self::Medium => "Medium",
-            Self::Large => "Large",
-            Self::Other(other) => other,
-        }
-    }
-}
-impl serde::Serialize for WidgetSpecSize {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for WidgetSpecSize {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value = <String as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "Small" => Self::Small,
-                "Medium" => Self::Medium,
-                "Large" => Self::Large,
-                _ => Self::Other(value),
-            },
-        )
+kube_codegen_runtime::string_enum! {
+    WidgetSpecSize {
+        Small = "Small",
+        Medium = "Medium",
+        Large = "Large",
     }
 }
 
@@ -336,34 +288,10 @@ pub enum WidgetStatusConditionsStatus {
     /// A value this schema does not list, kept as it is.
     Other(String),
 }
-impl WidgetStatusConditionsStatus {
-    /// The value as the API writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::True => "True",
-            Self::False => "False",
-            Self::Unknown => "Unknown",
-            Self::Other(other) => other,
-        }
-    }
-}
-impl serde::Serialize for WidgetStatusConditionsStatus {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl<'de> serde::Deserialize<'de> for WidgetStatusConditionsStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let value = <String as serde::Deserialize>::deserialize(deserializer)?;
-        Ok(
-            match value.as_str() {
-                "True" => Self::True,
-                "False" => Self::False,
-                "Unknown" => Self::Unknown,
-                _ => Self::Other(value),
-            },
-        )
+kube_codegen_runtime::string_enum! {
+    WidgetStatusConditionsStatus {
+        True = "True",
+        False = "False",
+        Unknown = "Unknown",
     }
 }
