@@ -60,41 +60,9 @@ fn doc_attrs(docs: Option<&str>, fallback: &str) -> TokenStream {
     quote! { #(#[doc = #lines])* }
 }
 
-/// `a::b::C` as tokens, without a parser: extern paths are plain `::`-separated names.
-fn path_tokens(path: &str) -> TokenStream {
-    let segments = path.split("::").map(ident);
-    quote!(#(#segments)::*)
-}
-
-/// A type expression as written in `from`.
+/// A type expression as written in `from`, as tokens.
 pub fn render(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> TokenStream {
-    match ty {
-        Ty::Local(id) => {
-            let to = &ts.items[*id];
-            let common = from.iter().zip(&to.module).take_while(|(a, b)| a == b).count();
-            let supers = (common..from.len()).map(|_| quote!(super));
-            let down = to.module[common..].iter().map(|m| ident(m));
-            let name = ident(&to.name);
-            quote! { #(#supers::)* #(#down::)* #name }
-        }
-        Ty::Extern(path) => path_tokens(path),
-        Ty::Vec(inner) => {
-            let inner = render(ts, from, inner);
-            quote!(Vec<#inner>)
-        }
-        Ty::Map(inner) => {
-            let inner = render(ts, from, inner);
-            quote!(std::collections::BTreeMap<String, #inner>)
-        }
-        Ty::Option(inner) => {
-            let inner = render(ts, from, inner);
-            quote!(Option<#inner>)
-        }
-        Ty::Boxed(inner) => {
-            let inner = render(ts, from, inner);
-            quote!(Box<#inner>)
-        }
-    }
+    render_text(ts, from, ty).parse().expect("rendered types are valid Rust")
 }
 
 fn field_tokens(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {

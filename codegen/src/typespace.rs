@@ -253,8 +253,10 @@ impl TypeSpace {
                 s.resource = resource;
                 ItemKind::Struct(s)
             }
-            _ if enum_of(&def.schema).is_some() => ItemKind::Enum(enum_of(&def.schema).expect("checked")),
-            _ => ItemKind::Alias(self.ty_of(&mut cx, &def.schema, &name)),
+            _ => match enum_of(&def.schema) {
+                Some(e) => ItemKind::Enum(e),
+                None => ItemKind::Alias(self.ty_of(&mut cx, &def.schema, &name)),
+            },
         }
     }
 
