@@ -33,6 +33,11 @@ enum Command {
         inputs: Vec<PathBuf>,
     },
     /// Generate Rust code for the resources and types in OpenAPI documents and CRDs.
+    #[command(after_help = "Examples:\n  \
+        kube-codegen generate crds/ --out src/generated\n  \
+        kube-codegen generate swagger.json --only deployments.apps --types generate --out src/k8s\n  \
+        kube-codegen generate crds/ --crate-name my-crds --runtime-path ../kube-codegen/runtime --out my-crds\n  \
+        kube-codegen generate crds/ --out src/generated --check")]
     Generate {
         /// OpenAPI v2/v3 documents, CRD manifests, or directories of them.
         #[arg(required = true, value_name = "INPUT")]
@@ -49,6 +54,10 @@ enum Command {
         /// Name the module of an API group: `GROUP=MODULE` (repeatable).
         #[arg(long = "group-alias", value_name = "GROUP=MODULE", value_parser = pair)]
         group_aliases: Vec<(String, String)>,
+        /// Only this group-version (`apps/v1`) or resource (`deployments.apps`, `pods`), and the
+        /// types it needs (repeatable).
+        #[arg(long, value_name = "SELECTION")]
+        only: Vec<String>,
         /// Write a complete crate with this name (Cargo.toml and src/).
         #[arg(long, value_name = "NAME", requires = "runtime_path")]
         crate_name: Option<String>,
@@ -91,7 +100,17 @@ fn main() -> ExitCode {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             ExitCode::SUCCESS
         }
-        Command::Generate { inputs, out, types, extern_types, group_aliases, crate_name, runtime_path, check } => {
+        Command::Generate {
+            inputs,
+            out,
+            types,
+            extern_types,
+            group_aliases,
+            only,
+            crate_name,
+            runtime_path,
+            check,
+        } => {
             let settings = Settings {
                 types: match types {
                     Types::Map => TypeMode::MapK8sOpenapi,
@@ -99,6 +118,7 @@ fn main() -> ExitCode {
                 },
                 extern_types: extern_types.into_iter().collect::<BTreeMap<_, _>>(),
                 group_aliases: group_aliases.into_iter().collect::<BTreeMap<_, _>>(),
+                only,
             };
             let model = match kube_codegen_openapi::read(&inputs) {
                 Ok(m) => m,

@@ -54,36 +54,15 @@ struct Node {
 /// Renders the type space as a module tree: the root is `mod.rs` (or `lib.rs` for a crate),
 /// a module with submodules is `<path>/mod.rs`, a leaf module is `<path>.rs`.
 pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<Files, Error> {
-    let mut root = Node::default();
-    for (id, item) in ts.items.iter().enumerate() {
-        let mut node = &mut root;
-        for m in &item.module {
-            node = node.children.entry(m.clone()).or_default();
-        }
-        node.items.push(id);
-    }
+    let root = tree(ts);
+    let items = formatted_items(ts)?;
     let mut jobs = Vec::new();
     plan(&root, &mut Vec::new(), PathBuf::from(root_file), &mut jobs);
-    // Items are formatted one by one, so the work spreads evenly over the cores however
-    // unevenly items are spread over modules.
-    let items: Vec<String> = (0..ts.items.len())
-        .into_par_iter()
-        .map(|id| {
-            let (tokens, trailer) = emit_types::item(ts, id);
-            let mut text = format(tokens, &ts.items[id].module)?;
-            if let Some(trailer) = trailer {
-                text.push_str(&trailer);
-            }
-            Ok::<_, Error>(text)
-        })
-        .collect::<Result<_, _>>()?;
     let mut files = Files::default();
     for job in jobs {
         let root = job.path.is_empty();
         let mut text = format(head(&job, root.then_some(root_docs)), &job.path)?;
-        let mut ids = job.node.items.clone();
-        ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
-        for id in ids {
+        for id in sorted(ts, &job.node.items) {
             if !text.ends_with("\n\n") {
                 text.push('\n');
             }
@@ -92,6 +71,85 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
         files.0.insert(job.file, format!("{HEADER}\n\n{text}"));
     }
     Ok(files)
+}
+
+/// Renders the type space as one file of nested inline modules, for `include!`: a `mod x;`
+/// inside an included file would be looked for beside the file that includes it.
+pub fn single_file(ts: &TypeSpace, file: &str) -> Result<Files, Error> {
+    let root = tree(ts);
+    let items = formatted_items(ts)?;
+    let mut text = format!("{HEADER}\n");
+    inline(ts, &root, &mut Vec::new(), &items, &mut text);
+    Ok(Files([(PathBuf::from(file), text)].into_iter().collect()))
+}
+
+fn inline(ts: &TypeSpace, node: &Node, path: &mut ModPath, items: &[String], out: &mut String) {
+    let indent = "    ".repeat(path.len());
+    for (name, child) in &node.children {
+        out.push('\n');
+        path.push(name.clone());
+        out.push_str(&format!("{indent}/// The `{}` module.\n", path.join("::")));
+        if path.len() == 1 {
+            out.push_str(&format!("{indent}#[allow({ALLOWED_DOC_LINTS})]\n"));
+        }
+        out.push_str(&format!("{indent}pub mod {} {{\n", ident(name)));
+        inline(ts, child, path, items, out);
+        out.push_str(&format!("{indent}}}\n"));
+        path.pop();
+    }
+    let inner = "    ".repeat(path.len());
+    for id in sorted(ts, &node.items) {
+        out.push('\n');
+        // Generated text has no multi-line literals (docs are one attribute a line), so
+        // indenting line by line is safe.
+        for line in items[id].lines() {
+            if !line.is_empty() {
+                out.push_str(&inner);
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+}
+
+/// Clippy lints about the layout of doc lists, which generated modules allow: descriptions
+/// are the API authors' text, verbatim.
+const ALLOWED_DOC_LINTS: &str = "clippy::doc_lazy_continuation, clippy::doc_overindented_list_items";
+
+/// The module tree of the items.
+fn tree(ts: &TypeSpace) -> Node {
+    let mut root = Node::default();
+    for (id, item) in ts.items.iter().enumerate() {
+        let mut node = &mut root;
+        for m in &item.module {
+            node = node.children.entry(m.clone()).or_default();
+        }
+        node.items.push(id);
+    }
+    root
+}
+
+/// Every item formatted, one by one, so the work spreads evenly over the cores however
+/// unevenly items are spread over modules.
+fn formatted_items(ts: &TypeSpace) -> Result<Vec<String>, Error> {
+    (0..ts.items.len())
+        .into_par_iter()
+        .map(|id| {
+            let (tokens, trailer) = emit_types::item(ts, id);
+            let mut text = format(tokens, &ts.items[id].module)?;
+            if let Some(trailer) = trailer {
+                text.push_str(&trailer);
+            }
+            Ok(text)
+        })
+        .collect()
+}
+
+/// Item ids of a module, by name.
+fn sorted(ts: &TypeSpace, ids: &[usize]) -> Vec<usize> {
+    let mut ids = ids.to_vec();
+    ids.sort_by(|a, b| ts.items[*a].name.cmp(&ts.items[*b].name));
+    ids
 }
 
 /// Formats tokens as a file's worth of Rust.
@@ -126,12 +184,10 @@ fn head(job: &Job, inner_docs: Option<&str>) -> TokenStream {
         let lines = d.lines().map(|l| format!(" {l}"));
         quote!(#(#![doc = #lines])*)
     });
-    // Descriptions are the API authors' text, verbatim: clippy's markdown style lints about
-    // list indentation say nothing about this code, so the root allows them.
-    let allow = job
-        .path
-        .is_empty()
-        .then(|| quote!(#[allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]));
+    let allow = job.path.is_empty().then(|| {
+        let lints: TokenStream = ALLOWED_DOC_LINTS.parse().expect("lint names");
+        quote!(#[allow(#lints)])
+    });
     let mods = job.node.children.keys().map(|name| {
         let doc = format!(" The `{}` module.", job.path.iter().chain([name]).cloned().collect::<Vec<_>>().join("::"));
         let name = ident(name);

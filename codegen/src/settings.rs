@@ -21,6 +21,9 @@ pub struct Settings {
     pub extern_types: BTreeMap<String, String>,
     /// API group -> module name, overriding the first-DNS-label rule.
     pub group_aliases: BTreeMap<String, String>,
+    /// Only these group-versions (`apps/v1`) or resources (`deployments.apps`), and the types
+    /// they need; everything when empty.
+    pub only: Vec<String>,
 }
 
 impl Settings {

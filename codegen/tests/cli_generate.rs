@@ -139,3 +139,53 @@ fn crate_mode_writes_a_manifest_and_lib() {
     let only_name = run(&["generate", widgets.to_str().unwrap(), "--crate-name", "x", "--out", out.to_str().unwrap()]);
     assert_eq!(only_name.status.code(), Some(2));
 }
+
+#[test]
+fn builder_matches_the_cli_and_rewrites_nothing_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cli");
+    let (widgets, edge) = (inputs("widgets.yaml"), inputs("edge-cases.yaml"));
+    let cli = run(&[
+        "generate",
+        widgets.to_str().unwrap(),
+        edge.to_str().unwrap(),
+        "--only",
+        "widgets.example.kube-codegen.dev",
+        "--only",
+        "edge.kube-codegen.dev/v1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let mut builder = kube_codegen::Builder::new();
+    builder.input(&widgets).input(&edge).only(["widgets.example.kube-codegen.dev", "edge.kube-codegen.dev/v1"]);
+    let files = builder.generate().unwrap();
+    assert!(files.drift(&out).is_empty(), "{:?}", files.drift(&out));
+    assert!(!files.0.keys().any(|p| p.to_string_lossy().contains("gadget")));
+
+    let include_dir = dir.path().join("out");
+    let path = builder.out_dir(&include_dir).write().unwrap();
+    assert_eq!(path, include_dir.join("kube_codegen.rs"));
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    builder.write().unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+}
+
+#[test]
+fn selections_that_match_nothing_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let widgets = inputs("widgets.yaml");
+    let out = run(&[
+        "generate",
+        widgets.to_str().unwrap(),
+        "--only",
+        "widget.example",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`widget.example` matches no resource"));
+    let err = kube_codegen::Builder::new().input(&widgets).only(["nope/v9"]).generate().unwrap_err();
+    assert!(err.to_string().contains("`nope/v9` matches no resource"));
+}

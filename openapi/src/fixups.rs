@@ -12,7 +12,7 @@ fn for_each_schema(types: &mut Types, f: &mut impl FnMut(&mut Schema)) {
     }
 }
 
-fn walk(s: &mut Schema, f: &mut impl FnMut(&mut Schema)) {
+pub(crate) fn walk(s: &mut Schema, f: &mut impl FnMut(&mut Schema)) {
     f(s);
     match &mut s.ty {
         SchemaType::Object(o) => {

@@ -25,10 +25,11 @@ mod openapi_doc;
 mod pointer;
 mod read;
 mod schema;
+mod select;
 mod source;
 
 pub use crd::definition_name;
 pub use error::{Error, Location};
 pub use model::*;
 pub use names::snake_ident;
-pub use read::{read, read_bytes};
+pub use read::{input_files, read, read_bytes};

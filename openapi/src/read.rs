@@ -42,6 +42,12 @@ pub fn read<P: AsRef<Path>>(inputs: &[P]) -> Result<Model, Error> {
     Ok(model)
 }
 
+/// The files `read` would read for these inputs, in the order it reads them.
+pub fn input_files<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<PathBuf>, Error> {
+    let inputs: Vec<PathBuf> = inputs.iter().map(|p| p.as_ref().to_owned()).collect();
+    Ok(source::files(&inputs)?.into_iter().map(|(path, _)| path).collect())
+}
+
 /// Reads one in-memory input (JSON or YAML text); `name` is used in error messages.
 pub fn read_bytes(name: &Path, bytes: &[u8]) -> Result<Model, Error> {
     let file: Arc<Path> = Arc::from(name);
