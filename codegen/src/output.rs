@@ -201,6 +201,12 @@ impl Files {
     /// files of an earlier generation (they start with [`HEADER`]) that are no longer produced.
     pub fn write(&self, out: &Path) -> Result<(), Error> {
         let werr = |path: &Path, e: std::io::Error| Error::Write { path: path.to_owned(), message: e.to_string() };
+        if out.exists() && !out.is_dir() {
+            return Err(Error::Write {
+                path: out.to_owned(),
+                message: "is a file; the output must be a directory".into(),
+            });
+        }
         for (rel, text) in &self.0 {
             let path = out.join(rel);
             if let Some(dir) = path.parent() {

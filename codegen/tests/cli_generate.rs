@@ -87,6 +87,12 @@ fn bad_input_writes_nothing() {
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("bad.yaml at /spec/group"));
     assert_eq!(files(&out), before);
+    let file = dir.path().join("a-file.rs");
+    std::fs::write(&file, "// mine\n").unwrap();
+    let refused = run(&["generate", widgets.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("a-file.rs: is a file"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "// mine\n");
     let fresh = dir.path().join("fresh");
     assert_eq!(run(&["generate", bad.to_str().unwrap(), "--out", fresh.to_str().unwrap()]).status.code(), Some(2));
     assert!(!fresh.exists());
