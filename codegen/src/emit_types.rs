@@ -11,7 +11,10 @@ use crate::typespace::{EnumDef, Field, ItemKind, ModPath, ResourceInfo, StructDe
 pub fn item(ts: &TypeSpace, id: usize) -> (TokenStream, Option<String>) {
     let tokens = item_tokens(ts, id);
     let trailer = match &ts.items[id].kind {
-        ItemKind::Struct(s) => Some(object(ts, &ts.items[id].module, &ts.items[id].name, s)),
+        ItemKind::Struct(s) => {
+            let resource = s.resource.as_ref().map(|r| resource(&ts.items[id].name, r)).unwrap_or_default();
+            Some(resource + &object(ts, &ts.items[id].module, &ts.items[id].name, s))
+        }
         ItemKind::Enum(e) => Some(enum_invocation(&ts.items[id].name, e)),
         _ => None,
     };
@@ -101,7 +104,6 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
     let schema_defaults = s.fields.iter().any(|f| f.default.is_some());
     let default = (s.default && !schema_defaults).then(|| quote!(Default,));
     let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s));
-    let impls = s.resource.as_ref().map(|r| resource_impls(name, r));
 
     quote! {
         #docs
@@ -111,7 +113,6 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
             #unknown
         }
         #default_impl
-        #impls
     }
 }
 
@@ -153,38 +154,21 @@ fn default_impl(name: &syn::Ident, s: &StructDef) -> TokenStream {
     }
 }
 
-/// `k8s_openapi::{Resource, ListableResource, Metadata}`, so `kube::Api<T>` takes the type.
-fn resource_impls(name: &syn::Ident, r: &ResourceInfo) -> TokenStream {
+/// The `resource!` invocation that gives a resource k8s-openapi's traits, so `kube::Api<T>`
+/// takes it.
+fn resource(name: &str, r: &ResourceInfo) -> String {
     let ResourceInfo { group, version, kind, plural, namespaced, list_kind } = r;
     let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
-    let scope = if *namespaced { quote!(NamespaceResourceScope) } else { quote!(ClusterResourceScope) };
-    let list = list_kind.as_ref().map(|l| {
-        quote! {
-            impl k8s_openapi::ListableResource for #name {
-                const LIST_KIND: &'static str = #l;
-            }
-        }
-    });
-    quote! {
-        impl k8s_openapi::Resource for #name {
-            const API_VERSION: &'static str = #api_version;
-            const GROUP: &'static str = #group;
-            const KIND: &'static str = #kind;
-            const VERSION: &'static str = #version;
-            const URL_PATH_SEGMENT: &'static str = #plural;
-            type Scope = k8s_openapi::#scope;
-        }
-        #list
-        impl k8s_openapi::Metadata for #name {
-            type Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-            fn metadata(&self) -> &Self::Ty {
-                &self.metadata
-            }
-            fn metadata_mut(&mut self) -> &mut Self::Ty {
-                &mut self.metadata
-            }
-        }
+    let scope = if *namespaced { "Namespaced" } else { "Cluster" };
+    let mut out = format!(
+        "kube_codegen_runtime::resource! {{\n    {} {{\n        api_version: {api_version:?},\n        group: {group:?},\n        version: {version:?},\n        kind: {kind:?},\n        plural: {plural:?},\n        scope: {scope},\n",
+        ident(name)
+    );
+    if let Some(list) = list_kind {
+        out.push_str(&format!("        list_kind: {list:?},\n"));
     }
+    out.push_str("    }\n}\n");
+    out
 }
 
 /// The `object!` invocation that gives a struct its serde impls, one field a line.

@@ -63,7 +63,7 @@ pub fn module_tree(ts: &TypeSpace, root_file: &str, root_docs: &str) -> Result<F
         let root = job.path.is_empty();
         let mut text = format(head(&job, root.then_some(root_docs)), &job.path)?;
         for id in sorted(ts, &job.node.items) {
-            if !text.ends_with("\n\n") {
+            if !text.is_empty() && !text.ends_with("\n\n") {
                 text.push('\n');
             }
             text.push_str(&items[id]);

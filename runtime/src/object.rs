@@ -112,7 +112,21 @@ macro_rules! __object_unknown {
 /// What the macros expand to; not an API.
 #[doc(hidden)]
 pub mod __private {
+    pub use k8s_openapi;
     pub use serde;
+
+    /// The scope type a `resource!` names.
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __scope {
+        (Namespaced) => {
+            $crate::__private::k8s_openapi::NamespaceResourceScope
+        };
+        (Cluster) => {
+            $crate::__private::k8s_openapi::ClusterResourceScope
+        };
+    }
+    pub use __scope as scope;
 
     /// A field that must be there.
     pub mod required {
@@ -365,6 +379,65 @@ macro_rules! int_enum {
                     $($value => Self::$variant,)*
                     other => Self::Other(other),
                 })
+            }
+        }
+    };
+}
+
+/// k8s-openapi's `Resource`, `ListableResource` and `Metadata` for a generated resource type
+/// with a `metadata: ObjectMeta` field, so `kube::Api<K>` and kube-runtime take it.
+///
+/// ```
+/// #[derive(Default)]
+/// struct Widget {
+///     metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+/// }
+/// kube_codegen_runtime::resource! {
+///     Widget {
+///         api_version: "example.com/v1",
+///         group: "example.com",
+///         version: "v1",
+///         kind: "Widget",
+///         plural: "widgets",
+///         scope: Namespaced,
+///         list_kind: "WidgetList",
+///     }
+/// }
+/// assert_eq!(<Widget as k8s_openapi::Resource>::API_VERSION, "example.com/v1");
+/// ```
+#[macro_export]
+macro_rules! resource {
+    (
+        $name:ident {
+            api_version: $api_version:literal,
+            group: $group:literal,
+            version: $version:literal,
+            kind: $kind:literal,
+            plural: $plural:literal,
+            scope: $scope:ident,
+            $(list_kind: $list:literal,)?
+        }
+    ) => {
+        impl $crate::__private::k8s_openapi::Resource for $name {
+            const API_VERSION: &'static str = $api_version;
+            const GROUP: &'static str = $group;
+            const KIND: &'static str = $kind;
+            const VERSION: &'static str = $version;
+            const URL_PATH_SEGMENT: &'static str = $plural;
+            type Scope = $crate::__private::scope!($scope);
+        }
+        $(
+            impl $crate::__private::k8s_openapi::ListableResource for $name {
+                const LIST_KIND: &'static str = $list;
+            }
+        )?
+        impl $crate::__private::k8s_openapi::Metadata for $name {
+            type Ty = $crate::__private::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+            fn metadata(&self) -> &Self::Ty {
+                &self.metadata
+            }
+            fn metadata_mut(&mut self) -> &mut Self::Ty {
+                &mut self.metadata
             }
         }
     };
