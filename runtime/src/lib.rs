@@ -4,6 +4,8 @@
 //! generically. Today that is how generated types read and write themselves ([`object!`]);
 //! the typed clients, the listers and informers, and the in-memory API server come next.
 
+#[cfg(feature = "fake")]
+pub mod fake;
 mod object;
 
 #[doc(hidden)]

@@ -1,0 +1,795 @@
+//! An in-memory Kubernetes API server for tests, at the HTTP layer: a `tower::Service` behind
+//! a real `kube::Client`, so `kube::Api`, watchers and generated clients run unmodified.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use k8s_openapi::api::core::v1::ConfigMap;
+//! let server = kube_codegen_runtime::fake::ApiServer::new();
+//! server.register::<ConfigMap>();
+//! let api: kube::Api<ConfigMap> = kube::Api::namespaced(server.client(), "default");
+//! # }
+//! ```
+//!
+//! Served so far: create (201, 409 AlreadyExists, `generateName`, 422 for a missing name or a
+//! namespace that differs from the path's), get (404), list with label and field selectors,
+//! update with optimistic concurrency (409 Conflict), merge and JSON patch, delete (finalizers
+//! set `deletionTimestamp`; the object goes with its last finalizer), and watch: replay of the
+//! history window after a `resourceVersion`, `410 Gone` before it, then live events, ended by
+//! `timeoutSeconds`. `resourceVersion` is one global counter, as etcd's is.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use serde_json::{Value, json};
+
+/// How many events a watch can be resumed from, as the API server's watch cache.
+const DEFAULT_WINDOW: usize = 1000;
+
+/// A resource the server serves.
+#[derive(Clone, Debug)]
+struct Served {
+    kind: String,
+    list_kind: String,
+    namespaced: bool,
+}
+
+/// (group, version, plural)
+type ResourceKey = (String, String, String);
+
+#[derive(Clone, Debug)]
+struct Event {
+    rv: u64,
+    resource: ResourceKey,
+    kind: &'static str,
+    object: Value,
+}
+
+#[derive(Default)]
+struct State {
+    rv: u64,
+    uid: u64,
+    served: HashMap<ResourceKey, Served>,
+    objects: HashMap<ResourceKey, BTreeMap<(String, String), Value>>,
+    history: VecDeque<Event>,
+    /// The oldest resourceVersion a watch may start after.
+    compacted: u64,
+}
+
+/// The in-memory API server. Cloning shares it.
+#[derive(Clone)]
+pub struct ApiServer {
+    state: Arc<Mutex<State>>,
+    events: tokio::sync::broadcast::Sender<Event>,
+    window: usize,
+}
+
+impl Default for ApiServer {
+    fn default() -> Self {
+        ApiServer::new()
+    }
+}
+
+impl ApiServer {
+    /// An empty server.
+    pub fn new() -> ApiServer {
+        let (events, _) = tokio::sync::broadcast::channel(4096);
+        ApiServer { state: Arc::default(), events, window: DEFAULT_WINDOW }
+    }
+
+    /// Serves a resource type: k8s-openapi's, generated, or derived.
+    pub fn register<K: k8s_openapi::Resource + k8s_openapi::ListableResource>(&self) -> &Self {
+        let namespaced = std::any::type_name::<K::Scope>().ends_with("NamespaceResourceScope");
+        let key = (K::GROUP.to_owned(), K::VERSION.to_owned(), K::URL_PATH_SEGMENT.to_owned());
+        let served = Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced };
+        self.lock().served.insert(key, served);
+        self
+    }
+
+    /// A `kube::Client` talking to this server. Needs a Tokio runtime, as every client does.
+    pub fn client(&self) -> kube::Client {
+        kube::Client::new(self.clone(), "default")
+    }
+
+    /// Forgets the watch history up to now: a watch from an older resourceVersion gets 410 Gone.
+    pub fn compact(&self) {
+        let mut state = self.lock();
+        state.history.clear();
+        state.compacted = state.rv;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every change is one insert).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+impl tower::Service<Request<kube::client::Body>> for ApiServer {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
+        let server = self.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = match body.collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
+            };
+            Ok(server.handle(parts, body))
+        })
+    }
+}
+
+/// A request taken apart.
+struct Target {
+    resource: ResourceKey,
+    served: Served,
+    namespace: Option<String>,
+    name: Option<String>,
+    query: HashMap<String, String>,
+}
+
+impl ApiServer {
+    fn handle(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
+        let target = match self.route(&parts.uri) {
+            Ok(t) => t,
+            Err(response) => return *response,
+        };
+        let content_type =
+            parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let watch = target.query.get("watch").is_some_and(|w| w == "true" || w == "1");
+        match (&parts.method, &target.name) {
+            (&Method::GET, None) if watch => self.watch(&target),
+            (&Method::GET, None) => self.list(&target),
+            (&Method::POST, None) => self.create(&target, &body),
+            (&Method::GET, Some(name)) => self.get(&target, name),
+            (&Method::PUT, Some(name)) => self.update(&target, name, &body),
+            (&Method::PATCH, Some(name)) => self.patch(&target, name, &content_type, &body),
+            (&Method::DELETE, Some(name)) => self.delete(&target, name),
+            (method, _) => {
+                status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &format!("{method} is not served here yet"))
+            }
+        }
+    }
+
+    fn route(&self, uri: &http::Uri) -> Result<Target, Box<Response<Body>>> {
+        let query = uri.query().map(parse_query).unwrap_or_default();
+        let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
+        let (group, version, rest) = match segments.as_slice() {
+            ["api", version, rest @ ..] => ("", *version, rest),
+            ["apis", group, version, rest @ ..] => (*group, *version, rest),
+            _ => {
+                return Err(Box::new(not_found(&format!(
+                    "the server could not find the requested resource ({})",
+                    uri.path()
+                ))));
+            }
+        };
+        let state = self.lock();
+        let served = |plural: &str| state.served.get(&(group.to_owned(), version.to_owned(), plural.to_owned()));
+        let (namespace, rest) = match rest {
+            ["namespaces", ns, plural, rest @ ..] if served(plural).is_some() => {
+                (Some((*ns).to_owned()), rest_with(plural, rest))
+            }
+            _ => (None, rest.to_vec()),
+        };
+        let Some(plural) = rest.first() else {
+            return Err(Box::new(not_found("the server could not find the requested resource")));
+        };
+        let Some(s) = served(plural).cloned() else {
+            return Err(Box::new(not_found(&format!("the server could not find the requested resource ({plural})"))));
+        };
+        if rest.len() > 2 {
+            return Err(Box::new(not_found(&format!("subresource {} is not served here yet", rest[2]))));
+        }
+        Ok(Target {
+            resource: (group.to_owned(), version.to_owned(), (*plural).to_owned()),
+            served: s,
+            namespace,
+            name: rest.get(1).map(|n| (*n).to_owned()),
+            query,
+        })
+    }
+
+    fn next_rv(state: &mut State) -> u64 {
+        state.rv += 1;
+        state.rv
+    }
+
+    fn record(&self, state: &mut State, resource: &ResourceKey, kind: &'static str, object: &Value) {
+        let event = Event { rv: state.rv, resource: resource.clone(), kind, object: object.clone() };
+        state.history.push_back(event.clone());
+        while state.history.len() > self.window {
+            if let Some(old) = state.history.pop_front() {
+                state.compacted = old.rv;
+            }
+        }
+        // No watcher is not an error.
+        let _ = self.events.send(event);
+    }
+
+    fn create(&self, t: &Target, body: &[u8]) -> Response<Body> {
+        let mut object: Value = match serde_json::from_slice(body) {
+            Ok(Value::Object(m)) => Value::Object(m),
+            _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+        };
+        let mut state = self.lock();
+        let meta = &object["metadata"];
+        let body_ns = meta["namespace"].as_str().map(str::to_owned);
+        let namespace = match (t.served.namespaced, &t.namespace, body_ns) {
+            (true, Some(path), Some(body)) if *path != body => {
+                return invalid(
+                    &t.served.kind,
+                    "",
+                    &format!(
+                        "the namespace of the object ({body}) does not match the namespace on the request ({path})"
+                    ),
+                );
+            }
+            (true, Some(path), _) => Some(path.clone()),
+            (true, None, _) => {
+                return status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "create needs a namespace");
+            }
+            (false, _, _) => None,
+        };
+        let name = match (meta["name"].as_str(), meta["generateName"].as_str()) {
+            (Some(n), _) if !n.is_empty() => n.to_owned(),
+            (_, Some(prefix)) => {
+                state.uid += 1;
+                format!("{prefix}{}", suffix(state.uid))
+            }
+            _ => return invalid(&t.served.kind, "", "metadata.name: Required value: name or generateName is required"),
+        };
+        let objects = state.objects.entry(t.resource.clone()).or_default();
+        let key = (namespace.clone().unwrap_or_default(), name.clone());
+        if objects.contains_key(&key) {
+            return failure(
+                StatusCode::CONFLICT,
+                "AlreadyExists",
+                &t.resource,
+                &name,
+                &format!("{} \"{name}\" already exists", t.resource.2),
+            );
+        }
+        let dry_run = t.query.get("dryRun").is_some_and(|d| d == "All");
+        state.uid += 1;
+        let uid = format!("00000000-0000-4000-8000-{:012x}", state.uid);
+        let rv = if dry_run { state.rv } else { Self::next_rv(&mut state) };
+        let meta = object["metadata"].as_object_mut().map(std::mem::take).unwrap_or_default();
+        let mut meta = Value::Object(meta);
+        meta["name"] = json!(name);
+        if let Some(ns) = &namespace {
+            meta["namespace"] = json!(ns);
+        }
+        meta["uid"] = json!(uid);
+        meta["resourceVersion"] = json!(rv.to_string());
+        meta["generation"] = json!(1);
+        meta["creationTimestamp"] = json!(now());
+        object["metadata"] = meta;
+        object["apiVersion"] = json!(api_version(&t.resource));
+        object["kind"] = json!(t.served.kind);
+        if !dry_run {
+            state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
+            self.record(&mut state, &t.resource, "ADDED", &object);
+        }
+        respond(StatusCode::CREATED, &object)
+    }
+
+    fn get(&self, t: &Target, name: &str) -> Response<Body> {
+        let state = self.lock();
+        match state
+            .objects
+            .get(&t.resource)
+            .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
+        {
+            Some(object) => respond(StatusCode::OK, object),
+            None => missing(t, name),
+        }
+    }
+
+    fn list(&self, t: &Target) -> Response<Body> {
+        let filter = match Filter::new(&t.query) {
+            Ok(f) => f,
+            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+        };
+        let state = self.lock();
+        let items: Vec<&Value> = state
+            .objects
+            .get(&t.resource)
+            .into_iter()
+            .flat_map(|o| o.values())
+            .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
+            .filter(|o| filter.matches(o))
+            .collect();
+        let list = json!({
+            "apiVersion": api_version(&t.resource),
+            "kind": t.served.list_kind,
+            "metadata": {"resourceVersion": state.rv.to_string()},
+            "items": items,
+        });
+        respond(StatusCode::OK, &list)
+    }
+
+    fn update(&self, t: &Target, name: &str, body: &[u8]) -> Response<Body> {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(object @ Value::Object(_)) => self.replace(t, name, object, true),
+            _ => status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+        }
+    }
+
+    fn patch(&self, t: &Target, name: &str, content_type: &str, body: &[u8]) -> Response<Body> {
+        let current = {
+            let state = self.lock();
+            match state
+                .objects
+                .get(&t.resource)
+                .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
+            {
+                Some(o) => o.clone(),
+                None => return missing(t, name),
+            }
+        };
+        let mut patched = current;
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        let result = match media {
+            // Strategic merge is read as a merge patch: the same for maps, not for keyed lists.
+            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(p) => {
+                        json_patch::merge(&mut patched, &p);
+                        Ok(())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            "application/json-patch+json" => match serde_json::from_slice::<json_patch::Patch>(body) {
+                Ok(p) => json_patch::patch(&mut patched, &p).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            other => {
+                return status(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    &format!(
+                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got {other})"
+                    ),
+                );
+            }
+        };
+        if let Err(e) = result {
+            return invalid(&t.served.kind, name, &e);
+        }
+        // A patch applies to what is stored now, whatever version the patch names.
+        self.replace(t, name, patched, false)
+    }
+
+    /// Stores `object` in place of `name`; `check_version` enforces optimistic concurrency.
+    fn replace(&self, t: &Target, name: &str, mut object: Value, check_version: bool) -> Response<Body> {
+        let mut state = self.lock();
+        let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
+        let Some(current) = state.objects.get(&t.resource).and_then(|o| o.get(&key)).cloned() else {
+            return missing(t, name);
+        };
+        let stored_rv = current["metadata"]["resourceVersion"].clone();
+        let sent_rv = object["metadata"]["resourceVersion"].as_str();
+        if check_version && sent_rv.is_some_and(|rv| json!(rv) != stored_rv) {
+            let message = format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                t.resource.2
+            );
+            return failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message);
+        }
+        if object["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+            return invalid(
+                &t.served.kind,
+                name,
+                "metadata.name: the name of the object does not match the name on the URL",
+            );
+        }
+        let dry_run = t.query.get("dryRun").is_some_and(|d| d == "All");
+        // The server owns these.
+        for field in ["uid", "creationTimestamp", "namespace", "deletionTimestamp"] {
+            object["metadata"][field] = current["metadata"][field].clone();
+        }
+        object["metadata"]["name"] = json!(name);
+        object["apiVersion"] = json!(api_version(&t.resource));
+        object["kind"] = json!(t.served.kind);
+        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+        let spec_changed = object["spec"] != current["spec"];
+        object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
+        strip_nulls(&mut object["metadata"]);
+        // Removing the last finalizer of a deleted object deletes it.
+        let finalized = !current["metadata"]["deletionTimestamp"].is_null()
+            && object["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
+        if object == current {
+            return respond(StatusCode::OK, &current);
+        }
+        if dry_run {
+            return respond(StatusCode::OK, &object);
+        }
+        let rv = Self::next_rv(&mut state);
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        if finalized {
+            state.objects.entry(t.resource.clone()).or_default().remove(&key);
+            self.record(&mut state, &t.resource, "DELETED", &object);
+        } else {
+            state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
+            self.record(&mut state, &t.resource, "MODIFIED", &object);
+        }
+        respond(StatusCode::OK, &object)
+    }
+
+    fn delete(&self, t: &Target, name: &str) -> Response<Body> {
+        let mut state = self.lock();
+        let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
+        let Some(mut object) = state.objects.get(&t.resource).and_then(|o| o.get(&key)).cloned() else {
+            return missing(t, name);
+        };
+        if t.query.get("dryRun").is_some_and(|d| d == "All") {
+            return respond(StatusCode::OK, &object);
+        }
+        let rv = Self::next_rv(&mut state);
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let has_finalizers = object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        if has_finalizers {
+            if object["metadata"]["deletionTimestamp"].is_null() {
+                object["metadata"]["deletionTimestamp"] = json!(now());
+            }
+            state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
+            self.record(&mut state, &t.resource, "MODIFIED", &object);
+            return respond(StatusCode::OK, &object);
+        }
+        state.objects.entry(t.resource.clone()).or_default().remove(&key);
+        self.record(&mut state, &t.resource, "DELETED", &object);
+        respond(StatusCode::OK, &object)
+    }
+
+    fn watch(&self, t: &Target) -> Response<Body> {
+        let filter = match Filter::new(&t.query) {
+            Ok(f) => f,
+            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+        };
+        let timeout = t.query.get("timeoutSeconds").and_then(|s| s.parse::<u64>().ok());
+        let from = t.query.get("resourceVersion").filter(|v| !v.is_empty() && *v != "0");
+        let wanted = {
+            let resource = t.resource.clone();
+            let namespace = t.namespace.clone();
+            move |e: &Event| {
+                e.resource == resource
+                    && namespace.as_ref().is_none_or(|ns| e.object["metadata"]["namespace"] == json!(ns))
+                    && filter.matches(&e.object)
+            }
+        };
+        // Under the lock: what happened so far, and a subscription to what happens next.
+        let (initial, live) = {
+            let state = self.lock();
+            let live = self.events.subscribe();
+            let initial: Vec<Value> = match from.map(|v| v.parse::<u64>()) {
+                Some(Ok(rv)) if rv < state.compacted => vec![gone(rv, state.compacted)],
+                Some(Ok(rv)) => state
+                    .history
+                    .iter()
+                    .filter(|e| e.rv > rv && wanted(e))
+                    .map(|e| json!({"type": e.kind, "object": e.object}))
+                    .collect(),
+                Some(Err(_)) => {
+                    return status(StatusCode::BAD_REQUEST, "BadRequest", "resourceVersion must be a number");
+                }
+                // No version: the current state as ADDED events, as the real server does.
+                None => state
+                    .objects
+                    .get(&t.resource)
+                    .into_iter()
+                    .flat_map(|o| o.values())
+                    .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
+                    .map(|o| json!({"type": "ADDED", "object": o}))
+                    .collect(),
+            };
+            (initial, live)
+        };
+        let ended = initial.first().is_some_and(|e| e["type"] == "ERROR");
+        let initial = futures::stream::iter(initial.into_iter().map(line));
+        let live = futures::stream::unfold((live, ended), move |(mut rx, ended)| {
+            let wanted = wanted.clone();
+            async move {
+                if ended {
+                    return None;
+                }
+                loop {
+                    match rx.recv().await {
+                        Ok(e) if wanted(&e) => {
+                            return Some((line(json!({"type": e.kind, "object": e.object})), (rx, false)));
+                        }
+                        Ok(_) => continue,
+                        // A watcher that falls behind is closed; the client resumes or relists.
+                        Err(_) => return None,
+                    }
+                }
+            }
+        });
+        let stream = futures::StreamExt::chain(initial, live);
+        let stream: Pin<Box<dyn futures::Stream<Item = Result<http_body::Frame<Bytes>, Infallible>> + Send>> =
+            match timeout {
+                Some(secs) => {
+                    Box::pin(futures::StreamExt::take_until(stream, tokio::time::sleep(Duration::from_secs(secs))))
+                }
+                None => Box::pin(stream),
+            };
+        let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
+        response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        response
+    }
+}
+
+fn line(event: Value) -> Result<http_body::Frame<Bytes>, Infallible> {
+    let mut bytes = serde_json::to_vec(&event).unwrap_or_default();
+    bytes.push(b'\n');
+    Ok(http_body::Frame::data(Bytes::from(bytes)))
+}
+
+/// The ERROR event a watch from a compacted resourceVersion gets.
+fn gone(rv: u64, compacted: u64) -> Value {
+    json!({"type": "ERROR", "object": {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": format!("too old resource version: {rv} ({compacted})"), "reason": "Expired", "code": 410,
+    }})
+}
+
+/// `ns/name` rest of a namespaced path, with the plural first.
+fn rest_with<'a>(plural: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    std::iter::once(plural).chain(rest.iter().copied()).collect()
+}
+
+fn api_version((group, version, _): &ResourceKey) -> String {
+    if group.is_empty() { version.clone() } else { format!("{group}/{version}") }
+}
+
+fn now() -> String {
+    k8s_openapi::jiff::Timestamp::now().round(k8s_openapi::jiff::Unit::Second).unwrap_or_default().to_string()
+}
+
+/// A `generateName` suffix: five characters, as the real server's, but deterministic.
+fn suffix(n: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut n = n.wrapping_mul(2_654_435_761);
+    (0..5)
+        .map(|_| {
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
+}
+
+fn strip_nulls(v: &mut Value) {
+    if let Value::Object(m) = v {
+        m.retain(|_, v| !v.is_null());
+    }
+}
+
+fn respond(code: StatusCode, body: &Value) -> Response<Body> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(bytes)).boxed_unsync());
+    *response.status_mut() = code;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    response
+}
+
+fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code.as_u16(),
+    });
+    respond(code, &body)
+}
+
+fn failure(code: StatusCode, reason: &str, resource: &ResourceKey, name: &str, message: &str) -> Response<Body> {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code.as_u16(),
+        "details": {"name": name, "group": resource.0, "kind": resource.2},
+    });
+    respond(code, &body)
+}
+
+fn missing(t: &Target, name: &str) -> Response<Body> {
+    failure(StatusCode::NOT_FOUND, "NotFound", &t.resource, name, &format!("{} \"{name}\" not found", t.resource.2))
+}
+
+fn not_found(message: &str) -> Response<Body> {
+    status(StatusCode::NOT_FOUND, "NotFound", message)
+}
+
+fn invalid(kind: &str, name: &str, message: &str) -> Response<Body> {
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": format!("{kind} \"{name}\" is invalid: {message}"), "reason": "Invalid", "code": 422,
+        "details": {"name": name, "kind": kind},
+    });
+    respond(StatusCode::UNPROCESSABLE_ENTITY, &body)
+}
+
+fn parse_query(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `application/x-www-form-urlencoded` decoding.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Label and field selectors of a list or watch.
+#[derive(Clone, Default)]
+struct Filter {
+    labels: Vec<Requirement>,
+    fields: Vec<(String, bool, String)>,
+}
+
+#[derive(Clone)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+impl Filter {
+    fn new(query: &HashMap<String, String>) -> Result<Filter, String> {
+        let mut filter = Filter::default();
+        if let Some(s) = query.get("labelSelector") {
+            filter.labels = parse_labels(s)?;
+        }
+        if let Some(s) = query.get("fieldSelector") {
+            for term in s.split(',').filter(|t| !t.is_empty()) {
+                let (field, equal, value) = if let Some((f, v)) = term.split_once("!=") {
+                    (f, false, v)
+                } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                    (f, true, v)
+                } else {
+                    return Err(format!("invalid field selector: {term}"));
+                };
+                if field != "metadata.name" && field != "metadata.namespace" {
+                    return Err(format!("field label not supported: {field}"));
+                }
+                filter.fields.push((field.to_owned(), equal, value.to_owned()));
+            }
+        }
+        Ok(filter)
+    }
+
+    fn matches(&self, object: &Value) -> bool {
+        let labels = &object["metadata"]["labels"];
+        let label = |k: &str| labels.get(k).and_then(Value::as_str);
+        let labels_ok = self.labels.iter().all(|r| match r {
+            Requirement::Equals(k, v) => label(k) == Some(v),
+            Requirement::NotEquals(k, v) => label(k) != Some(v),
+            Requirement::In(k, vs) => label(k).is_some_and(|l| vs.iter().any(|v| v == l)),
+            Requirement::NotIn(k, vs) => label(k).is_none_or(|l| vs.iter().all(|v| v != l)),
+            Requirement::Exists(k) => label(k).is_some(),
+            Requirement::NotExists(k) => label(k).is_none(),
+        });
+        labels_ok
+            && self.fields.iter().all(|(field, equal, value)| {
+                let actual = match field.as_str() {
+                    "metadata.name" => object["metadata"]["name"].as_str(),
+                    _ => object["metadata"]["namespace"].as_str(),
+                }
+                .unwrap_or("");
+                (actual == value) == *equal
+            })
+    }
+}
+
+/// Parses a label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
+fn parse_labels(s: &str) -> Result<Vec<Requirement>, String> {
+    let mut terms = Vec::new();
+    let mut depth = 0;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                terms.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&s[start..]);
+    let set = |v: &str| -> Result<Vec<String>, String> {
+        let v = v.trim();
+        let inner =
+            v.strip_prefix('(').and_then(|v| v.strip_suffix(')')).ok_or(format!("expected (values), found {v}"))?;
+        Ok(inner.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
+    };
+    terms
+        .into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if let Some((k, v)) = t.split_once("!=") {
+                Ok(Requirement::NotEquals(k.trim().into(), v.trim().into()))
+            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
+                Ok(Requirement::Equals(k.trim().into(), v.trim().into()))
+            } else if let Some((k, v)) = t.split_once(" notin ") {
+                Ok(Requirement::NotIn(k.trim().into(), set(v)?))
+            } else if let Some((k, v)) = t.split_once(" in ") {
+                Ok(Requirement::In(k.trim().into(), set(v)?))
+            } else if let Some(k) = t.strip_prefix('!') {
+                Ok(Requirement::NotExists(k.trim().into()))
+            } else if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+                Ok(Requirement::Exists(t.into()))
+            } else {
+                Err(format!("invalid label selector: {t}"))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_parse_and_match() {
+        let reqs = parse_labels("app=web,tier!=db,env in (prod, staging),!legacy,team,zone notin (a)").unwrap();
+        let filter = Filter { labels: reqs, fields: vec![] };
+        let ok = json!({"metadata": {"labels": {"app": "web", "tier": "fe", "env": "prod", "team": "x", "zone": "b"}}});
+        assert!(filter.matches(&ok));
+        let legacy = json!({"metadata": {"labels": {"app": "web", "env": "prod", "team": "x", "legacy": "1"}}});
+        assert!(!filter.matches(&legacy));
+        assert!(parse_labels("a in b").is_err());
+    }
+
+    #[test]
+    fn queries_decode() {
+        let q = parse_query("labelSelector=app%3Dweb%2Cenv+in+%28a%29&watch=true");
+        assert_eq!(q["labelSelector"], "app=web,env in (a)");
+        assert_eq!(q["watch"], "true");
+    }
+}

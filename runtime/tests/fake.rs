@@ -1,0 +1,182 @@
+//! The in-memory API server through kube's own client: what a test of a controller relies on.
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube_codegen_runtime::fake::ApiServer;
+use serde_json::json;
+
+fn config_map(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>()},
+        "data": {"k": "v"}
+    }))
+    .unwrap()
+}
+
+fn server() -> ApiServer {
+    let server = ApiServer::new();
+    server.register::<ConfigMap>().register::<Namespace>();
+    server
+}
+
+fn code(e: kube::Error) -> u16 {
+    match e {
+        kube::Error::Api(status) => status.code,
+        other => panic!("not an API error: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn create_get_update_delete_with_the_real_status_codes() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    let pp = PostParams::default();
+    let created = api.create(&pp, &config_map("a", &[])).await.unwrap();
+    let meta = &created.metadata;
+    assert_eq!(meta.namespace.as_deref(), Some("ns"));
+    assert!(meta.uid.is_some() && meta.creation_timestamp.is_some() && meta.resource_version.is_some());
+    assert_eq!(code(api.create(&pp, &config_map("a", &[])).await.unwrap_err()), 409);
+    assert_eq!(code(api.get("missing").await.unwrap_err()), 404);
+
+    let mut stale = created.clone();
+    let mut fresh = api.get("a").await.unwrap();
+    fresh.data = Some([("k".to_string(), "new".to_string())].into());
+    let updated = api.replace("a", &pp, &fresh).await.unwrap();
+    assert_ne!(updated.metadata.resource_version, created.metadata.resource_version);
+    stale.data = Some([("k".to_string(), "lost".to_string())].into());
+    assert_eq!(code(api.replace("a", &pp, &stale).await.unwrap_err()), 409, "a stale resourceVersion conflicts");
+
+    let nameless: ConfigMap = serde_json::from_value(json!({"metadata": {}})).unwrap();
+    assert_eq!(code(api.create(&pp, &nameless).await.unwrap_err()), 422);
+    let generated: ConfigMap = serde_json::from_value(json!({"metadata": {"generateName": "gen-"}})).unwrap();
+    let made = api.create(&pp, &generated).await.unwrap();
+    assert!(made.metadata.name.as_deref().is_some_and(|n| n.starts_with("gen-") && n.len() == 9));
+    let elsewhere: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "x", "namespace": "other"}})).unwrap();
+    assert_eq!(code(api.create(&pp, &elsewhere).await.unwrap_err()), 422);
+
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    assert_eq!(code(api.get("a").await.unwrap_err()), 404);
+    assert_eq!(code(api.delete("a", &DeleteParams::default()).await.unwrap_err()), 404);
+}
+
+#[tokio::test]
+async fn lists_filter_by_namespace_labels_and_fields() {
+    let server = server();
+    let client = server.client();
+    let pp = PostParams::default();
+    for (ns, name, labels) in [
+        ("a", "web", vec![("app", "web"), ("env", "prod")]),
+        ("a", "db", vec![("app", "db"), ("env", "prod")]),
+        ("b", "web", vec![("app", "web"), ("env", "dev")]),
+    ] {
+        Api::<ConfigMap>::namespaced(client.clone(), ns).create(&pp, &config_map(name, &labels)).await.unwrap();
+    }
+    let names = |list: kube::core::ObjectList<ConfigMap>| -> Vec<String> {
+        list.items
+            .iter()
+            .map(|c| format!("{}/{}", c.metadata.namespace.as_deref().unwrap(), c.metadata.name.as_deref().unwrap()))
+            .collect()
+    };
+    let all: Api<ConfigMap> = Api::all(client.clone());
+    assert_eq!(names(all.list(&ListParams::default()).await.unwrap()), ["a/db", "a/web", "b/web"]);
+    let in_a: Api<ConfigMap> = Api::namespaced(client.clone(), "a");
+    assert_eq!(names(in_a.list(&ListParams::default()).await.unwrap()), ["a/db", "a/web"]);
+    assert_eq!(names(all.list(&ListParams::default().labels("app=web,env!=dev")).await.unwrap()), ["a/web"]);
+    assert_eq!(names(all.list(&ListParams::default().labels("env in (dev),!missing")).await.unwrap()), ["b/web"]);
+    assert_eq!(names(all.list(&ListParams::default().fields("metadata.name=db")).await.unwrap()), ["a/db"]);
+    let list = all.list(&ListParams::default()).await.unwrap();
+    assert!(list.metadata.resource_version.is_some());
+}
+
+#[tokio::test]
+async fn patches_merge_and_json() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    api.create(&PostParams::default(), &config_map("a", &[("x", "1")])).await.unwrap();
+    let merged = api
+        .patch(
+            "a",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"k2": "v2"}, "metadata": {"labels": {"x": null}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(merged.data.as_ref().unwrap().len(), 2);
+    assert!(merged.metadata.labels.unwrap_or_default().is_empty());
+    let ops: json_patch_ops::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "/data/k", "value": "j"}])).unwrap();
+    let patched = api.patch("a", &PatchParams::default(), &Patch::<()>::Json(ops)).await.unwrap();
+    assert_eq!(patched.data.unwrap()["k"], "j");
+    assert_eq!(code(api.patch("missing", &PatchParams::default(), &Patch::Merge(json!({}))).await.unwrap_err()), 404);
+}
+
+// The JSON patch type kube's `Patch::Json` carries.
+use json_patch as json_patch_ops;
+
+#[tokio::test]
+async fn finalizers_hold_a_delete_until_removed() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    let mut cm = config_map("held", &[]);
+    cm.metadata.finalizers = Some(vec!["example.com/cleanup".into()]);
+    api.create(&PostParams::default(), &cm).await.unwrap();
+    api.delete("held", &DeleteParams::default()).await.unwrap();
+    let held = api.get("held").await.unwrap();
+    assert!(held.metadata.deletion_timestamp.is_some());
+    api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}}))).await.unwrap();
+    assert_eq!(code(api.get("held").await.unwrap_err()), 404);
+}
+
+#[tokio::test]
+async fn watches_replay_then_follow_and_expire() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    let pp = PostParams::default();
+    let first = api.create(&pp, &config_map("a", &[])).await.unwrap();
+    let from = first.metadata.resource_version.unwrap();
+    api.create(&pp, &config_map("b", &[])).await.unwrap();
+
+    let stream = api.watch(&WatchParams::default().timeout(5), &from).await.unwrap();
+    let mut stream = stream.boxed();
+    // Replayed from the history window: b was added after `from`.
+    match stream.try_next().await.unwrap() {
+        Some(WatchEvent::Added(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("b")),
+        other => panic!("expected b added, got {other:?}"),
+    }
+    // Then live.
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    match stream.try_next().await.unwrap() {
+        Some(WatchEvent::Deleted(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("a")),
+        other => panic!("expected a deleted, got {other:?}"),
+    }
+
+    server.compact();
+    let mut expired = api.watch(&WatchParams::default(), &from).await.unwrap().boxed();
+    match expired.try_next().await.unwrap() {
+        Some(WatchEvent::Error(e)) => assert_eq!(e.code, 410),
+        other => panic!("expected 410 Gone, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn kube_runtime_watcher_runs_against_it() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    api.create(&PostParams::default(), &config_map("a", &[])).await.unwrap();
+    let mut events = kube::runtime::watcher(api.clone(), kube::runtime::watcher::Config::default()).boxed();
+    let mut seen = Vec::new();
+    while let Some(event) = events.try_next().await.unwrap() {
+        seen.push(format!("{event:?}").split('(').next().unwrap().to_owned());
+        if seen.last().map(String::as_str) == Some("InitDone") {
+            break;
+        }
+    }
+    assert_eq!(seen, ["Init", "InitApply", "InitDone"]);
+    api.create(&PostParams::default(), &config_map("b", &[])).await.unwrap();
+    match events.try_next().await.unwrap() {
+        Some(kube::runtime::watcher::Event::Apply(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("b")),
+        other => panic!("expected b applied, got {other:?}"),
+    }
+}
