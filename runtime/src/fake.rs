@@ -10,10 +10,11 @@
 //! # }
 //! ```
 //!
-//! Served so far: create (201, 409 AlreadyExists, `generateName`, 422 for a missing name or a
-//! namespace that differs from the path's), get (404), list with label and field selectors,
-//! update with optimistic concurrency (409 Conflict), merge and JSON patch, delete (finalizers
-//! set `deletionTimestamp`; the object goes with its last finalizer), and watch: replay of the
+//! Served so far: discovery (`/api`, `/apis`, each group-version's resources), create (201, 409
+//! AlreadyExists, `generateName`, 422 for a missing name or a namespace that differs from the
+//! path's), get (404), list with label and field selectors, update with optimistic concurrency
+//! (409 Conflict), merge and JSON patch, delete and deletecollection (finalizers set
+//! `deletionTimestamp`; the object goes with its last finalizer), and watch: replay of the
 //! history window after a `resourceVersion`, `410 Gone` before it, then live events, ended by
 //! `timeoutSeconds`. `resourceVersion` is one global counter, as etcd's is.
 
@@ -147,6 +148,11 @@ struct Target {
 
 impl ApiServer {
     fn handle(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
+        if parts.method == Method::GET
+            && let Some(response) = self.discovery(parts.uri.path())
+        {
+            return response;
+        }
         let target = match self.route(&parts.uri) {
             Ok(t) => t,
             Err(response) => return *response,
@@ -158,6 +164,7 @@ impl ApiServer {
             (&Method::GET, None) if watch => self.watch(&target),
             (&Method::GET, None) => self.list(&target),
             (&Method::POST, None) => self.create(&target, &body),
+            (&Method::DELETE, None) => self.delete_collection(&target),
             (&Method::GET, Some(name)) => self.get(&target, name),
             (&Method::PUT, Some(name)) => self.update(&target, name, &body),
             (&Method::PATCH, Some(name)) => self.patch(&target, name, &content_type, &body),
@@ -460,6 +467,88 @@ impl ApiServer {
         respond(StatusCode::OK, &object)
     }
 
+    fn delete_collection(&self, t: &Target) -> Response<Body> {
+        let filter = match Filter::new(&t.query) {
+            Ok(f) => f,
+            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+        };
+        let chosen: Vec<((String, String), Value)> = {
+            let state = self.lock();
+            state
+                .objects
+                .get(&t.resource)
+                .into_iter()
+                .flat_map(|o| o.iter())
+                .filter(|((ns, _), o)| t.namespace.as_ref().is_none_or(|want| want == ns) && filter.matches(o))
+                .map(|(k, o)| (k.clone(), o.clone()))
+                .collect()
+        };
+        let mut items = Vec::new();
+        for ((namespace, name), object) in chosen {
+            let one = Target {
+                namespace: (!namespace.is_empty()).then_some(namespace),
+                name: Some(name.clone()),
+                resource: t.resource.clone(),
+                served: t.served.clone(),
+                query: t.query.clone(),
+            };
+            if self.delete(&one, &name).status().is_success() {
+                items.push(object);
+            }
+        }
+        let list = json!({
+            "apiVersion": api_version(&t.resource),
+            "kind": t.served.list_kind,
+            "metadata": {"resourceVersion": self.lock().rv.to_string()},
+            "items": items,
+        });
+        respond(StatusCode::OK, &list)
+    }
+
+    /// `/api`, `/apis`, `/apis/<group>` and the resource lists of each group-version, so
+    /// `kube::Discovery` works.
+    fn discovery(&self, path: &str) -> Option<Response<Body>> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let state = self.lock();
+        let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (group, version, _) in state.served.keys() {
+            let versions = groups.entry(group.as_str()).or_default();
+            if !versions.contains(&version.as_str()) {
+                versions.push(version.as_str());
+            }
+        }
+        for versions in groups.values_mut() {
+            versions.sort_unstable();
+        }
+        let group_json = |name: &str, versions: &[&str]| {
+            let versions: Vec<Value> =
+                versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+            json!({"name": name, "versions": versions, "preferredVersion": versions.last()})
+        };
+        let body = match segments.as_slice() {
+            ["api"] => json!({
+                "kind": "APIVersions",
+                "versions": groups.get("").cloned().unwrap_or_default(),
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+            }),
+            ["apis"] => json!({
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": groups.iter().filter(|(g, _)| !g.is_empty()).map(|(g, v)| group_json(g, v)).collect::<Vec<_>>(),
+            }),
+            ["apis", group] => {
+                let mut body = group_json(group, groups.get(group)?);
+                body["kind"] = json!("APIGroup");
+                body["apiVersion"] = json!("v1");
+                body
+            }
+            ["api", version] => resource_list(&state, "", version)?,
+            ["apis", group, version] => resource_list(&state, group, version)?,
+            _ => return None,
+        };
+        Some(respond(StatusCode::OK, &body))
+    }
+
     fn watch(&self, t: &Target) -> Response<Body> {
         let filter = match Filter::new(&t.query) {
             Ok(f) => f,
@@ -535,6 +624,24 @@ impl ApiServer {
         response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
         response
     }
+}
+
+/// The `APIResourceList` of a group-version, if it is served.
+fn resource_list(state: &State, group: &str, version: &str) -> Option<Value> {
+    let verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+    let resources: Vec<Value> = state
+        .served
+        .iter()
+        .filter(|((g, v, _), _)| g == group && v == version)
+        .map(|((_, _, plural), s)| {
+            json!({"name": plural, "singularName": s.kind.to_lowercase(), "namespaced": s.namespaced, "kind": s.kind, "verbs": verbs})
+        })
+        .collect();
+    if resources.is_empty() {
+        return None;
+    }
+    let group_version = if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") };
+    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}))
 }
 
 fn line(event: Value) -> Result<http_body::Frame<Bytes>, Infallible> {

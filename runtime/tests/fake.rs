@@ -180,3 +180,30 @@ async fn kube_runtime_watcher_runs_against_it() {
         other => panic!("expected b applied, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn delete_collection_takes_what_the_selector_names() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    let pp = PostParams::default();
+    for (name, app) in [("a", "web"), ("b", "web"), ("c", "db")] {
+        api.create(&pp, &config_map(name, &[("app", app)])).await.unwrap();
+    }
+    api.delete_collection(&DeleteParams::default(), &ListParams::default().labels("app=web")).await.unwrap();
+    let left: Vec<String> =
+        api.list(&ListParams::default()).await.unwrap().items.into_iter().filter_map(|c| c.metadata.name).collect();
+    assert_eq!(left, ["c"]);
+}
+
+#[tokio::test]
+async fn kube_discovery_finds_what_was_registered() {
+    let server = server();
+    let discovery = kube::Discovery::new(server.client()).run().await.unwrap();
+    let gvk = kube::api::GroupVersionKind::gvk("", "v1", "ConfigMap");
+    let (resource, caps) = discovery.resolve_gvk(&gvk).expect("ConfigMap is discovered");
+    assert_eq!(resource.plural, "configmaps");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let ns = discovery.resolve_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Namespace")).unwrap();
+    assert_eq!(ns.1.scope, kube::discovery::Scope::Cluster);
+    assert!(discovery.resolve_gvk(&kube::api::GroupVersionKind::gvk("apps", "v1", "Deployment")).is_none());
+}
