@@ -15,8 +15,10 @@
 //! path's), get (404), list with label and field selectors, update with optimistic concurrency
 //! (409 Conflict), merge and JSON patch, delete and deletecollection (finalizers set
 //! `deletionTimestamp`; the object goes with its last finalizer), and watch: replay of the
-//! history window after a `resourceVersion`, `410 Gone` before it, then live events, ended by
-//! `timeoutSeconds`. `resourceVersion` is one global counter, as etcd's is.
+//! history window after a `resourceVersion`, `410 Gone` before it, or with `sendInitialEvents`
+//! the current state and a bookmark annotated `k8s.io/initial-events-end`; then live events,
+//! ended by `timeoutSeconds`. `resourceVersion` is one global counter, as etcd's is. Every
+//! request is logged as an [`Action`].
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
@@ -54,8 +56,24 @@ struct Event {
     object: Value,
 }
 
+/// One request the server served, for tests to assert on (client-go's fake `Actions()`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete` or `deletecollection`.
+    pub verb: &'static str,
+    /// The API group; `""` is the core group.
+    pub group: String,
+    /// The REST plural.
+    pub resource: String,
+    /// The namespace of a namespaced request.
+    pub namespace: Option<String>,
+    /// The object's name, for requests on one object.
+    pub name: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
+    actions: Vec<Action>,
     rv: u64,
     uid: u64,
     served: HashMap<ResourceKey, Served>,
@@ -98,6 +116,16 @@ impl ApiServer {
     /// A `kube::Client` talking to this server. Needs a Tokio runtime, as every client does.
     pub fn client(&self) -> kube::Client {
         kube::Client::new(self.clone(), "default")
+    }
+
+    /// The requests served so far, oldest first.
+    pub fn actions(&self) -> Vec<Action> {
+        self.lock().actions.clone()
+    }
+
+    /// Forgets the requests served so far.
+    pub fn clear_actions(&self) {
+        self.lock().actions.clear();
     }
 
     /// Forgets the watch history up to now: a watch from an older resourceVersion gets 410 Gone.
@@ -160,6 +188,24 @@ impl ApiServer {
         let content_type =
             parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let watch = target.query.get("watch").is_some_and(|w| w == "true" || w == "1");
+        let verb = match (&parts.method, &target.name) {
+            (&Method::GET, None) if watch => "watch",
+            (&Method::GET, None) => "list",
+            (&Method::GET, Some(_)) => "get",
+            (&Method::POST, _) => "create",
+            (&Method::PUT, _) => "update",
+            (&Method::PATCH, _) => "patch",
+            (&Method::DELETE, None) => "deletecollection",
+            (&Method::DELETE, Some(_)) => "delete",
+            _ => "unknown",
+        };
+        self.lock().actions.push(Action {
+            verb,
+            group: target.resource.0.clone(),
+            resource: target.resource.2.clone(),
+            namespace: target.namespace.clone(),
+            name: target.name.clone(),
+        });
         match (&parts.method, &target.name) {
             (&Method::GET, None) if watch => self.watch(&target),
             (&Method::GET, None) => self.list(&target),
@@ -555,15 +601,18 @@ impl ApiServer {
             Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
         };
         let timeout = t.query.get("timeoutSeconds").and_then(|s| s.parse::<u64>().ok());
-        let from = t.query.get("resourceVersion").filter(|v| !v.is_empty() && *v != "0");
+        let streaming = t.query.get("sendInitialEvents").is_some_and(|v| v == "true");
+        let from = t.query.get("resourceVersion").filter(|v| !v.is_empty() && *v != "0" && !streaming);
+        let in_scope = {
+            let namespace = t.namespace.clone();
+            move |o: &Value| {
+                namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)) && filter.matches(o)
+            }
+        };
         let wanted = {
             let resource = t.resource.clone();
-            let namespace = t.namespace.clone();
-            move |e: &Event| {
-                e.resource == resource
-                    && namespace.as_ref().is_none_or(|ns| e.object["metadata"]["namespace"] == json!(ns))
-                    && filter.matches(&e.object)
-            }
+            let in_scope = in_scope.clone();
+            move |e: &Event| e.resource == resource && in_scope(&e.object)
         };
         // Under the lock: what happened so far, and a subscription to what happens next.
         let (initial, live) = {
@@ -580,15 +629,29 @@ impl ApiServer {
                 Some(Err(_)) => {
                     return status(StatusCode::BAD_REQUEST, "BadRequest", "resourceVersion must be a number");
                 }
-                // No version: the current state as ADDED events, as the real server does.
-                None => state
-                    .objects
-                    .get(&t.resource)
-                    .into_iter()
-                    .flat_map(|o| o.values())
-                    .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
-                    .map(|o| json!({"type": "ADDED", "object": o}))
-                    .collect(),
+                // No version (or a streaming list): the current state as ADDED events, as the
+                // real server does; a streaming list then marks its end with a bookmark.
+                None => {
+                    let mut events: Vec<Value> = state
+                        .objects
+                        .get(&t.resource)
+                        .into_iter()
+                        .flat_map(|o| o.values())
+                        .filter(|o| in_scope(o))
+                        .map(|o| json!({"type": "ADDED", "object": o}))
+                        .collect();
+                    if streaming {
+                        events.push(json!({"type": "BOOKMARK", "object": {
+                            "apiVersion": api_version(&t.resource),
+                            "kind": t.served.kind,
+                            "metadata": {
+                                "resourceVersion": state.rv.to_string(),
+                                "annotations": {"k8s.io/initial-events-end": "true"},
+                            },
+                        }}));
+                    }
+                    events
+                }
             };
             (initial, live)
         };

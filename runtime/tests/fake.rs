@@ -20,6 +20,11 @@ fn server() -> ApiServer {
     server
 }
 
+/// A watch step that never comes is a failure, not a hang.
+async fn within<T>(step: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(10), step).await.expect("the watch stalled")
+}
+
 fn code(e: kube::Error) -> u16 {
     match e {
         kube::Error::Api(status) => status.code,
@@ -141,20 +146,20 @@ async fn watches_replay_then_follow_and_expire() {
     let stream = api.watch(&WatchParams::default().timeout(5), &from).await.unwrap();
     let mut stream = stream.boxed();
     // Replayed from the history window: b was added after `from`.
-    match stream.try_next().await.unwrap() {
+    match within(stream.try_next()).await.unwrap() {
         Some(WatchEvent::Added(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("b")),
         other => panic!("expected b added, got {other:?}"),
     }
     // Then live.
     api.delete("a", &DeleteParams::default()).await.unwrap();
-    match stream.try_next().await.unwrap() {
+    match within(stream.try_next()).await.unwrap() {
         Some(WatchEvent::Deleted(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("a")),
         other => panic!("expected a deleted, got {other:?}"),
     }
 
     server.compact();
     let mut expired = api.watch(&WatchParams::default(), &from).await.unwrap().boxed();
-    match expired.try_next().await.unwrap() {
+    match within(expired.try_next()).await.unwrap() {
         Some(WatchEvent::Error(e)) => assert_eq!(e.code, 410),
         other => panic!("expected 410 Gone, got {other:?}"),
     }
@@ -167,7 +172,7 @@ async fn kube_runtime_watcher_runs_against_it() {
     api.create(&PostParams::default(), &config_map("a", &[])).await.unwrap();
     let mut events = kube::runtime::watcher(api.clone(), kube::runtime::watcher::Config::default()).boxed();
     let mut seen = Vec::new();
-    while let Some(event) = events.try_next().await.unwrap() {
+    while let Some(event) = within(events.try_next()).await.unwrap() {
         seen.push(format!("{event:?}").split('(').next().unwrap().to_owned());
         if seen.last().map(String::as_str) == Some("InitDone") {
             break;
@@ -175,7 +180,7 @@ async fn kube_runtime_watcher_runs_against_it() {
     }
     assert_eq!(seen, ["Init", "InitApply", "InitDone"]);
     api.create(&PostParams::default(), &config_map("b", &[])).await.unwrap();
-    match events.try_next().await.unwrap() {
+    match within(events.try_next()).await.unwrap() {
         Some(kube::runtime::watcher::Event::Apply(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("b")),
         other => panic!("expected b applied, got {other:?}"),
     }
@@ -206,4 +211,58 @@ async fn kube_discovery_finds_what_was_registered() {
     let ns = discovery.resolve_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Namespace")).unwrap();
     assert_eq!(ns.1.scope, kube::discovery::Scope::Cluster);
     assert!(discovery.resolve_gvk(&kube::api::GroupVersionKind::gvk("apps", "v1", "Deployment")).is_none());
+}
+
+#[tokio::test]
+async fn streaming_lists_end_with_the_initial_events_bookmark() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    api.create(&PostParams::default(), &config_map("a", &[("app", "web")])).await.unwrap();
+    api.create(&PostParams::default(), &config_map("b", &[("app", "db")])).await.unwrap();
+    let config = kube::runtime::watcher::Config::default().streaming_lists().labels("app=web");
+    let mut events = kube::runtime::watcher(api.clone(), config).boxed();
+    let mut seen = Vec::new();
+    while let Some(event) = within(events.try_next()).await.unwrap() {
+        let done = matches!(event, kube::runtime::watcher::Event::InitDone);
+        seen.push(event);
+        if done {
+            break;
+        }
+    }
+    let applied: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            kube::runtime::watcher::Event::InitApply(cm) => cm.metadata.name.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied, ["a"], "the selector applies to the initial events");
+    let watches = server.actions().iter().filter(|a| a.verb == "watch").count();
+    let lists = server.actions().iter().filter(|a| a.verb == "list").count();
+    assert_eq!((watches, lists), (1, 0), "a streaming list is one watch and no list");
+}
+
+#[tokio::test]
+async fn every_request_is_in_the_action_log() {
+    let server = server();
+    let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
+    api.create(&PostParams::default(), &config_map("a", &[])).await.unwrap();
+    api.get("a").await.unwrap();
+    let _ = api.get("missing").await;
+    api.list(&ListParams::default()).await.unwrap();
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    let log: Vec<(&str, Option<String>)> = server.actions().iter().map(|a| (a.verb, a.name.clone())).collect();
+    assert_eq!(
+        log,
+        [
+            ("create", None),
+            ("get", Some("a".into())),
+            ("get", Some("missing".into())),
+            ("list", None),
+            ("delete", Some("a".into()))
+        ]
+    );
+    assert!(server.actions().iter().all(|a| a.resource == "configmaps" && a.namespace.as_deref() == Some("ns")));
+    server.clear_actions();
+    assert!(server.actions().is_empty());
 }
