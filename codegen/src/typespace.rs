@@ -360,14 +360,7 @@ impl TypeSpace {
             SchemaType::Number => Ty::Extern("f64".into()),
             SchemaType::Boolean => Ty::Extern("bool".into()),
             SchemaType::Any => Ty::Extern(VALUE.into()),
-            SchemaType::Array(items) => {
-                let len = cx.pointer.len();
-                cx.pointer.push_str("/items");
-                let item = self.ty_of(cx, items, name);
-                cx.pointer.truncate(len);
-                let item = if items.nullable { Ty::Option(Box::new(item)) } else { item };
-                Ty::Vec(Box::new(item))
-            }
+            SchemaType::Array(items) => Ty::Vec(Box::new(self.element(cx, items, "/items", name))),
             SchemaType::Object(_) if schema.extensions.embedded_resource => {
                 self.nested_struct(cx, schema, name, Shape::Embedded)
             }
@@ -378,16 +371,9 @@ impl TypeSpace {
                 if object.properties.is_empty() {
                     return match &object.additional {
                         Additional::Schema(values) => {
-                            let len = cx.pointer.len();
-                            cx.pointer.push_str("/additionalProperties");
-                            let value = self.ty_of(cx, values, name);
-                            cx.pointer.truncate(len);
-                            let value = if values.nullable { Ty::Option(Box::new(value)) } else { value };
-                            Ty::Map(Box::new(value))
+                            Ty::Map(Box::new(self.element(cx, values, "/additionalProperties", name)))
                         }
-                        _ if schema.extensions.preserve_unknown_fields || schema.extensions.embedded_resource => {
-                            Ty::Extern(VALUE.into())
-                        }
+                        _ if schema.extensions.preserve_unknown_fields => Ty::Extern(VALUE.into()),
                         _ => Ty::Map(Box::new(Ty::Extern(VALUE.into()))),
                     };
                 }
@@ -403,6 +389,16 @@ impl TypeSpace {
         self.items[id].docs = schema.description.clone();
         self.items[id].kind = ItemKind::Struct(s);
         Ty::Local(id)
+    }
+
+    /// The type of a list item or map value at `at` below the current schema; a nullable one
+    /// is an `Option`.
+    fn element(&mut self, cx: &mut Cx, schema: &Schema, at: &str, name: &str) -> Ty {
+        let len = cx.pointer.len();
+        cx.pointer.push_str(at);
+        let ty = self.ty_of(cx, schema, name);
+        cx.pointer.truncate(len);
+        if schema.nullable { Ty::Option(Box::new(ty)) } else { ty }
     }
 
     fn nested_enum(&mut self, cx: &Cx, schema: &Schema, name: &str) -> Ty {
