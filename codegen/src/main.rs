@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use kube_codegen::{Settings, TypeMode};
+use kube_codegen::{Artifact, Settings, TypeMode};
 
 // Generating is allocation-bound (token trees, syntax trees); mimalloc cuts that time by a
 // third against glibc's allocator (BENCHMARKS.md).
@@ -58,6 +58,9 @@ enum Command {
         /// types it needs (repeatable).
         #[arg(long, value_name = "SELECTION")]
         only: Vec<String>,
+        /// What to emit besides the types, comma-separated: `clientset`; everything by default.
+        #[arg(long, value_enum, value_name = "ARTIFACTS", value_delimiter = ',')]
+        emit: Option<Vec<Emit>>,
         /// Write a complete crate with this name (Cargo.toml and src/).
         #[arg(long, value_name = "NAME", requires = "runtime_path")]
         crate_name: Option<String>,
@@ -68,6 +71,14 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Emit {
+    /// The types alone (always emitted).
+    Types,
+    /// `Clientset` and a typed client per resource.
+    Clientset,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -107,11 +118,12 @@ fn main() -> ExitCode {
             extern_types,
             group_aliases,
             only,
+            emit,
             crate_name,
             runtime_path,
             check,
         } => {
-            let settings = Settings {
+            let mut settings = Settings {
                 types: match types {
                     Types::Map => TypeMode::MapK8sOpenapi,
                     Types::Generate => TypeMode::Generate,
@@ -119,7 +131,17 @@ fn main() -> ExitCode {
                 extern_types: extern_types.into_iter().collect::<BTreeMap<_, _>>(),
                 group_aliases: group_aliases.into_iter().collect::<BTreeMap<_, _>>(),
                 only,
+                ..Settings::default()
             };
+            if let Some(emit) = emit {
+                settings.emit = emit
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Emit::Types => None,
+                        Emit::Clientset => Some(Artifact::Clientset),
+                    })
+                    .collect();
+            }
             let model = match kube_codegen_openapi::read(&inputs) {
                 Ok(m) => m,
                 Err(e) => return fail(e),

@@ -1,6 +1,23 @@
 //! The one settings type behind the CLI, the build.rs `Builder` and the derive macro.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the generator emits besides the types, which it always emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Artifact {
+    /// `Clientset`, a client per group-version and a `<Kind>Client` per resource.
+    Clientset,
+}
+
+impl Artifact {
+    /// Every artifact, as `emit` names them.
+    pub const ALL: [(Artifact, &'static str); 1] = [(Artifact::Clientset, "clientset")];
+
+    /// The artifact called `name` (`clientset`).
+    pub fn from_name(name: &str) -> Option<Artifact> {
+        Artifact::ALL.iter().find(|(_, n)| *n == name).map(|(a, _)| *a)
+    }
+}
 
 /// How definitions that k8s-openapi already has are treated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -13,7 +30,7 @@ pub enum TypeMode {
 }
 
 /// What to generate and how.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// How `io.k8s.*` definitions are treated.
     pub types: TypeMode,
@@ -24,6 +41,20 @@ pub struct Settings {
     /// Only these group-versions (`apps/v1`) or resources (`deployments.apps`), and the types
     /// they need; everything when empty.
     pub only: Vec<String>,
+    /// The artifacts emitted besides the types; all of them by default.
+    pub emit: BTreeSet<Artifact>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            types: TypeMode::default(),
+            extern_types: BTreeMap::new(),
+            group_aliases: BTreeMap::new(),
+            only: Vec::new(),
+            emit: Artifact::ALL.iter().map(|(a, _)| *a).collect(),
+        }
+    }
 }
 
 impl Settings {

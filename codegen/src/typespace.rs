@@ -163,6 +163,9 @@ impl TypeSpace {
         let mut ts = TypeSpace::default();
         let roots: HashMap<TypeId, &Resource> = model.resources.iter().filter_map(|r| r.ty.map(|t| (t, r))).collect();
         let packages = package_modules(model, &modules);
+        for (module, name) in crate::emit_clients::reserved_names(model, &modules) {
+            ts.names.entry(module).or_default().insert(name);
+        }
 
         // Place every definition first, so references resolve in any order.
         let mut local = Vec::new();
@@ -204,6 +207,19 @@ impl TypeSpace {
         ts.box_cycles();
         ts.compute_defaults();
         ts
+    }
+
+    /// How generated code refers to an IR type, if it is a named one.
+    pub fn def_ty(&self, id: TypeId) -> Option<Ty> {
+        self.defs.get(&id).cloned()
+    }
+
+    /// The name under which `module` re-exports the extern type at `path`, if it does.
+    pub fn reexport_in(&self, module: &ModPath, path: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|i| &i.module == module && matches!(&i.kind, ItemKind::ReExport(p) if p == path))
+            .map(|i| i.name.as_str())
     }
 
     /// The path of an IR type: `core::v1::Pod` from the generated root, or an extern path.

@@ -161,11 +161,11 @@ fn subresources(
         };
         cx.ptr.truncate(m);
         let kind = Gvk { group: "autoscaling".into(), version: "v1".into(), kind: "Scale".into() };
-        out.push(Subresource { name: "scale".into(), kind, verbs, scale: Some(paths) });
+        out.push(Subresource { name: "scale".into(), kind, verbs, scale: Some(paths), connect: false });
     }
     if subs.get("status").is_some_and(|v| !v.is_null()) {
         let kind = Gvk { group: group.into(), version: vname.into(), kind: kind.into() };
-        out.push(Subresource { name: "status".into(), kind, verbs, scale: None });
+        out.push(Subresource { name: "status".into(), kind, verbs, scale: None, connect: false });
     }
     cx.ptr.truncate(mark);
     Ok(out)

@@ -303,6 +303,9 @@ pub struct Subresource {
     pub verbs: Verbs,
     /// For a CRD's `scale`: where the replica counts and selector live.
     pub scale: Option<ScalePaths>,
+    /// A `connect` subresource (`exec`, `attach`, `portforward`, `proxy`): its verbs are HTTP
+    /// methods of a stream or proxy, not reads and writes of `kind`.
+    pub connect: bool,
 }
 
 /// The JSON paths a CRD's scale subresource maps.

@@ -225,6 +225,7 @@ struct Acc {
 struct SubAcc {
     kind: Option<(Gvk, bool)>,
     verbs: Verbs,
+    connect: bool,
     pointer: String,
 }
 
@@ -311,9 +312,11 @@ fn read_paths(
                     let entry = acc.subresources.entry(sub.to_owned()).or_insert_with(|| SubAcc {
                         kind: None,
                         verbs: Verbs::empty(),
+                        connect: false,
                         pointer: cx.ptr.as_str().to_owned(),
                     });
                     entry.verbs.insert(verb);
+                    entry.connect |= action == Some("connect");
                     if let Some((g, e)) = gvk {
                         offer(&mut entry.kind, g, e);
                     }
@@ -337,7 +340,7 @@ fn read_paths(
             ));
         };
         let mut subresources = Vec::with_capacity(acc.subresources.len());
-        for (name, SubAcc { kind: gvk, verbs, pointer }) in acc.subresources {
+        for (name, SubAcc { kind: gvk, verbs, connect, pointer }) in acc.subresources {
             let Some((gvk, _)) = gvk else {
                 let origin = Origin { pointer, ..origin.clone() };
                 return Err(Error::at(
@@ -348,7 +351,7 @@ fn read_paths(
                 ));
             };
             if !verbs.is_empty() {
-                subresources.push(Subresource { name, kind: gvk, verbs, scale: None });
+                subresources.push(Subresource { name, kind: gvk, verbs, scale: None, connect });
             }
         }
         resources.push(Resource {

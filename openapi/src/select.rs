@@ -50,6 +50,11 @@ impl Model {
         // Every type the kept resources reach, through any schema position.
         let mut reached = BTreeSet::new();
         let mut stack: Vec<TypeId> = resources.iter().filter_map(|r| r.ty).collect();
+        // And the kinds their subresources read and write (`Scale`, `Eviction`), which their
+        // clients name.
+        for s in resources.iter().flat_map(|r| &r.subresources).filter(|s| !s.connect) {
+            stack.extend(self.types.iter().filter(|d| d.gvks.contains(&s.kind)).map(|d| d.id));
+        }
         while let Some(id) = stack.pop() {
             if reached.insert(id) {
                 refs(&self.types.get(id).schema, &mut stack);

@@ -50,7 +50,7 @@ publish = false
 
 [dependencies]
 k8s-openapi = {{ version = "0.29", features = ["v1_36"] }}
-kube-codegen-runtime = {{ path = {runtime:?} }}
+kube-codegen-runtime = {{ path = {runtime:?}, features = ["ws"] }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
 
@@ -82,23 +82,21 @@ debug = 0
     pub fn cargo(&self, args: &[&str]) -> String {
         cargo(self.dir.path(), args)
     }
+
+    /// Runs cargo in the harness, expecting it to fail; its stderr. For code that must not
+    /// compile.
+    pub fn cargo_fails(&self, args: &[&str]) -> String {
+        let out = run_cargo(self.dir.path(), args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "cargo {args:?} succeeded in {}, expected a failure", self.dir.path().display());
+        stderr
+    }
 }
 
 /// Runs cargo in `dir` with the harnesses' shared target directory and Kubernetes v1.36;
 /// panics with its output when it fails.
 pub fn cargo(dir: &Path, args: &[&str]) -> String {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("harness");
-    let out = Command::new(env!("CARGO"))
-        .args(args)
-        .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
-        .env("K8S_OPENAPI_ENABLED_VERSION", "1.36")
-        .env_remove("RUSTFLAGS")
-        .output()
-        .unwrap();
+    let out = run_cargo(dir, args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -107,4 +105,19 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+fn run_cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("harness");
+    Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .env("K8S_OPENAPI_ENABLED_VERSION", "1.36")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap()
 }

@@ -41,7 +41,37 @@ fn whole_api_generates_compiles_and_round_trips_replays() {
     let all_text: String = deployments.0.values().cloned().collect();
     assert!(all_text.contains("pub struct Deployment ") && all_text.contains("pub struct PodSpec "));
     assert!(!all_text.contains("pub struct StatefulSet ") && !all_text.contains("pub struct CronJob "));
-    let harness = Harness::new(&[("k8s", &files), ("deployments_only", &deployments)]);
+    // The whole API again with k8s-openapi's types: the clientset most users generate.
+    let mapped = kube_codegen::generate(&model, &Settings::default()).unwrap();
+    let harness = Harness::new(&[("k8s", &files), ("deployments_only", &deployments), ("mapped", &mapped)]);
+    // Verbs and subresources the spec does not declare are not methods: each line fails.
+    harness.bin(
+        "undeclared",
+        r#"
+use harness::mapped::Clientset;
+async fn undeclared(cs: Clientset) {
+    let _ = cs.core_v1().component_statuses().create(&Default::default(), &Default::default()).await;
+    let _ = cs.authentication_v1().token_reviews().list(&Default::default()).await;
+    let _ = cs.core_v1().config_maps("ns").get_status("name").await;
+    let _ = cs.core_v1().nodes_all();
+    let _ = cs.core_v1().pods().list(&Default::default()).await;
+}
+fn main() {
+    let _ = undeclared;
+}
+"#,
+    );
+    let errors = harness.cargo_fails(&["build", "--quiet", "--bin", "undeclared"]);
+    for expected in [
+        "no method named `create` found for struct `harness::mapped::core::v1::ComponentStatusClient`",
+        "no method named `list` found for struct `harness::mapped::authentication::v1::TokenReviewClient`",
+        "no method named `get_status` found for struct `harness::mapped::core::v1::ConfigMapClient`",
+        "no method named `nodes_all` found for struct `harness::mapped::core::v1::CoreV1Client`",
+        "this method takes 1 argument but 0 arguments were supplied",
+    ] {
+        assert!(errors.contains(expected), "expected `{expected}` in:\n{errors}");
+    }
+    assert_eq!(errors.matches("error[E").count(), 5, "{errors}");
     let paths = kube_codegen::type_paths(&model, &settings);
     harness.bin("roundtrip", &roundtrip::source(&roundtrip::arms(&model, &paths, "k8s")));
     let objects = harness.path().join("objects.json");

@@ -34,6 +34,13 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{Value, json};
 
+mod filter;
+mod page;
+mod subresource;
+
+use filter::Filter;
+pub use subresource::{ResourceOptions, ScaleSubresource};
+
 /// How many events a watch can be resumed from, as the API server's watch cache.
 const DEFAULT_WINDOW: usize = 1000;
 
@@ -43,6 +50,7 @@ struct Served {
     kind: String,
     list_kind: String,
     namespaced: bool,
+    options: ResourceOptions,
 }
 
 /// (group, version, plural)
@@ -69,6 +77,8 @@ pub struct Action {
     pub namespace: Option<String>,
     /// The object's name, for requests on one object.
     pub name: Option<String>,
+    /// The subresource (`status`, `scale`, `eviction`, ...), for requests on one.
+    pub subresource: Option<String>,
 }
 
 #[derive(Default)]
@@ -81,6 +91,10 @@ struct State {
     history: VecDeque<Event>,
     /// The oldest resourceVersion a watch may start after.
     compacted: u64,
+    /// Paginated lists in progress: the snapshot each continue token reads.
+    pages: page::Snapshots,
+    /// Container logs by (namespace, pod), for the `log` subresource.
+    logs: HashMap<(String, String), String>,
 }
 
 /// The in-memory API server. Cloning shares it.
@@ -104,13 +118,29 @@ impl ApiServer {
         ApiServer { state: Arc::default(), events, window: DEFAULT_WINDOW }
     }
 
-    /// Serves a resource type: k8s-openapi's, generated, or derived.
+    /// Serves a resource type: k8s-openapi's, generated, or derived. It gets a `status`
+    /// subresource, and `scale` if it is one of the built-in resources that have it; say
+    /// otherwise with [`register_with`](Self::register_with).
     pub fn register<K: k8s_openapi::Resource + k8s_openapi::ListableResource>(&self) -> &Self {
+        self.register_with::<K>(ResourceOptions::builtin(K::GROUP, K::URL_PATH_SEGMENT))
+    }
+
+    /// Serves a resource type with the subresources `options` names, as a CRD's
+    /// `subresources` would.
+    pub fn register_with<K: k8s_openapi::Resource + k8s_openapi::ListableResource>(
+        &self,
+        options: ResourceOptions,
+    ) -> &Self {
         let namespaced = std::any::type_name::<K::Scope>().ends_with("NamespaceResourceScope");
         let key = (K::GROUP.to_owned(), K::VERSION.to_owned(), K::URL_PATH_SEGMENT.to_owned());
-        let served = Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced };
+        let served = Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced, options };
         self.lock().served.insert(key, served);
         self
+    }
+
+    /// Sets what the `log` subresource of a pod returns.
+    pub fn set_log(&self, namespace: &str, pod: &str, text: impl Into<String>) {
+        self.lock().logs.insert((namespace.to_owned(), pod.to_owned()), text.into());
     }
 
     /// A `kube::Client` talking to this server. Needs a Tokio runtime, as every client does.
@@ -128,11 +158,13 @@ impl ApiServer {
         self.lock().actions.clear();
     }
 
-    /// Forgets the watch history up to now: a watch from an older resourceVersion gets 410 Gone.
+    /// Forgets the history up to now: a watch from an older resourceVersion, or a list's
+    /// continue token from before, gets 410 Gone.
     pub fn compact(&self) {
         let mut state = self.lock();
         state.history.clear();
         state.compacted = state.rv;
+        state.pages.clear();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -171,6 +203,7 @@ struct Target {
     served: Served,
     namespace: Option<String>,
     name: Option<String>,
+    subresource: Option<String>,
     query: HashMap<String, String>,
 }
 
@@ -205,7 +238,11 @@ impl ApiServer {
             resource: target.resource.2.clone(),
             namespace: target.namespace.clone(),
             name: target.name.clone(),
+            subresource: target.subresource.clone(),
         });
+        if let (Some(sub), Some(name)) = (&target.subresource, &target.name) {
+            return self.subresource(&target, name, sub, &parts.method, &content_type, &body);
+        }
         match (&parts.method, &target.name) {
             (&Method::GET, None) if watch => self.watch(&target),
             (&Method::GET, None) => self.list(&target),
@@ -248,14 +285,18 @@ impl ApiServer {
         let Some(s) = served(plural).cloned() else {
             return Err(Box::new(not_found(&format!("the server could not find the requested resource ({plural})"))));
         };
-        if rest.len() > 2 {
-            return Err(Box::new(not_found(&format!("subresource {} is not served here yet", rest[2]))));
+        if rest.len() > 3 {
+            return Err(Box::new(not_found(&format!(
+                "the server could not find the requested resource ({})",
+                uri.path()
+            ))));
         }
         Ok(Target {
             resource: (group.to_owned(), version.to_owned(), (*plural).to_owned()),
             served: s,
             namespace,
             name: rest.get(1).map(|n| (*n).to_owned()),
+            subresource: rest.get(2).map(|n| (*n).to_owned()),
             query,
         })
     }
@@ -337,6 +378,12 @@ impl ApiServer {
         object["metadata"] = meta;
         object["apiVersion"] = json!(api_version(&t.resource));
         object["kind"] = json!(t.served.kind);
+        // With a status subresource, status is written through it alone.
+        if t.served.options.status
+            && let Some(o) = object.as_object_mut()
+        {
+            o.remove("status");
+        }
         if !dry_run {
             state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
             self.record(&mut state, &t.resource, "ADDED", &object);
@@ -361,19 +408,44 @@ impl ApiServer {
             Ok(f) => f,
             Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
         };
-        let state = self.lock();
-        let items: Vec<&Value> = state
-            .objects
-            .get(&t.resource)
-            .into_iter()
-            .flat_map(|o| o.values())
-            .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
-            .filter(|o| filter.matches(o))
-            .collect();
+        let mut state = self.lock();
+        let page = match page::Request::new(&t.query) {
+            Ok(p) => p,
+            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+        };
+        let (rv, items, next) = match page.continue_from {
+            // A later page reads the snapshot of the first, as etcd serves it at that revision.
+            Some(token) => {
+                let compacted = state.compacted;
+                match state.pages.read(&token, page.limit, compacted) {
+                    Ok(read) => read,
+                    Err((true, message)) => return status(StatusCode::GONE, "Expired", &message),
+                    Err((false, message)) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+                }
+            }
+            None => {
+                let items: Vec<Value> = state
+                    .objects
+                    .get(&t.resource)
+                    .into_iter()
+                    .flat_map(|o| o.values())
+                    .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
+                    .filter(|o| filter.matches(o))
+                    .cloned()
+                    .collect();
+                let rv = state.rv;
+                state.pages.first(rv, items, page.limit)
+            }
+        };
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if let Some((token, remaining)) = next {
+            metadata["continue"] = json!(token);
+            metadata["remainingItemCount"] = json!(remaining);
+        }
         let list = json!({
             "apiVersion": api_version(&t.resource),
             "kind": t.served.list_kind,
-            "metadata": {"resourceVersion": state.rv.to_string()},
+            "metadata": metadata,
             "items": items,
         });
         respond(StatusCode::OK, &list)
@@ -387,49 +459,24 @@ impl ApiServer {
     }
 
     fn patch(&self, t: &Target, name: &str, content_type: &str, body: &[u8]) -> Response<Body> {
-        let current = {
-            let state = self.lock();
-            match state
-                .objects
-                .get(&t.resource)
-                .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
-            {
-                Some(o) => o.clone(),
-                None => return missing(t, name),
-            }
+        let Some(current) = self.current(t, name) else {
+            return missing(t, name);
         };
-        let mut patched = current;
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        let result = match media {
-            // Strategic merge is read as a merge patch: the same for maps, not for keyed lists.
-            "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                match serde_json::from_slice::<Value>(body) {
-                    Ok(p) => {
-                        json_patch::merge(&mut patched, &p);
-                        Ok(())
-                    }
-                    Err(e) => Err(e.to_string()),
-                }
-            }
-            "application/json-patch+json" => match serde_json::from_slice::<json_patch::Patch>(body) {
-                Ok(p) => json_patch::patch(&mut patched, &p).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-            other => {
-                return status(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UnsupportedMediaType",
-                    &format!(
-                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got {other})"
-                    ),
-                );
-            }
-        };
-        if let Err(e) = result {
-            return invalid(&t.served.kind, name, &e);
+        match apply_patch(current, content_type, body, &t.served.kind, name) {
+            // A patch applies to what is stored now, whatever version the patch names.
+            Ok(patched) => self.replace(t, name, patched, false),
+            Err(response) => *response,
         }
-        // A patch applies to what is stored now, whatever version the patch names.
-        self.replace(t, name, patched, false)
+    }
+
+    /// The stored object `name` of the target's resource and namespace.
+    fn current(&self, t: &Target, name: &str) -> Option<Value> {
+        let state = self.lock();
+        state
+            .objects
+            .get(&t.resource)
+            .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
+            .cloned()
     }
 
     /// Stores `object` in place of `name`; `check_version` enforces optimistic concurrency.
@@ -463,6 +510,17 @@ impl ApiServer {
         object["metadata"]["name"] = json!(name);
         object["apiVersion"] = json!(api_version(&t.resource));
         object["kind"] = json!(t.served.kind);
+        // With a status subresource, the main endpoint leaves status as it is.
+        if t.served.options.status && t.subresource.is_none() {
+            match current.get("status") {
+                Some(s) => object["status"] = s.clone(),
+                None => {
+                    if let Some(o) = object.as_object_mut() {
+                        o.remove("status");
+                    }
+                }
+            }
+        }
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
         let spec_changed = object["spec"] != current["spec"];
         object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
@@ -534,6 +592,7 @@ impl ApiServer {
             let one = Target {
                 namespace: (!namespace.is_empty()).then_some(namespace),
                 name: Some(name.clone()),
+                subresource: None,
                 resource: t.resource.clone(),
                 served: t.served.clone(),
                 query: t.query.clone(),
@@ -689,17 +748,59 @@ impl ApiServer {
     }
 }
 
+/// `current` with a JSON, merge or strategic-merge patch applied.
+fn apply_patch(
+    mut current: Value,
+    content_type: &str,
+    body: &[u8],
+    kind: &str,
+    name: &str,
+) -> Result<Value, Box<Response<Body>>> {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    let result = match media {
+        // Strategic merge is read as a merge patch: the same for maps, not for keyed lists.
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+            match serde_json::from_slice::<Value>(body) {
+                Ok(p) => {
+                    json_patch::merge(&mut current, &p);
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        "application/json-patch+json" => match serde_json::from_slice::<json_patch::Patch>(body) {
+            Ok(p) => json_patch::patch(&mut current, &p).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        other => {
+            return Err(Box::new(status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UnsupportedMediaType",
+                &format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other})"
+                ),
+            )));
+        }
+    };
+    match result {
+        Ok(()) => Ok(current),
+        Err(e) => Err(Box::new(invalid(kind, name, &e))),
+    }
+}
+
 /// The `APIResourceList` of a group-version, if it is served.
 fn resource_list(state: &State, group: &str, version: &str) -> Option<Value> {
     let verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-    let resources: Vec<Value> = state
-        .served
-        .iter()
-        .filter(|((g, v, _), _)| g == group && v == version)
-        .map(|((_, _, plural), s)| {
-            json!({"name": plural, "singularName": s.kind.to_lowercase(), "namespaced": s.namespaced, "kind": s.kind, "verbs": verbs})
-        })
-        .collect();
+    let mut resources = Vec::new();
+    for ((_, _, plural), s) in state.served.iter().filter(|((g, v, _), _)| g == group && v == version) {
+        resources.push(json!({"name": plural, "singularName": s.kind.to_lowercase(), "namespaced": s.namespaced, "kind": s.kind, "verbs": verbs}));
+        if s.options.status {
+            resources.push(json!({"name": format!("{plural}/status"), "singularName": "", "namespaced": s.namespaced, "kind": s.kind, "verbs": ["get", "patch", "update"]}));
+        }
+        if s.options.scale.is_some() {
+            resources.push(json!({"name": format!("{plural}/scale"), "singularName": "", "namespaced": s.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        }
+    }
     if resources.is_empty() {
         return None;
     }
@@ -830,131 +931,9 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Label and field selectors of a list or watch.
-#[derive(Clone, Default)]
-struct Filter {
-    labels: Vec<Requirement>,
-    fields: Vec<(String, bool, String)>,
-}
-
-#[derive(Clone)]
-enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
-}
-
-impl Filter {
-    fn new(query: &HashMap<String, String>) -> Result<Filter, String> {
-        let mut filter = Filter::default();
-        if let Some(s) = query.get("labelSelector") {
-            filter.labels = parse_labels(s)?;
-        }
-        if let Some(s) = query.get("fieldSelector") {
-            for term in s.split(',').filter(|t| !t.is_empty()) {
-                let (field, equal, value) = if let Some((f, v)) = term.split_once("!=") {
-                    (f, false, v)
-                } else if let Some((f, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                    (f, true, v)
-                } else {
-                    return Err(format!("invalid field selector: {term}"));
-                };
-                if field != "metadata.name" && field != "metadata.namespace" {
-                    return Err(format!("field label not supported: {field}"));
-                }
-                filter.fields.push((field.to_owned(), equal, value.to_owned()));
-            }
-        }
-        Ok(filter)
-    }
-
-    fn matches(&self, object: &Value) -> bool {
-        let labels = &object["metadata"]["labels"];
-        let label = |k: &str| labels.get(k).and_then(Value::as_str);
-        let labels_ok = self.labels.iter().all(|r| match r {
-            Requirement::Equals(k, v) => label(k) == Some(v),
-            Requirement::NotEquals(k, v) => label(k) != Some(v),
-            Requirement::In(k, vs) => label(k).is_some_and(|l| vs.iter().any(|v| v == l)),
-            Requirement::NotIn(k, vs) => label(k).is_none_or(|l| vs.iter().all(|v| v != l)),
-            Requirement::Exists(k) => label(k).is_some(),
-            Requirement::NotExists(k) => label(k).is_none(),
-        });
-        labels_ok
-            && self.fields.iter().all(|(field, equal, value)| {
-                let actual = match field.as_str() {
-                    "metadata.name" => object["metadata"]["name"].as_str(),
-                    _ => object["metadata"]["namespace"].as_str(),
-                }
-                .unwrap_or("");
-                (actual == value) == *equal
-            })
-    }
-}
-
-/// Parses a label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
-fn parse_labels(s: &str) -> Result<Vec<Requirement>, String> {
-    let mut terms = Vec::new();
-    let mut depth = 0;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                terms.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    terms.push(&s[start..]);
-    let set = |v: &str| -> Result<Vec<String>, String> {
-        let v = v.trim();
-        let inner =
-            v.strip_prefix('(').and_then(|v| v.strip_suffix(')')).ok_or(format!("expected (values), found {v}"))?;
-        Ok(inner.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
-    };
-    terms
-        .into_iter()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            if let Some((k, v)) = t.split_once("!=") {
-                Ok(Requirement::NotEquals(k.trim().into(), v.trim().into()))
-            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
-                Ok(Requirement::Equals(k.trim().into(), v.trim().into()))
-            } else if let Some((k, v)) = t.split_once(" notin ") {
-                Ok(Requirement::NotIn(k.trim().into(), set(v)?))
-            } else if let Some((k, v)) = t.split_once(" in ") {
-                Ok(Requirement::In(k.trim().into(), set(v)?))
-            } else if let Some(k) = t.strip_prefix('!') {
-                Ok(Requirement::NotExists(k.trim().into()))
-            } else if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
-                Ok(Requirement::Exists(t.into()))
-            } else {
-                Err(format!("invalid label selector: {t}"))
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_selectors_parse_and_match() {
-        let reqs = parse_labels("app=web,tier!=db,env in (prod, staging),!legacy,team,zone notin (a)").unwrap();
-        let filter = Filter { labels: reqs, fields: vec![] };
-        let ok = json!({"metadata": {"labels": {"app": "web", "tier": "fe", "env": "prod", "team": "x", "zone": "b"}}});
-        assert!(filter.matches(&ok));
-        let legacy = json!({"metadata": {"labels": {"app": "web", "env": "prod", "team": "x", "legacy": "1"}}});
-        assert!(!filter.matches(&legacy));
-        assert!(parse_labels("a in b").is_err());
-    }
 
     #[test]
     fn queries_decode() {

@@ -1,0 +1,659 @@
+//! Emits the clientset: a `<Kind>Client` per resource with exactly the verbs and subresources
+//! its spec declares, a client per group-version, and the root `Clientset`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kube_codegen_openapi::{Gvk, Model, Resource, Scope, Subresource, Verbs};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::emit_types::render;
+use crate::rust_names::{ident, pascal, snake, words};
+use crate::typespace::{ModPath, Ty, TypeSpace};
+
+/// The alias of the runtime's client module in a module with clients (see `output`).
+pub const RT_USE: &str = "use kube_codegen_runtime::client as rt;";
+
+/// One emitted item: its module, its name (for ordering) and its tokens.
+pub struct ClientItem {
+    pub module: ModPath,
+    pub name: String,
+    pub tokens: TokenStream,
+    /// Items that only exist with the runtime's `ws` feature: wrapped in its `ws!` macro.
+    pub ws: Option<TokenStream>,
+}
+
+/// The names the clientset takes in a group-version module, reserved before types are named
+/// so a nested type never takes one (and types are named the same whatever is emitted).
+pub fn reserved_names(model: &Model, modules: &BTreeMap<String, String>) -> Vec<(ModPath, String)> {
+    let mut out = Vec::new();
+    for r in &model.resources {
+        let module = crate::typespace::gv_module(modules, &r.group, &r.version);
+        for suffix in ["Client", "Lister", "Informer", "ApplyConfiguration"] {
+            out.push((module.clone(), format!("{}{suffix}", r.kind)));
+        }
+        out.push((module.clone(), gv_client_name(&module)));
+    }
+    out
+}
+
+/// `AppsV1Client` for `apps::v1`.
+fn gv_client_name(module: &ModPath) -> String {
+    format!("{}Client", module.iter().map(|m| pascal(m)).collect::<String>())
+}
+
+/// `apps_v1` for `apps::v1`.
+fn gv_accessor(module: &ModPath) -> String {
+    module.join("_")
+}
+
+/// The accessor of a resource: its REST plural split at the Kind's word boundaries
+/// (`configmaps` of `ConfigMap` -> `config_maps`); the plural in snake case when it does not
+/// begin with the Kind's words.
+pub fn accessor(kind: &str, plural: &str) -> String {
+    let words: Vec<String> = words(kind).iter().map(|w| w.to_ascii_lowercase()).collect();
+    let mut rest = plural;
+    let mut parts = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i + 1 == words.len() {
+            break;
+        }
+        match rest.strip_prefix(w.as_str()) {
+            Some(r) if !r.is_empty() => {
+                parts.push(w.clone());
+                rest = r;
+            }
+            _ => return snake(plural),
+        }
+    }
+    parts.push(rest.to_owned());
+    parts.join("_")
+}
+
+/// Every clientset item of a model.
+pub fn items(model: &Model, ts: &TypeSpace, modules: &BTreeMap<String, String>) -> Vec<ClientItem> {
+    let by_gvk: HashMap<&Gvk, kube_codegen_openapi::TypeId> =
+        model.types.iter().flat_map(|d| d.gvks.iter().map(move |g| (g, d.id))).collect();
+    let mut resources: BTreeMap<ModPath, Vec<Target>> = BTreeMap::new();
+    for r in &model.resources {
+        let Some(ty) = r.ty.and_then(|t| ts.def_ty(t)) else { continue };
+        let module = crate::typespace::gv_module(modules, &r.group, &r.version);
+        // A mapped resource is re-exported in its module: the short name reads better.
+        let object = match &ty {
+            Ty::Extern(path) => match ts.reexport_in(&module, path) {
+                Some(name) => {
+                    let name = ident(name);
+                    quote!(#name)
+                }
+                None => render(ts, &module, &ty),
+            },
+            _ => render(ts, &module, &ty),
+        };
+        let local = matches!(ty, Ty::Local(_));
+        resources.entry(module).or_default().push(Target { resource: r, object, local });
+    }
+    let mut out = Vec::new();
+    for (module, list) in &resources {
+        for Target { resource: r, object, local } in list {
+            let sub_ty = |s: &Subresource| -> TokenStream {
+                if s.kind.kind == r.kind && s.kind.group == r.group {
+                    return object.clone();
+                }
+                match by_gvk.get(&s.kind).and_then(|t| ts.def_ty(*t)) {
+                    Some(t) => render(ts, module, &t),
+                    None => well_known(&s.kind),
+                }
+            };
+            out.push(resource_client(module, r, object, *local, &sub_ty));
+        }
+        out.push(gv_client(module, list));
+    }
+    if !resources.is_empty() {
+        out.push(clientset(resources.keys()));
+    }
+    out
+}
+
+/// A resource with a type, and how its module names the type.
+struct Target<'a> {
+    resource: &'a Resource,
+    object: TokenStream,
+    /// Generated here rather than used from k8s-openapi.
+    local: bool,
+}
+
+/// The type of a subresource kind that is not in the model (a CRD's `Scale`).
+fn well_known(kind: &Gvk) -> TokenStream {
+    let module = if kind.group.is_empty() { "core" } else { kind.group.split('.').next().unwrap_or_default() };
+    match (module, kind.version.as_str(), kind.kind.as_str()) {
+        ("autoscaling" | "core" | "policy" | "authentication", _, _) => {
+            let (m, v, k) = (format_ident!("{module}"), format_ident!("{}", kind.version), ident(&kind.kind));
+            quote!(k8s_openapi::api::#m::#v::#k)
+        }
+        _ => quote!(serde_json::Value),
+    }
+}
+
+fn rt(name: &str) -> TokenStream {
+    let name = format_ident!("{name}");
+    quote!(rt::#name)
+}
+
+fn resource_client(
+    module: &ModPath,
+    r: &Resource,
+    object: &TokenStream,
+    local: bool,
+    sub_ty: &dyn Fn(&Subresource) -> TokenStream,
+) -> ClientItem {
+    let name = format!("{}Client", r.kind);
+    let client_ident = ident(&name);
+    let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
+    let (kind, plural) = (&r.kind, &r.plural);
+    let namespaced = r.scope == Scope::Namespaced;
+    let (client, result, resource_client) = (rt("Client"), rt("Result"), rt("ResourceClient"));
+
+    let mut declared: Vec<String> = r.verbs.names().map(str::to_owned).collect();
+    declared.extend(r.subresources.iter().map(|s| format!("`{}`", s.name)));
+    let summary =
+        format!(" `{plural}` of `{gv}` (`{kind}`), {}.", if namespaced { "namespaced" } else { "cluster-scoped" });
+    let methods_doc = format!(" Its methods are the verbs and subresources the API declares: {}.", list_text(r));
+    let new = if namespaced {
+        let doc = format!(" A client for the `{plural}` in `namespace`.");
+        quote! {
+            #[doc = #doc]
+            pub fn new(client: #client, namespace: &str) -> Self {
+                Self(#resource_client::namespaced(client, namespace))
+            }
+        }
+    } else {
+        let doc = format!(" A client for the `{plural}` of the cluster.");
+        quote! {
+            #[doc = #doc]
+            pub fn new(client: #client) -> Self {
+                Self(#resource_client::cluster(client))
+            }
+        }
+    };
+
+    let mut methods = Vec::new();
+    let v = r.verbs;
+    let (lp, wp, pp, patch_params, patch, dp) =
+        (rt("ListParams"), rt("WatchParams"), rt("PostParams"), rt("PatchParams"), rt("Patch"), rt("DeleteParams"));
+    let (either, status, object_list, watch_event) = (rt("Either"), rt("Status"), rt("ObjectList"), rt("WatchEvent"));
+    if v.contains(Verbs::GET) {
+        let doc = format!(" Gets the `{kind}` called `name`.");
+        let doc_opt = format!(" Gets the `{kind}` called `name`, `None` when there is none.");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn get(&self, name: &str) -> #result<#object> {
+                self.0.get(name).await
+            }
+            #[doc = #doc_opt]
+            pub async fn get_opt(&self, name: &str) -> #result<Option<#object>> {
+                self.0.get_opt(name).await
+            }
+        });
+    }
+    if v.contains(Verbs::LIST) {
+        let doc = format!(" Lists `{plural}`: selectors, pagination and `resourceVersion` semantics in `lp`.");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn list(&self, lp: &#lp) -> #result<#object_list<#object>> {
+                self.0.list(lp).await
+            }
+        });
+    }
+    if v.contains(Verbs::WATCH) {
+        let box_stream = rt("BoxStream");
+        let doc = format!(" Watches `{plural}` from `version` (`\"0\"`: from any recent state).");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn watch(
+                &self,
+                wp: &#wp,
+                version: &str,
+            ) -> #result<#box_stream<'static, #result<#watch_event<#object>>>> {
+                self.0.watch(wp, version).await
+            }
+        });
+    }
+    if v.contains(Verbs::CREATE) {
+        let doc = format!(" Creates a `{kind}`.");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn create(&self, pp: &#pp, data: &#object) -> #result<#object> {
+                self.0.create(pp, data).await
+            }
+        });
+    }
+    if v.contains(Verbs::UPDATE) {
+        let doc = format!(
+            " Replaces the `{kind}` called `name` (kube's `replace`); a stale `resourceVersion` is a conflict."
+        );
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn update(&self, name: &str, pp: &#pp, data: &#object) -> #result<#object> {
+                self.0.update(name, pp, data).await
+            }
+        });
+    }
+    if v.contains(Verbs::PATCH) {
+        let serialize = rt("Serialize");
+        let doc = format!(" Patches the `{kind}` called `name`: JSON, merge, strategic merge or apply.");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn patch<P: #serialize + std::fmt::Debug>(
+                &self,
+                name: &str,
+                pp: &#patch_params,
+                patch: &#patch<P>,
+            ) -> #result<#object> {
+                self.0.patch(name, pp, patch).await
+            }
+        });
+    }
+    if v.contains(Verbs::DELETE) {
+        let doc = format!(
+            " Deletes the `{kind}` called `name`: the object while finalizers keep it, else the server's `Status`."
+        );
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn delete(&self, name: &str, dp: &#dp) -> #result<#either<#object, #status>> {
+                self.0.delete(name, dp).await
+            }
+        });
+    }
+    if v.contains(Verbs::DELETECOLLECTION) {
+        let doc = format!(" Deletes the `{plural}` that `lp` selects.");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub async fn delete_collection(
+                &self,
+                dp: &#dp,
+                lp: &#lp,
+            ) -> #result<#either<#object_list<#object>, #status>> {
+                self.0.delete_collection(dp, lp).await
+            }
+        });
+    }
+    let (mut ws, mut markers) = (Vec::new(), Vec::new());
+    for s in &r.subresources {
+        if s.connect {
+            connect_methods(s, object, local, &mut methods, &mut ws, &mut markers);
+        } else {
+            subresource_methods(r, s, &sub_ty(s), &mut methods);
+        }
+    }
+
+    let ws = (!ws.is_empty()).then(|| {
+        quote! {
+            #(#markers)*
+            impl #client_ident {
+                #(#ws)*
+            }
+        }
+    });
+    let tokens = quote! {
+        #[doc = #summary]
+        #[doc = ""]
+        #[doc = #methods_doc]
+        #[derive(Clone)]
+        pub struct #client_ident(#resource_client<#object>);
+
+        impl #client_ident {
+            #new
+            #(#methods)*
+        }
+    };
+    ClientItem { module: module.clone(), name, tokens, ws }
+}
+
+/// "create, get, list, and the subresources `status`, `scale`"
+fn list_text(r: &Resource) -> String {
+    let verbs: Vec<&str> = r.verbs.names().collect();
+    let mut text = if verbs.is_empty() { "no verbs".to_owned() } else { verbs.join(", ") };
+    if !r.subresources.is_empty() {
+        let subs: Vec<String> = r.subresources.iter().map(|s| format!("`{}`", s.name)).collect();
+        text.push_str(&format!("; subresources {}", subs.join(", ")));
+    }
+    text
+}
+
+/// Methods of a subresource that reads and writes an object of kind `sub`.
+fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, out: &mut Vec<TokenStream>) {
+    let (result, pp, patch_params, patch, status) =
+        (rt("Result"), rt("PostParams"), rt("PatchParams"), rt("Patch"), rt("Status"));
+    let name = s.name.as_str();
+    let (kind, sub_kind) = (&r.kind, &s.kind.kind);
+    // The core API's named subresources, as kube-rs and client-go name their methods.
+    match (name, r.group.as_str(), r.plural.as_str()) {
+        ("eviction", "", "pods") if s.verbs.contains(Verbs::CREATE) => {
+            let ep = rt("EvictParams");
+            out.push(quote! {
+                /// Evicts the pod called `name` (the `eviction` subresource), as a
+                /// `PodDisruptionBudget` allows; the server answers with a `Status`.
+                pub async fn evict(&self, name: &str, ep: &#ep) -> #result<#status> {
+                    self.0.evict(name, ep).await
+                }
+            });
+            return;
+        }
+        ("binding", "", "pods") if s.verbs.contains(Verbs::CREATE) => {
+            out.push(quote! {
+                /// Binds the pod called `name` to a node (the `binding` subresource); the
+                /// server answers with a `Status`.
+                pub async fn bind(&self, name: &str, pp: &#pp, binding: &#sub) -> #result<#status> {
+                    self.0.create_subresource("binding", name, pp, binding).await
+                }
+            });
+            return;
+        }
+        ("log", "", "pods") if s.verbs.contains(Verbs::GET) => {
+            let lp = rt("LogParams");
+            let async_buf_read = rt("AsyncBufRead");
+            out.push(quote! {
+                /// The log of a container of the pod called `name` (the `log` subresource).
+                pub async fn logs(&self, name: &str, lp: &#lp) -> #result<String> {
+                    self.0.logs(name, lp).await
+                }
+                /// The log of a container of the pod called `name` as a stream of bytes;
+                /// `follow` in `lp` keeps it open.
+                pub async fn log_stream(
+                    &self,
+                    name: &str,
+                    lp: &#lp,
+                ) -> #result<impl #async_buf_read + use<>> {
+                    self.0.log_stream(name, lp).await
+                }
+            });
+            return;
+        }
+        ("token", "", "serviceaccounts") if s.verbs.contains(Verbs::CREATE) => {
+            out.push(quote! {
+                /// Requests a token for the service account called `name` (the `token`
+                /// subresource).
+                pub async fn create_token(&self, name: &str, pp: &#pp, request: &#sub) -> #result<#sub> {
+                    self.0.create_subresource("token", name, pp, request).await
+                }
+            });
+            return;
+        }
+        ("finalize", "", "namespaces") if s.verbs.contains(Verbs::UPDATE) => {
+            out.push(quote! {
+                /// Replaces the finalizers of the namespace called `name` (the `finalize`
+                /// subresource), which only `spec.finalizers` of `data` changes.
+                pub async fn finalize(&self, name: &str, pp: &#pp, data: &#sub) -> #result<#sub> {
+                    self.0.update_subresource("finalize", name, pp, data).await
+                }
+            });
+            return;
+        }
+        _ => {}
+    }
+    let suffix = match name {
+        "ephemeralcontainers" => "ephemeral_containers".to_owned(),
+        other => snake(other),
+    };
+    let (get, update, patch_m, create) = (
+        format_ident!("get_{suffix}"),
+        format_ident!("update_{suffix}"),
+        format_ident!("patch_{suffix}"),
+        format_ident!("create_{suffix}"),
+    );
+    if s.verbs.contains(Verbs::GET) {
+        let doc = format!(" Gets the `{name}` subresource (a `{sub_kind}`) of the `{kind}` called `name`.");
+        out.push(quote! {
+            #[doc = #doc]
+            pub async fn #get(&self, name: &str) -> #result<#sub> {
+                self.0.get_subresource(#name, name).await
+            }
+        });
+    }
+    if s.verbs.contains(Verbs::UPDATE) {
+        let doc = format!(" Replaces the `{name}` subresource (a `{sub_kind}`) of the `{kind}` called `name`.");
+        out.push(quote! {
+            #[doc = #doc]
+            pub async fn #update(&self, name: &str, pp: &#pp, data: &#sub) -> #result<#sub> {
+                self.0.update_subresource(#name, name, pp, data).await
+            }
+        });
+    }
+    if s.verbs.contains(Verbs::PATCH) {
+        let serialize = rt("Serialize");
+        let doc = format!(" Patches the `{name}` subresource (a `{sub_kind}`) of the `{kind}` called `name`.");
+        out.push(quote! {
+            #[doc = #doc]
+            pub async fn #patch_m<P: #serialize + std::fmt::Debug>(
+                &self,
+                name: &str,
+                pp: &#patch_params,
+                patch: &#patch<P>,
+            ) -> #result<#sub> {
+                self.0.patch_subresource(#name, name, pp, patch).await
+            }
+        });
+    }
+    if s.verbs.contains(Verbs::CREATE) {
+        let doc = format!(" Posts a `{sub_kind}` to the `{name}` subresource of the `{kind}` called `name`.");
+        out.push(quote! {
+            #[doc = #doc]
+            pub async fn #create(&self, name: &str, pp: &#pp, data: &#sub) -> #result<#sub> {
+                self.0.create_subresource(#name, name, pp, data).await
+            }
+        });
+    }
+}
+
+/// Methods of a `connect` subresource: kube's websocket support for `exec`, `attach` and
+/// `portforward` (only with the runtime's `ws` feature), a pass-through request otherwise.
+fn connect_methods(
+    s: &Subresource,
+    object: &TokenStream,
+    local: bool,
+    out: &mut Vec<TokenStream>,
+    ws: &mut Vec<TokenStream>,
+    markers: &mut Vec<TokenStream>,
+) {
+    let result = rt("Result");
+    let ap = quote!(kube_codegen_runtime::kube::api::AttachParams);
+    // kube implements its markers for k8s-openapi's `Pod`; a generated type states them here.
+    let mut marker = |name: &str| {
+        let marker = format_ident!("{name}");
+        if local {
+            markers.push(quote!(impl kube_codegen_runtime::kube::api::#marker for #object {}));
+        }
+    };
+    match s.name.as_str() {
+        "exec" => {
+            marker("Execute");
+            ws.push(quote! {
+            /// Runs `command` in a container of the pod called `name` (the `exec` subresource).
+            pub async fn exec<I, T>(
+                &self,
+                name: &str,
+                command: I,
+                ap: &#ap,
+            ) -> #result<kube_codegen_runtime::kube::api::AttachedProcess>
+            where
+                I: IntoIterator<Item = T> + std::fmt::Debug,
+                T: Into<String>,
+            {
+                self.0.exec(name, command, ap).await
+            }
+            })
+        }
+        "attach" => {
+            marker("Attach");
+            ws.push(quote! {
+            /// Attaches to a container of the pod called `name` (the `attach` subresource).
+            pub async fn attach(
+                &self,
+                name: &str,
+                ap: &#ap,
+            ) -> #result<kube_codegen_runtime::kube::api::AttachedProcess> {
+                self.0.attach(name, ap).await
+            }
+            })
+        }
+        "portforward" => {
+            marker("Portforward");
+            ws.push(quote! {
+            /// Forwards `ports` of the pod called `name` (the `portforward` subresource).
+            pub async fn portforward(
+                &self,
+                name: &str,
+                ports: &[u16],
+            ) -> #result<kube_codegen_runtime::kube::api::Portforwarder> {
+                self.0.portforward(name, ports).await
+            }
+            })
+        }
+        other => {
+            let http = rt("http");
+            let method =
+                if other == "proxy" { format_ident!("proxy") } else { format_ident!("connect_{}", snake(other)) };
+            let doc = format!(
+                " Sends `request` through the `{other}` subresource of the object called `name`: its path and query are appended to `.../{{name}}/{other}/`."
+            );
+            out.push(quote! {
+                #[doc = #doc]
+                pub async fn #method(
+                    &self,
+                    name: &str,
+                    request: #http::Request<Vec<u8>>,
+                ) -> #result<#http::Response<kube_codegen_runtime::kube::client::Body>> {
+                    self.0.connect(#other, name, request).await
+                }
+            });
+        }
+    }
+}
+
+fn gv_client(module: &ModPath, list: &[Target]) -> ClientItem {
+    let name = gv_client_name(module);
+    let id = ident(&name);
+    let client = rt("Client");
+    let gv =
+        list.first().map(
+            |Target { resource: r, .. }| {
+                if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) }
+            },
+        );
+    let doc = format!(" The `{}` API: a client for each of its resources.", gv.unwrap_or_default());
+    let mut sorted: Vec<&Target> = list.iter().collect();
+    sorted.sort_by(|a, b| a.resource.plural.cmp(&b.resource.plural));
+    let accessors = sorted.iter().map(|Target { resource: r, object, .. }| {
+        let method = ident(&accessor(&r.kind, &r.plural));
+        let typed = ident(&format!("{}Client", r.kind));
+        let plural = &r.plural;
+        if r.scope == Scope::Namespaced {
+            let doc = format!(" The `{plural}` in `namespace`.");
+            let all =
+                (r.all_namespaces && r.verbs.contains(Verbs::LIST) && r.verbs.contains(Verbs::WATCH)).then(|| {
+                    let method = format_ident!("{}_all", method.to_string().trim_start_matches("r#"));
+                    let doc = format!(" The `{plural}` of every namespace: list and watch.");
+                    let all = rt("AllNamespaces");
+                    quote! {
+                        #[doc = #doc]
+                        pub fn #method(&self) -> #all<#object> {
+                            #all::new(self.client.clone())
+                        }
+                    }
+                });
+            quote! {
+                #[doc = #doc]
+                pub fn #method(&self, namespace: &str) -> #typed {
+                    #typed::new(self.client.clone(), namespace)
+                }
+                #all
+            }
+        } else {
+            let doc = format!(" The `{plural}` of the cluster.");
+            quote! {
+                #[doc = #doc]
+                pub fn #method(&self) -> #typed {
+                    #typed::new(self.client.clone())
+                }
+            }
+        }
+    });
+    let tokens = quote! {
+        #[doc = #doc]
+        #[derive(Clone)]
+        pub struct #id {
+            client: #client,
+        }
+
+        impl #id {
+            /// A client of this group-version on `client`.
+            pub fn new(client: #client) -> Self {
+                Self { client }
+            }
+            #(#accessors)*
+        }
+    };
+    ClientItem { module: module.clone(), name, tokens, ws: None }
+}
+
+fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
+    // The root holds the group modules, any of which may be called `rt`: full paths here.
+    let client = quote!(kube_codegen_runtime::client::Client);
+    let accessors = modules.map(|m| {
+        let method = ident(&gv_accessor(m));
+        let path: TokenStream =
+            m.iter().map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::").parse().expect("a path");
+        let ty = ident(&gv_client_name(m));
+        let doc = format!(" The `{}` clients.", m.join("::"));
+        quote! {
+            #[doc = #doc]
+            pub fn #method(&self) -> #path::#ty {
+                #path::#ty::new(self.client.clone())
+            }
+        }
+    });
+    let tokens = quote! {
+        /// Typed clients for every group-version generated here, on one `kube::Client`.
+        #[derive(Clone)]
+        pub struct Clientset {
+            client: #client,
+        }
+
+        impl Clientset {
+            /// A clientset on `client`.
+            pub fn new(client: #client) -> Self {
+                Self { client }
+            }
+
+            /// The `kube::Client` every request goes through.
+            pub fn client(&self) -> &#client {
+                &self.client
+            }
+
+            /// API discovery on the same client: `.run().await` asks the server what it serves.
+            pub fn discovery(&self) -> kube_codegen_runtime::kube::Discovery {
+                kube_codegen_runtime::kube::Discovery::new(self.client.clone())
+            }
+            #(#accessors)*
+        }
+    };
+    ClientItem { module: Vec::new(), name: "Clientset".into(), tokens, ws: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accessor;
+
+    #[test]
+    fn accessors_split_the_plural_at_the_kinds_words() {
+        assert_eq!(accessor("ConfigMap", "configmaps"), "config_maps");
+        assert_eq!(accessor("NetworkPolicy", "networkpolicies"), "network_policies");
+        assert_eq!(accessor("HTTPRoute", "httproutes"), "http_routes");
+        assert_eq!(accessor("Endpoints", "endpoints"), "endpoints");
+        assert_eq!(accessor("Pod", "pods"), "pods");
+        assert_eq!(accessor("CustomResourceDefinition", "customresourcedefinitions"), "custom_resource_definitions");
+        assert_eq!(accessor("APIService", "apiservices"), "api_services");
+        assert_eq!(accessor("Widget", "gizmos"), "gizmos");
+        assert_eq!(accessor("BigThing", "thingies"), "thingies");
+    }
+}

@@ -1,0 +1,294 @@
+//! Subresources: `status` and `scale` as a CRD declares them, and the named subresources of
+//! the core API (`eviction`, `binding`, `log`, `token`, `finalize`, `approval`,
+//! `ephemeralcontainers`, `resize`), each changing only what the real one changes.
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::{Value, json};
+
+use super::{ApiServer, Body, Target, apply_patch, missing, not_found, now, respond, status};
+
+/// The subresources a registered resource has.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResourceOptions {
+    /// A `status` subresource: the main endpoint ignores status, `/status` everything else.
+    pub status: bool,
+    /// A `scale` subresource.
+    pub scale: Option<ScaleSubresource>,
+}
+
+/// Where a `scale` subresource reads and writes, as JSON paths (`.spec.replicas`), the way a
+/// CRD's `subresources.scale` says it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleSubresource {
+    /// `specReplicasPath`
+    pub spec_replicas_path: String,
+    /// `statusReplicasPath`
+    pub status_replicas_path: String,
+    /// `labelSelectorPath`: a string in serialized label-selector form.
+    pub label_selector_path: Option<String>,
+}
+
+impl Default for ScaleSubresource {
+    fn default() -> Self {
+        ScaleSubresource {
+            spec_replicas_path: ".spec.replicas".into(),
+            status_replicas_path: ".status.replicas".into(),
+            label_selector_path: Some(".status.selector".into()),
+        }
+    }
+}
+
+impl ResourceOptions {
+    /// What a resource of the Kubernetes API has: `status`, and `scale` for the workloads.
+    pub fn builtin(group: &str, plural: &str) -> ResourceOptions {
+        let scale = matches!(
+            (group, plural),
+            ("apps", "deployments" | "replicasets" | "statefulsets") | ("", "replicationcontrollers")
+        );
+        // Built-in workloads derive the scale selector from `spec.selector`.
+        let scale = scale.then(|| ScaleSubresource { label_selector_path: None, ..ScaleSubresource::default() });
+        ResourceOptions { status: true, scale }
+    }
+}
+
+/// `.spec.replicas` as a JSON pointer.
+fn pointer(path: &str) -> String {
+    path.trim_start_matches('.').split('.').fold(String::new(), |p, s| format!("{p}/{s}"))
+}
+
+/// Sets the value at a JSON pointer, making the objects on the way.
+fn set(target: &mut Value, pointer: &str, value: Value) {
+    let mut at = target;
+    for part in pointer.split('/').skip(1) {
+        if !at.is_object() {
+            *at = json!({});
+        }
+        at = &mut at[part];
+    }
+    *at = value;
+}
+
+fn success(code: StatusCode) -> Response<Body> {
+    respond(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code.as_u16()}),
+    )
+}
+
+impl ApiServer {
+    pub(super) fn subresource(
+        &self,
+        t: &Target,
+        name: &str,
+        sub: &str,
+        method: &Method,
+        content_type: &str,
+        body: &[u8],
+    ) -> Response<Body> {
+        let (group, _, plural) = &t.resource;
+        let kind = (group.as_str(), plural.as_str(), sub);
+        let unserved = || not_found(&format!("the server could not find the requested resource ({plural}/{sub})"));
+        let served = match kind {
+            (_, _, "status") => t.served.options.status,
+            (_, _, "scale") => t.served.options.scale.is_some(),
+            ("", "pods", "eviction" | "binding" | "log" | "ephemeralcontainers" | "resize")
+            | ("", "serviceaccounts", "token")
+            | ("", "namespaces", "finalize")
+            | ("certificates.k8s.io", "certificatesigningrequests", "approval") => true,
+            _ => false,
+        };
+        if !served {
+            return unserved();
+        }
+        let Some(current) = self.current(t, name) else {
+            return missing(t, name);
+        };
+        match (kind, method) {
+            ((_, _, "scale"), _) => self.scale(t, name, current, method, content_type, body),
+            ((_, _, "eviction"), &Method::POST) => {
+                let response = self.delete(t, name);
+                if response.status().is_success() { success(StatusCode::CREATED) } else { response }
+            }
+            ((_, _, "binding"), &Method::POST) => {
+                let Ok(binding) = serde_json::from_slice::<Value>(body) else {
+                    return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a Binding");
+                };
+                let Some(node) = binding["target"]["name"].as_str().filter(|n| !n.is_empty()) else {
+                    return status(StatusCode::BAD_REQUEST, "BadRequest", "Binding.target.name is required");
+                };
+                if let Some(bound) = current["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+                    let message = format!("pod {name} is already assigned to node \"{bound}\"");
+                    return status(StatusCode::CONFLICT, "Conflict", &message);
+                }
+                let mut object = current;
+                object["spec"]["nodeName"] = json!(node);
+                let response = self.replace(t, name, object, false);
+                if response.status().is_success() { success(StatusCode::CREATED) } else { response }
+            }
+            ((_, _, "log"), &Method::GET) => {
+                let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
+                let text = self.lock().logs.get(&key).cloned().unwrap_or_default();
+                let mut response = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
+                response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+                response
+            }
+            ((_, _, "token"), &Method::POST) => {
+                let Ok(mut request) = serde_json::from_slice::<Value>(body) else {
+                    return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a TokenRequest");
+                };
+                let seconds = request["spec"]["expirationSeconds"].as_i64().unwrap_or(3600);
+                let expires = k8s_openapi::jiff::Timestamp::now()
+                    .checked_add(k8s_openapi::jiff::SignedDuration::from_secs(seconds))
+                    .unwrap_or_default()
+                    .round(k8s_openapi::jiff::Unit::Second)
+                    .unwrap_or_default();
+                let uid = &current["metadata"]["uid"];
+                let namespace = t.namespace.as_deref().unwrap_or_default();
+                request["apiVersion"] = json!("authentication.k8s.io/v1");
+                request["kind"] = json!("TokenRequest");
+                request["metadata"]["name"] = json!(name);
+                request["metadata"]["namespace"] = json!(namespace);
+                request["metadata"]["creationTimestamp"] = json!(now());
+                request["status"] = json!({
+                    "token": format!("fake-token.{namespace}.{name}.{}", uid.as_str().unwrap_or_default()),
+                    "expirationTimestamp": expires.to_string(),
+                });
+                respond(StatusCode::CREATED, &request)
+            }
+            ((_, _, "status" | "finalize" | "approval" | "ephemeralcontainers" | "resize"), &Method::GET) => {
+                respond(StatusCode::OK, &current)
+            }
+            ((_, _, part @ ("status" | "finalize" | "approval" | "ephemeralcontainers" | "resize")), _) => {
+                let sent = match *method {
+                    Method::PUT => match serde_json::from_slice::<Value>(body) {
+                        Ok(v @ Value::Object(_)) => v,
+                        _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+                    },
+                    Method::PATCH => match apply_patch(current.clone(), content_type, body, &t.served.kind, name) {
+                        Ok(v) => v,
+                        Err(response) => return *response,
+                    },
+                    _ => return method_not_allowed(method, sub),
+                };
+                // Only what the subresource owns changes; the rest stays as stored.
+                let mut object = current;
+                for owned in owned_by(part) {
+                    let value = sent.pointer(owned).cloned().unwrap_or(Value::Null);
+                    set(&mut object, owned, value);
+                }
+                keep_sent_version(&mut object, &sent, method);
+                self.replace(t, name, object, *method == Method::PUT)
+            }
+            _ => method_not_allowed(method, sub),
+        }
+    }
+
+    fn scale(
+        &self,
+        t: &Target,
+        name: &str,
+        current: Value,
+        method: &Method,
+        content_type: &str,
+        body: &[u8],
+    ) -> Response<Body> {
+        let paths = t.served.options.scale.clone().unwrap_or_default();
+        let scale_of = |object: &Value| {
+            let selector = match &paths.label_selector_path {
+                Some(p) => object.pointer(&pointer(p)).cloned().unwrap_or(Value::Null),
+                None => json!(selector_string(&object["spec"]["selector"])),
+            };
+            let mut status = json!({
+                "replicas": object.pointer(&pointer(&paths.status_replicas_path)).cloned().unwrap_or(json!(0)),
+            });
+            if selector.as_str().is_some_and(|s| !s.is_empty()) {
+                status["selector"] = selector;
+            }
+            let meta = &object["metadata"];
+            json!({
+                "apiVersion": "autoscaling/v1",
+                "kind": "Scale",
+                "metadata": {
+                    "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+                    "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"],
+                },
+                "spec": {"replicas": object.pointer(&pointer(&paths.spec_replicas_path)).cloned().unwrap_or(json!(0))},
+                "status": status,
+            })
+        };
+        let scale = scale_of(&current);
+        let sent = match *method {
+            Method::GET => return respond(StatusCode::OK, &scale),
+            Method::PUT => match serde_json::from_slice::<Value>(body) {
+                Ok(v @ Value::Object(_)) => v,
+                _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a Scale"),
+            },
+            Method::PATCH => match apply_patch(scale, content_type, body, "Scale", name) {
+                Ok(v) => v,
+                Err(response) => return *response,
+            },
+            _ => return method_not_allowed(method, "scale"),
+        };
+        let Some(replicas) = sent["spec"]["replicas"].as_i64() else {
+            return status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "spec.replicas: Required value");
+        };
+        let mut object = current;
+        set(&mut object, &pointer(&paths.spec_replicas_path), json!(replicas));
+        keep_sent_version(&mut object, &sent, method);
+        let response = self.replace(t, name, object, *method == Method::PUT);
+        if !response.status().is_success() {
+            return response;
+        }
+        match self.current(t, name) {
+            Some(stored) => respond(StatusCode::OK, &scale_of(&stored)),
+            None => missing(t, name),
+        }
+    }
+}
+
+/// A PUT names the version it read, which the update checks; a PATCH applies to what is stored.
+fn keep_sent_version(object: &mut Value, sent: &Value, method: &Method) {
+    if *method == Method::PUT
+        && let Some(rv) = sent["metadata"]["resourceVersion"].as_str()
+    {
+        object["metadata"]["resourceVersion"] = json!(rv);
+    }
+}
+
+/// The parts of an object a subresource writes, as JSON pointers.
+fn owned_by(subresource: &str) -> &'static [&'static str] {
+    match subresource {
+        "status" => &["/status"],
+        "finalize" => &["/spec/finalizers"],
+        "approval" => &["/status/conditions"],
+        "ephemeralcontainers" => &["/spec/ephemeralContainers"],
+        // Resizing changes the containers' resources, which live in the containers.
+        "resize" => &["/spec/containers"],
+        _ => &[],
+    }
+}
+
+/// A `LabelSelector` as the `a=b,c in (d)` string a `Scale` carries.
+fn selector_string(selector: &Value) -> String {
+    let mut terms: Vec<String> = selector["matchLabels"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    for e in selector["matchExpressions"].as_array().into_iter().flatten() {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        terms.push(match e["operator"].as_str().unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_owned(),
+            _ => format!("!{key}"),
+        });
+    }
+    terms.join(",")
+}
+
+fn method_not_allowed(method: &Method, sub: &str) -> Response<Body> {
+    status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &format!("{method} is not supported on {sub}"))
+}
