@@ -16,6 +16,8 @@ pub use either::Either;
 pub use futures::AsyncBufRead;
 pub use futures::stream::BoxStream;
 pub use http;
+/// JSON patches, for `Patch::Json`.
+pub use json_patch;
 pub use kube::Client;
 pub use kube::api::{
     DeleteParams, EvictParams, GetParams, ListParams, LogParams, ObjectList, Patch, PatchParams, PostParams,

@@ -50,9 +50,11 @@ publish = false
 
 [dependencies]
 k8s-openapi = {{ version = "0.29", features = ["v1_36"] }}
-kube-codegen-runtime = {{ path = {runtime:?}, features = ["ws"] }}
+kube-codegen-runtime = {{ path = {runtime:?}, features = ["ws", "fake"] }}
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
+tokio = {{ version = "1", features = ["macros", "rt", "time"] }}
+futures = "0.3"
 
 [profile.dev]
 debug = 0

@@ -34,6 +34,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{Value, json};
 
+mod crd;
 mod filter;
 mod page;
 mod subresource;
@@ -93,6 +94,8 @@ struct State {
     compacted: u64,
     /// Paginated lists in progress: the snapshot each continue token reads.
     pages: page::Snapshots,
+    /// The resources each CRD (by name) serves.
+    crds: HashMap<String, Vec<ResourceKey>>,
     /// Container logs by (namespace, pod), for the `log` subresource.
     logs: HashMap<(String, String), String>,
 }
@@ -307,6 +310,23 @@ impl ApiServer {
     }
 
     fn record(&self, state: &mut State, resource: &ResourceKey, kind: &'static str, object: &Value) {
+        if crd::is_crd(resource) {
+            // Serve what the CRD now says, or stop serving what it said.
+            if let Some(before) = state.crds.remove(object["metadata"]["name"].as_str().unwrap_or_default()) {
+                for key in before {
+                    state.served.remove(&key);
+                    if kind == "DELETED" {
+                        state.objects.remove(&key);
+                    }
+                }
+            }
+            if kind != "DELETED" {
+                let served = crd::served(object);
+                let keys = served.iter().map(|(k, _)| k.clone()).collect();
+                state.served.extend(served);
+                state.crds.insert(object["metadata"]["name"].as_str().unwrap_or_default().to_owned(), keys);
+            }
+        }
         let event = Event { rv: state.rv, resource: resource.clone(), kind, object: object.clone() };
         state.history.push_back(event.clone());
         while state.history.len() > self.window {
@@ -383,6 +403,9 @@ impl ApiServer {
             && let Some(o) = object.as_object_mut()
         {
             o.remove("status");
+        }
+        if crd::is_crd(&t.resource) {
+            crd::establish(&mut object, &now());
         }
         if !dry_run {
             state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
