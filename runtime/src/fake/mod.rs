@@ -37,9 +37,11 @@ use serde_json::{Value, json};
 mod crd;
 mod filter;
 mod page;
+mod replay;
 mod subresource;
 
 use filter::Filter;
+pub use replay::{Exchange, Replay};
 pub use subresource::{ResourceOptions, ScaleSubresource};
 
 /// How many events a watch can be resumed from, as the API server's watch cache.
