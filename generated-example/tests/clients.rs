@@ -88,6 +88,11 @@ async fn crd_clients_serve_their_verbs_and_subresources() {
     let beta = cs.example_v1beta1().widgets("ns");
     assert!(beta.list(&ListParams::default()).await.is_ok());
 
+    // The futures are `Send`, so a controller can spawn them.
+    let spawned = widgets.clone();
+    let got = tokio::spawn(async move { spawned.get("a").await }).await.unwrap().unwrap();
+    assert_eq!(got.metadata.name.as_deref(), Some("a"));
+
     // Deleting the CRD stops serving its resource.
     let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(server.client());
     crds.delete("widgets.example.kube-codegen.dev", &DeleteParams::default()).await.unwrap();

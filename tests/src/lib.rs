@@ -70,6 +70,14 @@ debug = 0
         Harness { dir }
     }
 
+    /// Builds the harness as edition 2021 rather than 2024: generated code must read the
+    /// same in both (lifetime capture of `impl Trait` differs between them).
+    pub fn edition_2021(&self) {
+        let manifest = self.dir.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap().replace("edition = \"2024\"", "edition = \"2021\"");
+        std::fs::write(manifest, text).unwrap();
+    }
+
     /// Adds `src/bin/<name>.rs`.
     pub fn bin(&self, name: &str, source: &str) {
         std::fs::write(self.dir.path().join("src/bin").join(format!("{name}.rs")), source).unwrap();

@@ -288,6 +288,7 @@ impl EdgeV1Client {
         Self { client }
     }
     /// The `oddities` in `namespace`.
+    #[inline]
     pub fn oddities(&self, namespace: &str) -> OddityClient {
         OddityClient::new(self.client.clone(), namespace)
     }
@@ -304,91 +305,122 @@ impl EdgeV1Client {
 pub struct OddityClient(rt::ResourceClient<Oddity>);
 impl OddityClient {
     /// A client for the `oddities` in `namespace`.
+    #[inline]
     pub fn new(client: rt::Client, namespace: &str) -> Self {
         Self(rt::ResourceClient::namespaced(client, namespace))
     }
     /// Gets the `Oddity` called `name`.
-    pub async fn get(&self, name: &str) -> rt::Result<Oddity> {
-        self.0.get(name).await
+    #[inline]
+    pub fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.get(name)
     }
     /// Gets the `Oddity` called `name`, `None` when there is none.
-    pub async fn get_opt(&self, name: &str) -> rt::Result<Option<Oddity>> {
-        self.0.get_opt(name).await
+    #[inline]
+    pub fn get_opt<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Option<Oddity>>> + 'a {
+        self.0.get_opt(name)
     }
     /// Lists `oddities`: selectors, pagination and `resourceVersion` semantics in `lp`.
-    pub async fn list(&self, lp: &rt::ListParams) -> rt::Result<rt::ObjectList<Oddity>> {
-        self.0.list(lp).await
+    #[inline]
+    pub fn list<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Oddity>>> + 'a {
+        self.0.list(lp)
     }
     /// Watches `oddities` from `version` (`"0"`: from any recent state).
-    pub async fn watch(
-        &self,
-        wp: &rt::WatchParams,
-        version: &str,
-    ) -> rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Oddity>>>> {
-        self.0.watch(wp, version).await
+    #[inline]
+    pub fn watch<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Oddity>>>>,
+    > + 'a {
+        self.0.watch(wp, version)
     }
     /// Creates a `Oddity`.
-    pub async fn create(
-        &self,
-        pp: &rt::PostParams,
-        data: &Oddity,
-    ) -> rt::Result<Oddity> {
-        self.0.create(pp, data).await
+    #[inline]
+    pub fn create<'a>(
+        &'a self,
+        pp: &'a rt::PostParams,
+        data: &'a Oddity,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.create(pp, data)
     }
     /// Replaces the `Oddity` called `name` (kube's `replace`); a stale `resourceVersion` is a conflict.
-    pub async fn update(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Oddity,
-    ) -> rt::Result<Oddity> {
-        self.0.update(name, pp, data).await
+    #[inline]
+    pub fn update<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Oddity,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.update(name, pp, data)
     }
     /// Patches the `Oddity` called `name`: JSON, merge, strategic merge or apply.
-    pub async fn patch<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<Oddity> {
-        self.0.patch(name, pp, patch).await
+    #[inline]
+    pub fn patch<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.patch(name, pp, patch)
     }
     /// Deletes the `Oddity` called `name`: the object while finalizers keep it, else the server's `Status`.
-    pub async fn delete(
-        &self,
-        name: &str,
-        dp: &rt::DeleteParams,
-    ) -> rt::Result<rt::Either<Oddity, rt::Status>> {
-        self.0.delete(name, dp).await
+    #[inline]
+    pub fn delete<'a>(
+        &'a self,
+        name: &'a str,
+        dp: &'a rt::DeleteParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::Either<Oddity, rt::Status>>,
+    > + 'a {
+        self.0.delete(name, dp)
     }
     /// Deletes the `oddities` that `lp` selects.
-    pub async fn delete_collection(
-        &self,
-        dp: &rt::DeleteParams,
-        lp: &rt::ListParams,
-    ) -> rt::Result<rt::Either<rt::ObjectList<Oddity>, rt::Status>> {
-        self.0.delete_collection(dp, lp).await
+    #[inline]
+    pub fn delete_collection<'a>(
+        &'a self,
+        dp: &'a rt::DeleteParams,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::Either<rt::ObjectList<Oddity>, rt::Status>>,
+    > + 'a {
+        self.0.delete_collection(dp, lp)
     }
     /// Gets the `status` subresource (a `Oddity`) of the `Oddity` called `name`.
-    pub async fn get_status(&self, name: &str) -> rt::Result<Oddity> {
-        self.0.get_subresource("status", name).await
+    #[inline]
+    pub fn get_status<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.get_subresource("status", name)
     }
     /// Replaces the `status` subresource (a `Oddity`) of the `Oddity` called `name`.
-    pub async fn update_status(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Oddity,
-    ) -> rt::Result<Oddity> {
-        self.0.update_subresource("status", name, pp, data).await
+    #[inline]
+    pub fn update_status<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Oddity,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.update_subresource("status", name, pp, data)
     }
     /// Patches the `status` subresource (a `Oddity`) of the `Oddity` called `name`.
-    pub async fn patch_status<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<Oddity> {
-        self.0.patch_subresource("status", name, pp, patch).await
+    #[inline]
+    pub fn patch_status<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.patch_subresource("status", name, pp, patch)
     }
 }

@@ -83,29 +83,43 @@ kube_codegen_runtime::object! {
 pub struct TreeClient(rt::ResourceClient<Tree>);
 impl TreeClient {
     /// A client for the `trees` of the cluster.
+    #[inline]
     pub fn new(client: rt::Client) -> Self {
         Self(rt::ResourceClient::cluster(client))
     }
     /// Gets the `Tree` called `name`.
-    pub async fn get(&self, name: &str) -> rt::Result<Tree> {
-        self.0.get(name).await
+    #[inline]
+    pub fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Tree>> + 'a {
+        self.0.get(name)
     }
     /// Gets the `Tree` called `name`, `None` when there is none.
-    pub async fn get_opt(&self, name: &str) -> rt::Result<Option<Tree>> {
-        self.0.get_opt(name).await
+    #[inline]
+    pub fn get_opt<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Option<Tree>>> + 'a {
+        self.0.get_opt(name)
     }
     /// Lists `trees`: selectors, pagination and `resourceVersion` semantics in `lp`.
-    pub async fn list(&self, lp: &rt::ListParams) -> rt::Result<rt::ObjectList<Tree>> {
-        self.0.list(lp).await
+    #[inline]
+    pub fn list<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Tree>>> + 'a {
+        self.0.list(lp)
     }
     /// Replaces the `Tree` called `name` (kube's `replace`); a stale `resourceVersion` is a conflict.
-    pub async fn update(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Tree,
-    ) -> rt::Result<Tree> {
-        self.0.update(name, pp, data).await
+    #[inline]
+    pub fn update<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Tree,
+    ) -> impl std::future::Future<Output = rt::Result<Tree>> + 'a {
+        self.0.update(name, pp, data)
     }
 }
 
@@ -120,6 +134,7 @@ impl TreeV1Client {
         Self { client }
     }
     /// The `trees` of the cluster.
+    #[inline]
     pub fn trees(&self) -> TreeClient {
         TreeClient::new(self.client.clone())
     }

@@ -290,10 +290,12 @@ impl ExampleV1Client {
         Self { client }
     }
     /// The `gadgets` of the cluster.
+    #[inline]
     pub fn gadgets(&self) -> GadgetClient {
         GadgetClient::new(self.client.clone())
     }
     /// The `widgets` in `namespace`.
+    #[inline]
     pub fn widgets(&self, namespace: &str) -> WidgetClient {
         WidgetClient::new(self.client.clone(), namespace)
     }
@@ -310,92 +312,123 @@ impl ExampleV1Client {
 pub struct GadgetClient(rt::ResourceClient<Gadget>);
 impl GadgetClient {
     /// A client for the `gadgets` of the cluster.
+    #[inline]
     pub fn new(client: rt::Client) -> Self {
         Self(rt::ResourceClient::cluster(client))
     }
     /// Gets the `Gadget` called `name`.
-    pub async fn get(&self, name: &str) -> rt::Result<Gadget> {
-        self.0.get(name).await
+    #[inline]
+    pub fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.get(name)
     }
     /// Gets the `Gadget` called `name`, `None` when there is none.
-    pub async fn get_opt(&self, name: &str) -> rt::Result<Option<Gadget>> {
-        self.0.get_opt(name).await
+    #[inline]
+    pub fn get_opt<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Option<Gadget>>> + 'a {
+        self.0.get_opt(name)
     }
     /// Lists `gadgets`: selectors, pagination and `resourceVersion` semantics in `lp`.
-    pub async fn list(&self, lp: &rt::ListParams) -> rt::Result<rt::ObjectList<Gadget>> {
-        self.0.list(lp).await
+    #[inline]
+    pub fn list<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Gadget>>> + 'a {
+        self.0.list(lp)
     }
     /// Watches `gadgets` from `version` (`"0"`: from any recent state).
-    pub async fn watch(
-        &self,
-        wp: &rt::WatchParams,
-        version: &str,
-    ) -> rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Gadget>>>> {
-        self.0.watch(wp, version).await
+    #[inline]
+    pub fn watch<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Gadget>>>>,
+    > + 'a {
+        self.0.watch(wp, version)
     }
     /// Creates a `Gadget`.
-    pub async fn create(
-        &self,
-        pp: &rt::PostParams,
-        data: &Gadget,
-    ) -> rt::Result<Gadget> {
-        self.0.create(pp, data).await
+    #[inline]
+    pub fn create<'a>(
+        &'a self,
+        pp: &'a rt::PostParams,
+        data: &'a Gadget,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.create(pp, data)
     }
     /// Replaces the `Gadget` called `name` (kube's `replace`); a stale `resourceVersion` is a conflict.
-    pub async fn update(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Gadget,
-    ) -> rt::Result<Gadget> {
-        self.0.update(name, pp, data).await
+    #[inline]
+    pub fn update<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Gadget,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.update(name, pp, data)
     }
     /// Patches the `Gadget` called `name`: JSON, merge, strategic merge or apply.
-    pub async fn patch<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<Gadget> {
-        self.0.patch(name, pp, patch).await
+    #[inline]
+    pub fn patch<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.patch(name, pp, patch)
     }
     /// Deletes the `Gadget` called `name`: the object while finalizers keep it, else the server's `Status`.
-    pub async fn delete(
-        &self,
-        name: &str,
-        dp: &rt::DeleteParams,
-    ) -> rt::Result<rt::Either<Gadget, rt::Status>> {
-        self.0.delete(name, dp).await
+    #[inline]
+    pub fn delete<'a>(
+        &'a self,
+        name: &'a str,
+        dp: &'a rt::DeleteParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::Either<Gadget, rt::Status>>,
+    > + 'a {
+        self.0.delete(name, dp)
     }
     /// Deletes the `gadgets` that `lp` selects.
-    pub async fn delete_collection(
-        &self,
-        dp: &rt::DeleteParams,
-        lp: &rt::ListParams,
-    ) -> rt::Result<rt::Either<rt::ObjectList<Gadget>, rt::Status>> {
-        self.0.delete_collection(dp, lp).await
+    #[inline]
+    pub fn delete_collection<'a>(
+        &'a self,
+        dp: &'a rt::DeleteParams,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::Either<rt::ObjectList<Gadget>, rt::Status>>,
+    > + 'a {
+        self.0.delete_collection(dp, lp)
     }
     /// Gets the `status` subresource (a `Gadget`) of the `Gadget` called `name`.
-    pub async fn get_status(&self, name: &str) -> rt::Result<Gadget> {
-        self.0.get_subresource("status", name).await
+    #[inline]
+    pub fn get_status<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.get_subresource("status", name)
     }
     /// Replaces the `status` subresource (a `Gadget`) of the `Gadget` called `name`.
-    pub async fn update_status(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Gadget,
-    ) -> rt::Result<Gadget> {
-        self.0.update_subresource("status", name, pp, data).await
+    #[inline]
+    pub fn update_status<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Gadget,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.update_subresource("status", name, pp, data)
     }
     /// Patches the `status` subresource (a `Gadget`) of the `Gadget` called `name`.
-    pub async fn patch_status<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<Gadget> {
-        self.0.patch_subresource("status", name, pp, patch).await
+    #[inline]
+    pub fn patch_status<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.patch_subresource("status", name, pp, patch)
     }
 }
 
@@ -406,116 +439,156 @@ impl GadgetClient {
 pub struct WidgetClient(rt::ResourceClient<Widget>);
 impl WidgetClient {
     /// A client for the `widgets` in `namespace`.
+    #[inline]
     pub fn new(client: rt::Client, namespace: &str) -> Self {
         Self(rt::ResourceClient::namespaced(client, namespace))
     }
     /// Gets the `Widget` called `name`.
-    pub async fn get(&self, name: &str) -> rt::Result<Widget> {
-        self.0.get(name).await
+    #[inline]
+    pub fn get<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.get(name)
     }
     /// Gets the `Widget` called `name`, `None` when there is none.
-    pub async fn get_opt(&self, name: &str) -> rt::Result<Option<Widget>> {
-        self.0.get_opt(name).await
+    #[inline]
+    pub fn get_opt<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Option<Widget>>> + 'a {
+        self.0.get_opt(name)
     }
     /// Lists `widgets`: selectors, pagination and `resourceVersion` semantics in `lp`.
-    pub async fn list(&self, lp: &rt::ListParams) -> rt::Result<rt::ObjectList<Widget>> {
-        self.0.list(lp).await
+    #[inline]
+    pub fn list<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Widget>>> + 'a {
+        self.0.list(lp)
     }
     /// Watches `widgets` from `version` (`"0"`: from any recent state).
-    pub async fn watch(
-        &self,
-        wp: &rt::WatchParams,
-        version: &str,
-    ) -> rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Widget>>>> {
-        self.0.watch(wp, version).await
+    #[inline]
+    pub fn watch<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Widget>>>>,
+    > + 'a {
+        self.0.watch(wp, version)
     }
     /// Creates a `Widget`.
-    pub async fn create(
-        &self,
-        pp: &rt::PostParams,
-        data: &Widget,
-    ) -> rt::Result<Widget> {
-        self.0.create(pp, data).await
+    #[inline]
+    pub fn create<'a>(
+        &'a self,
+        pp: &'a rt::PostParams,
+        data: &'a Widget,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.create(pp, data)
     }
     /// Replaces the `Widget` called `name` (kube's `replace`); a stale `resourceVersion` is a conflict.
-    pub async fn update(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Widget,
-    ) -> rt::Result<Widget> {
-        self.0.update(name, pp, data).await
+    #[inline]
+    pub fn update<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Widget,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.update(name, pp, data)
     }
     /// Patches the `Widget` called `name`: JSON, merge, strategic merge or apply.
-    pub async fn patch<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<Widget> {
-        self.0.patch(name, pp, patch).await
+    #[inline]
+    pub fn patch<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.patch(name, pp, patch)
     }
     /// Deletes the `Widget` called `name`: the object while finalizers keep it, else the server's `Status`.
-    pub async fn delete(
-        &self,
-        name: &str,
-        dp: &rt::DeleteParams,
-    ) -> rt::Result<rt::Either<Widget, rt::Status>> {
-        self.0.delete(name, dp).await
+    #[inline]
+    pub fn delete<'a>(
+        &'a self,
+        name: &'a str,
+        dp: &'a rt::DeleteParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::Either<Widget, rt::Status>>,
+    > + 'a {
+        self.0.delete(name, dp)
     }
     /// Deletes the `widgets` that `lp` selects.
-    pub async fn delete_collection(
-        &self,
-        dp: &rt::DeleteParams,
-        lp: &rt::ListParams,
-    ) -> rt::Result<rt::Either<rt::ObjectList<Widget>, rt::Status>> {
-        self.0.delete_collection(dp, lp).await
+    #[inline]
+    pub fn delete_collection<'a>(
+        &'a self,
+        dp: &'a rt::DeleteParams,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::Either<rt::ObjectList<Widget>, rt::Status>>,
+    > + 'a {
+        self.0.delete_collection(dp, lp)
     }
     /// Gets the `scale` subresource (a `Scale`) of the `Widget` called `name`.
-    pub async fn get_scale(
-        &self,
-        name: &str,
-    ) -> rt::Result<k8s_openapi::api::autoscaling::v1::Scale> {
-        self.0.get_subresource("scale", name).await
+    #[inline]
+    pub fn get_scale<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<k8s_openapi::api::autoscaling::v1::Scale>,
+    > + 'a {
+        self.0.get_subresource("scale", name)
     }
     /// Replaces the `scale` subresource (a `Scale`) of the `Widget` called `name`.
-    pub async fn update_scale(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &k8s_openapi::api::autoscaling::v1::Scale,
-    ) -> rt::Result<k8s_openapi::api::autoscaling::v1::Scale> {
-        self.0.update_subresource("scale", name, pp, data).await
+    #[inline]
+    pub fn update_scale<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a k8s_openapi::api::autoscaling::v1::Scale,
+    ) -> impl std::future::Future<
+        Output = rt::Result<k8s_openapi::api::autoscaling::v1::Scale>,
+    > + 'a {
+        self.0.update_subresource("scale", name, pp, data)
     }
     /// Patches the `scale` subresource (a `Scale`) of the `Widget` called `name`.
-    pub async fn patch_scale<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<k8s_openapi::api::autoscaling::v1::Scale> {
-        self.0.patch_subresource("scale", name, pp, patch).await
+    #[inline]
+    pub fn patch_scale<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<
+        Output = rt::Result<k8s_openapi::api::autoscaling::v1::Scale>,
+    > + 'a {
+        self.0.patch_subresource("scale", name, pp, patch)
     }
     /// Gets the `status` subresource (a `Widget`) of the `Widget` called `name`.
-    pub async fn get_status(&self, name: &str) -> rt::Result<Widget> {
-        self.0.get_subresource("status", name).await
+    #[inline]
+    pub fn get_status<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.get_subresource("status", name)
     }
     /// Replaces the `status` subresource (a `Widget`) of the `Widget` called `name`.
-    pub async fn update_status(
-        &self,
-        name: &str,
-        pp: &rt::PostParams,
-        data: &Widget,
-    ) -> rt::Result<Widget> {
-        self.0.update_subresource("status", name, pp, data).await
+    #[inline]
+    pub fn update_status<'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PostParams,
+        data: &'a Widget,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.update_subresource("status", name, pp, data)
     }
     /// Patches the `status` subresource (a `Widget`) of the `Widget` called `name`.
-    pub async fn patch_status<P: rt::Serialize + std::fmt::Debug>(
-        &self,
-        name: &str,
-        pp: &rt::PatchParams,
-        patch: &rt::Patch<P>,
-    ) -> rt::Result<Widget> {
-        self.0.patch_subresource("status", name, pp, patch).await
+    #[inline]
+    pub fn patch_status<'a, P: rt::Serialize + std::fmt::Debug + 'a>(
+        &'a self,
+        name: &'a str,
+        pp: &'a rt::PatchParams,
+        patch: &'a rt::Patch<P>,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.patch_subresource("status", name, pp, patch)
     }
 }
