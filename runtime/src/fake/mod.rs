@@ -47,6 +47,9 @@ pub use subresource::{ResourceOptions, ScaleSubresource};
 /// How many events a watch can be resumed from, as the API server's watch cache.
 const DEFAULT_WINDOW: usize = 1000;
 
+/// How often a watch that allows bookmarks gets one, unless set otherwise.
+const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
+
 /// A resource the server serves.
 #[derive(Clone, Debug)]
 struct Served {
@@ -100,13 +103,43 @@ struct State {
     crds: HashMap<String, Vec<ResourceKey>>,
     /// Container logs by (namespace, pod), for the `log` subresource.
     logs: HashMap<(String, String), String>,
+    /// (verb, resource, reactor), asked in order; `*` matches any verb or resource.
+    reactors: Vec<(String, String, Reactor)>,
+    /// Added before each response.
+    latency: Duration,
+    /// Between the bookmarks of a watch that allows them.
+    bookmark_interval: Option<Duration>,
 }
+
+/// How a reactor answers a request.
+#[derive(Clone, Debug)]
+pub enum Reaction {
+    /// Not this reactor's business: the next one, or the server, answers.
+    Pass,
+    /// Answer with this status code and JSON body.
+    Respond(u16, Value),
+    /// Fail with a `Status` of this code and reason; `retry_after` (seconds) becomes the
+    /// `Retry-After` header, as the real server sends with 429 and some 5xx.
+    Fail {
+        /// The HTTP status code.
+        code: u16,
+        /// The `Status` reason (`TooManyRequests`, `InternalError`, `Timeout`, ...).
+        reason: String,
+        /// The `Retry-After` header, in seconds.
+        retry_after: Option<u32>,
+    },
+}
+
+/// A reactor: sees each request of its verb and resource, and may answer it.
+type Reactor = Arc<dyn Fn(&Action) -> Reaction + Send + Sync>;
 
 /// The in-memory API server. Cloning shares it.
 #[derive(Clone)]
 pub struct ApiServer {
     state: Arc<Mutex<State>>,
     events: tokio::sync::broadcast::Sender<Event>,
+    /// Bumped to end every open watch.
+    watch_epoch: Arc<tokio::sync::watch::Sender<u64>>,
     window: usize,
 }
 
@@ -120,7 +153,8 @@ impl ApiServer {
     /// An empty server.
     pub fn new() -> ApiServer {
         let (events, _) = tokio::sync::broadcast::channel(4096);
-        ApiServer { state: Arc::default(), events, window: DEFAULT_WINDOW }
+        let (watch_epoch, _) = tokio::sync::watch::channel(0);
+        ApiServer { state: Arc::default(), events, watch_epoch: Arc::new(watch_epoch), window: DEFAULT_WINDOW }
     }
 
     /// Serves a resource type: k8s-openapi's, generated, or derived. It gets a `status`
@@ -141,6 +175,66 @@ impl ApiServer {
         let served = Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced, options };
         self.lock().served.insert(key, served);
         self
+    }
+
+    /// Adds a reactor for requests of `verb` (`get`, `list`, `watch`, `create`, `update`,
+    /// `patch`, `delete`, `deletecollection`) on `resource` (the plural); `*` matches any.
+    /// Reactors are asked in the order they were added; the first that does not
+    /// [`Pass`](Reaction::Pass) answers.
+    pub fn react(
+        &self,
+        verb: &str,
+        resource: &str,
+        reactor: impl Fn(&Action) -> Reaction + Send + Sync + 'static,
+    ) -> &Self {
+        self.lock().reactors.push((verb.to_owned(), resource.to_owned(), Arc::new(reactor)));
+        self
+    }
+
+    /// Fails the next `times` requests of `verb` on `resource` with `code` (429 and 503 with
+    /// `Retry-After: 1`), then serves normally.
+    pub fn fail_next(&self, verb: &str, resource: &str, times: usize, code: u16) -> &Self {
+        let left = Arc::new(std::sync::atomic::AtomicUsize::new(times));
+        let reason = match code {
+            429 => "TooManyRequests",
+            500 => "InternalError",
+            503 => "ServiceUnavailable",
+            504 => "Timeout",
+            403 => "Forbidden",
+            _ => "Unknown",
+        };
+        let retry_after = matches!(code, 429 | 503).then_some(1);
+        self.react(verb, resource, move |_| {
+            let claimed =
+                left.fetch_update(std::sync::atomic::Ordering::AcqRel, std::sync::atomic::Ordering::Acquire, |n| {
+                    n.checked_sub(1)
+                });
+            match claimed {
+                Ok(_) => Reaction::Fail { code, reason: reason.to_owned(), retry_after },
+                Err(_) => Reaction::Pass,
+            }
+        })
+    }
+
+    /// Ends every open watch, as a dropped connection or an API-server restart does; clients
+    /// resume from their last resourceVersion.
+    pub fn drop_watches(&self) {
+        self.watch_epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Sends watches that allow bookmarks one each `interval` (a minute unless set).
+    pub fn set_bookmark_interval(&self, interval: Duration) {
+        self.lock().bookmark_interval = Some(interval);
+    }
+
+    /// Delays every response by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    /// How many requests of `verb` on `resource` were served so far.
+    pub fn count(&self, verb: &str, resource: &str) -> usize {
+        self.lock().actions.iter().filter(|a| a.verb == verb && a.resource == resource).count()
     }
 
     /// Sets what the `log` subresource of a pod returns.
@@ -197,6 +291,10 @@ impl tower::Service<Request<kube::client::Body>> for ApiServer {
                 Ok(b) => b.to_bytes(),
                 Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
             };
+            let latency = server.lock().latency;
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
             Ok(server.handle(parts, body))
         })
     }
@@ -237,14 +335,41 @@ impl ApiServer {
             (&Method::DELETE, Some(_)) => "delete",
             _ => "unknown",
         };
-        self.lock().actions.push(Action {
+        let action = Action {
             verb,
             group: target.resource.0.clone(),
             resource: target.resource.2.clone(),
             namespace: target.namespace.clone(),
             name: target.name.clone(),
             subresource: target.subresource.clone(),
-        });
+        };
+        let reactors: Vec<Reactor> = {
+            let mut state = self.lock();
+            state.actions.push(action.clone());
+            state
+                .reactors
+                .iter()
+                .filter(|(v, r, _)| (v == "*" || v == verb) && (r == "*" || *r == action.resource))
+                .map(|(_, _, f)| Arc::clone(f))
+                .collect()
+        };
+        // Reactors run without the lock, so they may call the server.
+        for reactor in reactors {
+            match reactor(&action) {
+                Reaction::Pass => continue,
+                Reaction::Respond(code, body) => {
+                    return respond(StatusCode::from_u16(code).unwrap_or(StatusCode::OK), &body);
+                }
+                Reaction::Fail { code, reason, retry_after } => {
+                    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let mut response = status(code, &reason, &format!("injected failure: {reason}"));
+                    if let Some(seconds) = retry_after {
+                        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+                    }
+                    return response;
+                }
+            }
+        }
         if let (Some(sub), Some(name)) = (&target.subresource, &target.name) {
             return self.subresource(&target, name, sub, &parts.method, &content_type, &body);
         }
@@ -741,25 +866,49 @@ impl ApiServer {
         };
         let ended = initial.first().is_some_and(|e| e["type"] == "ERROR");
         let initial = futures::stream::iter(initial.into_iter().map(line));
-        let live = futures::stream::unfold((live, ended), move |(mut rx, ended)| {
+        // With allowWatchBookmarks, a BOOKMARK at the current resourceVersion each interval, as
+        // the real server sends about once a minute.
+        let bookmarks = t.query.get("allowWatchBookmarks").is_some_and(|v| v == "true");
+        let every = self.lock().bookmark_interval.unwrap_or(DEFAULT_BOOKMARK_INTERVAL);
+        let ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let (state, bookmark_kind, bookmark_version) =
+            (Arc::clone(&self.state), t.served.kind.clone(), api_version(&t.resource));
+        let live = futures::stream::unfold((live, ended, ticker), move |(mut rx, ended, mut ticker)| {
             let wanted = wanted.clone();
+            let state = Arc::clone(&state);
+            let (kind, version) = (bookmark_kind.clone(), bookmark_version.clone());
             async move {
                 if ended {
                     return None;
                 }
                 loop {
-                    match rx.recv().await {
-                        Ok(e) if wanted(&e) => {
-                            return Some((line(json!({"type": e.kind, "object": e.object})), (rx, false)));
+                    tokio::select! {
+                        received = rx.recv() => match received {
+                            Ok(e) if wanted(&e) => {
+                                let event = line(json!({"type": e.kind, "object": e.object}));
+                                return Some((event, (rx, false, ticker)));
+                            }
+                            Ok(_) => continue,
+                            // A watcher that falls behind is closed; the client resumes or relists.
+                            Err(_) => return None,
+                        },
+                        _ = ticker.tick(), if bookmarks => {
+                            let rv = state.lock().unwrap_or_else(|e| e.into_inner()).rv;
+                            let event = line(json!({"type": "BOOKMARK", "object": {
+                                "kind": kind, "apiVersion": version, "metadata": {"resourceVersion": rv.to_string()},
+                            }}));
+                            return Some((event, (rx, false, ticker)));
                         }
-                        Ok(_) => continue,
-                        // A watcher that falls behind is closed; the client resumes or relists.
-                        Err(_) => return None,
                     }
                 }
             }
         });
-        let stream = futures::StreamExt::chain(initial, live);
+        let mut epoch = self.watch_epoch.subscribe();
+        epoch.mark_unchanged();
+        let dropped = async move {
+            let _ = epoch.changed().await;
+        };
+        let stream = futures::StreamExt::take_until(futures::StreamExt::chain(initial, live), dropped);
         let stream: Pin<Box<dyn futures::Stream<Item = Result<http_body::Frame<Bytes>, Infallible>> + Send>> =
             match timeout {
                 Some(secs) => {

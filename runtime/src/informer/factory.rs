@@ -1,0 +1,298 @@
+//! The shared informer factory: one informer per resource type however often it is asked
+//! for, started together, synced together, shut down together.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use kube::core::{ApiResource, ClusterResourceScope, DynamicObject, NamespaceResourceScope};
+use kube::runtime::watcher;
+use serde::de::DeserializeOwned;
+
+use super::shared::{SharedInformer, SyncState, Transform};
+
+/// How a resource type's `kube::Api` is made for a factory: across the cluster, or in the
+/// factory's namespace for a namespaced resource.
+pub trait Scope {
+    /// The `Api` of `K`, whose scope is `Self`.
+    fn api<K>(client: kube::Client, namespace: Option<&str>) -> kube::Api<K>
+    where
+        K: kube::Resource<Scope = Self, DynamicType = ()>;
+}
+
+impl Scope for NamespaceResourceScope {
+    fn api<K>(client: kube::Client, namespace: Option<&str>) -> kube::Api<K>
+    where
+        K: kube::Resource<Scope = Self, DynamicType = ()>,
+    {
+        match namespace {
+            Some(ns) => kube::Api::namespaced(client, ns),
+            None => kube::Api::all(client),
+        }
+    }
+}
+
+impl Scope for ClusterResourceScope {
+    fn api<K>(client: kube::Client, _: Option<&str>) -> kube::Api<K>
+    where
+        K: kube::Resource<Scope = Self, DynamicType = ()>,
+    {
+        kube::Api::all(client)
+    }
+}
+
+/// Changes the watcher's configuration (selectors, page size, timeouts) of every informer.
+pub type TweakConfig = Arc<dyn Fn(&mut watcher::Config) + Send + Sync>;
+
+/// Which informers did not sync, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncFailures(pub BTreeMap<String, String>);
+
+impl std::fmt::Display for SyncFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(r, why)| format!("{r}: {why}")).collect();
+        write!(f, "informers failed to sync: {}", parts.join("; "))
+    }
+}
+
+impl std::error::Error for SyncFailures {}
+
+/// What the factory keeps of each informer, whatever its type.
+trait Control: Send + Sync {
+    fn start(&self, shutdown: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()>;
+    fn state(&self) -> tokio::sync::watch::Receiver<SyncState>;
+    fn informer(&self) -> &(dyn Any + Send + Sync);
+}
+
+struct Typed<K: kube::Resource>(SharedInformer<K>);
+
+impl<K> Control for Typed<K>
+where
+    K: kube::Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Clone + Send + Sync,
+{
+    fn start(&self, mut shutdown: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let informer = self.0.clone();
+        tokio::spawn(async move {
+            informer
+                .run(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    }
+
+    fn state(&self) -> tokio::sync::watch::Receiver<SyncState> {
+        self.0.state_receiver()
+    }
+
+    fn informer(&self) -> &(dyn Any + Send + Sync) {
+        &self.0
+    }
+}
+
+struct Entry {
+    name: String,
+    control: Box<dyn Control>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Changes each object's metadata before it is cached, for every informer.
+pub type MetadataTransform = Arc<dyn Fn(kube::core::ObjectMeta) -> kube::core::ObjectMeta + Send + Sync>;
+
+#[derive(Clone, Default)]
+struct Options {
+    namespace: Option<String>,
+    tweak: Option<TweakConfig>,
+    transform: Option<MetadataTransform>,
+    default_resync: Option<Duration>,
+    resync: BTreeMap<String, Duration>,
+    streaming_lists: bool,
+}
+
+/// Shared informers for any resource type: `informer_for::<K>()` gives the same informer each
+/// time; `start()` runs the ones not yet running; `wait_for_cache_sync()` waits for them.
+pub struct SharedInformerFactory {
+    client: kube::Client,
+    options: Options,
+    entries: Mutex<BTreeMap<String, Entry>>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl SharedInformerFactory {
+    /// A factory on `client`, watching every namespace.
+    pub fn new(client: kube::Client) -> SharedInformerFactory {
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        SharedInformerFactory { client, options: Options::default(), entries: Mutex::default(), shutdown }
+    }
+
+    /// Watches only `namespace` (namespaced resources; cluster-scoped ones are unaffected).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.options.namespace = Some(namespace.to_owned());
+        self
+    }
+
+    /// Changes each informer's watcher configuration: selectors, page size, timeout.
+    pub fn tweak_list_params(mut self, tweak: impl Fn(&mut watcher::Config) + Send + Sync + 'static) -> Self {
+        self.options.tweak = Some(Arc::new(tweak));
+        self
+    }
+
+    /// Applies `transform` to the metadata of every object of every informer before it is
+    /// cached; [`drop_managed_fields`](super::drop_managed_fields) is the usual one.
+    pub fn transform(
+        mut self,
+        transform: impl Fn(kube::core::ObjectMeta) -> kube::core::ObjectMeta + Send + Sync + 'static,
+    ) -> Self {
+        self.options.transform = Some(Arc::new(transform));
+        self
+    }
+
+    /// The resync period of handlers that do not name their own.
+    pub fn default_resync(mut self, period: Duration) -> Self {
+        self.options.default_resync = Some(period);
+        self
+    }
+
+    /// The resync period of handlers of `K`'s informer that do not name their own.
+    pub fn resync_for<K: kube::Resource<DynamicType = ()>>(mut self, period: Duration) -> Self {
+        self.options.resync.insert(resource_name::<K>(), period);
+        self
+    }
+
+    /// Lists through a watch (`sendInitialEvents`) instead of paged lists.
+    pub fn streaming_lists(mut self, on: bool) -> Self {
+        self.options.streaming_lists = on;
+        self
+    }
+
+    /// The client informers are made on.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// The resync period for `K`'s handlers, from the options.
+    pub fn resync_period<K: kube::Resource<DynamicType = ()>>(&self) -> Option<Duration> {
+        self.options.resync.get(&resource_name::<K>()).copied().or(self.options.default_resync)
+    }
+
+    fn config(&self) -> watcher::Config {
+        let mut config = watcher::Config::default();
+        if self.options.streaming_lists {
+            config = config.streaming_lists();
+        }
+        if let Some(tweak) = &self.options.tweak {
+            tweak(&mut config);
+        }
+        config
+    }
+
+    fn meta_transform<K: kube::Resource + 'static>(&self) -> Option<Transform<K>> {
+        let t = Arc::clone(self.options.transform.as_ref()?);
+        Some(Arc::new(move |mut o: K| {
+            let meta = std::mem::take(o.meta_mut());
+            *o.meta_mut() = t(meta);
+            o
+        }))
+    }
+
+    /// The informer of `K`, made on first use; the same one every time after.
+    pub fn informer_for<K>(&self) -> SharedInformer<K>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+        K::Scope: Scope,
+    {
+        let name = resource_name::<K>();
+        let resync = self.resync_period::<K>();
+        self.get_or_make(name, || {
+            let api = <K::Scope as Scope>::api::<K>(self.client.clone(), self.options.namespace.as_deref());
+            SharedInformer::new(api, self.config(), self.meta_transform::<K>()).with_default_resync(resync)
+        })
+    }
+
+    /// An informer of `DynamicObject`s for any resource, namespaced or not, as discovery
+    /// describes it; the same one for the same resource.
+    pub fn for_resource(&self, resource: &ApiResource, namespaced: bool) -> SharedInformer<DynamicObject> {
+        // Named apart from typed informers of the same resource: a different cache.
+        let name = format!("{}.{}/{} (dynamic)", resource.plural, resource.group, resource.version);
+        self.get_or_make(name, || {
+            let api = match (&self.options.namespace, namespaced) {
+                (Some(ns), true) => kube::Api::namespaced_with(self.client.clone(), ns, resource),
+                _ => kube::Api::all_with(self.client.clone(), resource),
+            };
+            SharedInformer::with_dynamic_type(
+                api,
+                self.config(),
+                self.meta_transform::<DynamicObject>(),
+                resource.clone(),
+            )
+            .with_default_resync(self.options.default_resync)
+        })
+    }
+
+    fn get_or_make<K>(&self, name: String, make: impl FnOnce() -> SharedInformer<K>) -> SharedInformer<K>
+    where
+        K: kube::Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+        K::DynamicType: Clone + Send + Sync,
+    {
+        let mut entries = lock(&self.entries);
+        let entry = entries.entry(name.clone()).or_insert_with(|| Entry {
+            name: name.clone(),
+            control: Box::new(Typed(make())),
+            task: None,
+        });
+        entry.control.informer().downcast_ref::<SharedInformer<K>>().expect("one type per resource").clone()
+    }
+
+    /// Starts every informer not yet running; calling it again starts only new ones.
+    pub fn start(&self) {
+        let mut entries = lock(&self.entries);
+        for entry in entries.values_mut().filter(|e| e.task.is_none()) {
+            entry.task = Some(entry.control.start(self.shutdown.subscribe()));
+        }
+    }
+
+    /// Waits until every started informer has synced or failed; the failures by resource.
+    pub async fn wait_for_cache_sync(&self) -> Result<(), SyncFailures> {
+        let states: Vec<(String, tokio::sync::watch::Receiver<SyncState>)> = lock(&self.entries)
+            .values()
+            .filter(|e| e.task.is_some())
+            .map(|e| (e.name.clone(), e.control.state()))
+            .collect();
+        let mut failed = BTreeMap::new();
+        for (name, mut rx) in states {
+            let state = rx.wait_for(|s| *s != SyncState::Pending).await.map(|s| s.clone());
+            match state {
+                Ok(SyncState::Failed(why)) => {
+                    failed.insert(name, why);
+                }
+                Err(_) => {
+                    failed.insert(name, "the informer stopped".into());
+                }
+                Ok(_) => {}
+            }
+        }
+        if failed.is_empty() { Ok(()) } else { Err(SyncFailures(failed)) }
+    }
+
+    /// Stops every informer and waits for their tasks and handler threads to end.
+    pub async fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        let tasks: Vec<_> = lock(&self.entries).values_mut().filter_map(|e| e.task.take()).collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// `deployments.apps/v1`: how a factory names an informer.
+fn resource_name<K: kube::Resource<DynamicType = ()>>() -> String {
+    let group = K::group(&());
+    format!("{}.{}/{}", K::plural(&()), group, K::version(&()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,16 @@
+//! Informers: a cache of a resource kept current by one list+watch, indexed, read through
+//! listers, with event handlers; and the factory that shares them (client-go's
+//! `tools/cache`, lister-gen and informer-gen, on kube-runtime's watcher).
+
+mod factory;
+mod indexer;
+mod lister;
+mod shared;
+
+pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures, TweakConfig};
+pub use indexer::{IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key, object_key};
+pub use lister::{Lister, NamespaceLister};
+pub use shared::{
+    DeletedObject, EventHandler, Handler, HandlerRegistration, SharedInformer, SyncState, Transform,
+    drop_managed_fields, strip_managed_fields,
+};

@@ -1,0 +1,502 @@
+//! The shared informer: one list+watch of a resource (kube-runtime's `watcher`, with its
+//! paging, bookmarks, 410 relists and backoff) feeding an indexed cache and any number of
+//! event handlers, each on its own thread so a slow one holds up no other and not the cache.
+
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher;
+use serde::de::DeserializeOwned;
+
+use super::indexer::{Indexer, object_key};
+use super::lister::Lister;
+
+/// What an informer's handlers are told of an object that went away.
+#[derive(Debug)]
+pub enum DeletedObject<K> {
+    /// The delete was watched: the object as it was deleted.
+    Known(Arc<K>),
+    /// The delete happened while the watch was down and a relist found the object gone: the
+    /// object as it was last seen (client-go's `DeletedFinalStateUnknown`).
+    Unknown(Arc<K>),
+}
+
+impl<K> Clone for DeletedObject<K> {
+    fn clone(&self) -> Self {
+        match self {
+            DeletedObject::Known(o) => DeletedObject::Known(Arc::clone(o)),
+            DeletedObject::Unknown(o) => DeletedObject::Unknown(Arc::clone(o)),
+        }
+    }
+}
+
+impl<K> DeletedObject<K> {
+    /// The object, however its delete was learned of.
+    pub fn object(&self) -> &Arc<K> {
+        match self {
+            DeletedObject::Known(o) | DeletedObject::Unknown(o) => o,
+        }
+    }
+}
+
+/// Callbacks for an informer's events. Each handler runs on its own thread, in event order;
+/// hand slow work to a queue or a runtime handle rather than blocking here for long.
+pub trait EventHandler<K>: Send + 'static {
+    /// An object appeared: from the initial list (`is_in_initial_list`), or later.
+    fn on_add(&mut self, object: &Arc<K>, is_in_initial_list: bool) {
+        let _ = (object, is_in_initial_list);
+    }
+    /// An object changed; on a resync, `old` and `new` are the same object.
+    fn on_update(&mut self, old: &Arc<K>, new: &Arc<K>) {
+        let _ = (old, new);
+    }
+    /// An object went away.
+    fn on_delete(&mut self, object: &DeletedObject<K>) {
+        let _ = object;
+    }
+}
+
+type AddFn<K> = Box<dyn FnMut(&Arc<K>, bool) + Send>;
+type UpdateFn<K> = Box<dyn FnMut(&Arc<K>, &Arc<K>) + Send>;
+type DeleteFn<K> = Box<dyn FnMut(&DeletedObject<K>) + Send>;
+
+/// An [`EventHandler`] made of closures; the ones not given do nothing.
+pub struct Handler<K> {
+    add: Option<AddFn<K>>,
+    update: Option<UpdateFn<K>>,
+    delete: Option<DeleteFn<K>>,
+}
+
+impl<K> Default for Handler<K> {
+    fn default() -> Self {
+        Handler { add: None, update: None, delete: None }
+    }
+}
+
+impl<K> Handler<K> {
+    /// A handler that does nothing yet.
+    pub fn new() -> Handler<K> {
+        Handler::default()
+    }
+
+    /// Called for each added object.
+    pub fn on_add(mut self, f: impl FnMut(&Arc<K>, bool) + Send + 'static) -> Self {
+        self.add = Some(Box::new(f));
+        self
+    }
+
+    /// Called for each changed object (and each object on a resync).
+    pub fn on_update(mut self, f: impl FnMut(&Arc<K>, &Arc<K>) + Send + 'static) -> Self {
+        self.update = Some(Box::new(f));
+        self
+    }
+
+    /// Called for each deleted object.
+    pub fn on_delete(mut self, f: impl FnMut(&DeletedObject<K>) + Send + 'static) -> Self {
+        self.delete = Some(Box::new(f));
+        self
+    }
+}
+
+impl<K: 'static> EventHandler<K> for Handler<K> {
+    fn on_add(&mut self, object: &Arc<K>, initial: bool) {
+        if let Some(f) = &mut self.add {
+            f(object, initial);
+        }
+    }
+    fn on_update(&mut self, old: &Arc<K>, new: &Arc<K>) {
+        if let Some(f) = &mut self.update {
+            f(old, new);
+        }
+    }
+    fn on_delete(&mut self, object: &DeletedObject<K>) {
+        if let Some(f) = &mut self.delete {
+            f(object);
+        }
+    }
+}
+
+enum Notification<K> {
+    Add(Arc<K>, bool),
+    Update(Arc<K>, Arc<K>),
+    Delete(DeletedObject<K>),
+    /// Everything of the initial list has been delivered before this.
+    Synced,
+}
+
+impl<K> Clone for Notification<K> {
+    fn clone(&self) -> Self {
+        match self {
+            Notification::Add(o, i) => Notification::Add(Arc::clone(o), *i),
+            Notification::Update(a, b) => Notification::Update(Arc::clone(a), Arc::clone(b)),
+            Notification::Delete(d) => Notification::Delete(d.clone()),
+            Notification::Synced => Notification::Synced,
+        }
+    }
+}
+
+/// A handler added to an informer: ask whether it has seen the initial list, or remove it.
+#[derive(Clone, Debug)]
+pub struct HandlerRegistration {
+    id: u64,
+    synced: Arc<AtomicBool>,
+}
+
+impl HandlerRegistration {
+    /// Whether the handler has been given every object of the informer's initial list.
+    pub fn has_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+}
+
+/// Where an informer is in its first sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncState {
+    /// Listing.
+    Pending,
+    /// The cache holds the initial list.
+    Synced,
+    /// Listing failed in a way retrying will not fix by itself (401, 403, 404); it is still
+    /// retried, with backoff.
+    Failed(String),
+}
+
+/// Transforms each object before it is cached (and before handlers see it).
+pub type Transform<K> = Arc<dyn Fn(K) -> K + Send + Sync>;
+
+/// The ready-made transform that drops `metadata.managedFields`, which informers rarely read
+/// and which is often most of an object's size.
+pub fn strip_managed_fields<K: kube::Resource>(mut object: K) -> K {
+    object.meta_mut().managed_fields = None;
+    object
+}
+
+/// [`strip_managed_fields`] for the factory's metadata transform.
+pub fn drop_managed_fields(mut meta: kube::core::ObjectMeta) -> kube::core::ObjectMeta {
+    meta.managed_fields = None;
+    meta
+}
+
+type ErrorCallback = Arc<dyn Fn(&watcher::Error) + Send + Sync>;
+
+struct Slot<K> {
+    id: u64,
+    tx: mpsc::Sender<Notification<K>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Dispatch<K> {
+    handlers: Vec<Slot<K>>,
+    /// The initial list has been cached.
+    synced: bool,
+    /// Objects of a (re)list in progress.
+    listing: Option<Vec<Arc<K>>>,
+}
+
+struct Inner<K: kube::Resource> {
+    indexer: Indexer<K>,
+    api: kube::Api<K>,
+    dyntype: K::DynamicType,
+    default_resync: Mutex<Option<Duration>>,
+    config: watcher::Config,
+    transform: Option<Transform<K>>,
+    /// Held while an event changes the cache and is handed to the handlers, and while a handler
+    /// is added, so a new handler sees each change exactly once.
+    dispatch: Mutex<Dispatch<K>>,
+    state: tokio::sync::watch::Sender<SyncState>,
+    on_error: Mutex<Vec<ErrorCallback>>,
+    next_id: AtomicU64,
+    started: AtomicBool,
+}
+
+/// One list+watch of a resource, its cache, and its handlers. Cloning shares it.
+pub struct SharedInformer<K: kube::Resource> {
+    inner: Arc<Inner<K>>,
+}
+
+impl<K: kube::Resource> Clone for SharedInformer<K> {
+    fn clone(&self) -> Self {
+        SharedInformer { inner: Arc::clone(&self.inner) }
+    }
+}
+
+impl<K> SharedInformer<K>
+where
+    K: kube::Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Default + Clone + Send + Sync,
+{
+    /// An informer over `api` with the watcher's `config`, caching what `transform` makes of
+    /// each object. It does nothing until [`run`](Self::run).
+    pub fn new(api: kube::Api<K>, config: watcher::Config, transform: Option<Transform<K>>) -> SharedInformer<K> {
+        SharedInformer::with_dynamic_type(api, config, transform, Default::default())
+    }
+}
+
+impl<K> SharedInformer<K>
+where
+    K: kube::Resource + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+    K::DynamicType: Clone + Send + Sync,
+{
+    /// [`new`](Self::new) for a resource whose type is known at run time (`DynamicObject`).
+    pub fn with_dynamic_type(
+        api: kube::Api<K>,
+        config: watcher::Config,
+        transform: Option<Transform<K>>,
+        dyntype: K::DynamicType,
+    ) -> SharedInformer<K> {
+        let (state, _) = tokio::sync::watch::channel(SyncState::Pending);
+        SharedInformer {
+            inner: Arc::new(Inner {
+                indexer: Indexer::new(),
+                api,
+                dyntype,
+                default_resync: Mutex::new(None),
+                config,
+                transform,
+                dispatch: Mutex::new(Dispatch { handlers: Vec::new(), synced: false, listing: None }),
+                state,
+                on_error: Mutex::new(Vec::new()),
+                next_id: AtomicU64::new(1),
+                started: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Sets the resync period of handlers added without one.
+    pub fn with_default_resync(self, period: Option<Duration>) -> Self {
+        *lock(&self.inner.default_resync) = period;
+        self
+    }
+
+    pub(crate) fn state_receiver(&self) -> tokio::sync::watch::Receiver<SyncState> {
+        self.inner.state.subscribe()
+    }
+
+    /// The cache.
+    pub fn indexer(&self) -> &Indexer<K> {
+        &self.inner.indexer
+    }
+
+    /// A lister over the cache.
+    pub fn lister(&self) -> Lister<K>
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        Lister::new(self.inner.indexer.clone())
+    }
+
+    /// Whether the cache holds the initial list.
+    pub fn has_synced(&self) -> bool {
+        *self.inner.state.borrow() == SyncState::Synced
+    }
+
+    /// Where the first sync is.
+    pub fn sync_state(&self) -> SyncState {
+        self.inner.state.borrow().clone()
+    }
+
+    /// Waits until the cache holds the initial list; an error says why listing fails.
+    pub async fn wait_for_sync(&self) -> Result<(), String> {
+        let mut rx = self.inner.state.subscribe();
+        let state = rx.wait_for(|s| *s != SyncState::Pending).await.map_err(|e| e.to_string())?;
+        match &*state {
+            SyncState::Failed(why) => Err(why.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether [`run`](Self::run) has been called.
+    pub fn is_started(&self) -> bool {
+        self.inner.started.load(Ordering::Acquire)
+    }
+
+    /// Calls `f` with every error of the watch (each is retried with backoff).
+    pub fn on_watch_error(&self, f: impl Fn(&watcher::Error) + Send + Sync + 'static) {
+        lock(&self.inner.on_error).push(Arc::new(f));
+    }
+
+    /// Adds a handler. It is first given the objects cached now (as adds, in the initial list
+    /// if the informer has synced), then every later event; and every object each default
+    /// resync period, if the informer has one.
+    pub fn add_handler(&self, handler: impl EventHandler<K>) -> HandlerRegistration {
+        let resync = *lock(&self.inner.default_resync);
+        self.add_handler_with_resync(handler, resync)
+    }
+
+    /// Adds a handler that is also given every cached object as an update each `resync`.
+    pub fn add_handler_with_resync(
+        &self,
+        mut handler: impl EventHandler<K>,
+        resync: Option<Duration>,
+    ) -> HandlerRegistration {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let synced = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel::<Notification<K>>();
+        let mut dispatch = lock(&self.inner.dispatch);
+        for object in self.inner.indexer.list() {
+            let _ = tx.send(Notification::Add(object, true));
+        }
+        if dispatch.synced {
+            let _ = tx.send(Notification::Synced);
+        }
+        let flag = Arc::clone(&synced);
+        let indexer = self.inner.indexer.clone();
+        let name = format!("informer-{}", K::plural(&self.inner.dyntype));
+        let thread = std::thread::Builder::new().name(name).spawn(move || {
+            let mut next_resync = resync.map(|p| Instant::now() + p);
+            loop {
+                let received = match next_resync {
+                    Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                    None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                };
+                match received {
+                    Ok(Notification::Add(o, initial)) => handler.on_add(&o, initial),
+                    Ok(Notification::Update(old, new)) => handler.on_update(&old, &new),
+                    Ok(Notification::Delete(d)) => handler.on_delete(&d),
+                    Ok(Notification::Synced) => flag.store(true, Ordering::Release),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        for object in indexer.list() {
+                            handler.on_update(&object, &object);
+                        }
+                        next_resync = resync.map(|p| Instant::now() + p);
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        });
+        let thread = thread.ok();
+        dispatch.handlers.push(Slot { id, tx, thread });
+        HandlerRegistration { id, synced }
+    }
+
+    /// Removes a handler; it is given nothing more, and its thread ends.
+    pub fn remove_handler(&self, registration: &HandlerRegistration) {
+        let slot = {
+            let mut dispatch = lock(&self.inner.dispatch);
+            let at = dispatch.handlers.iter().position(|s| s.id == registration.id);
+            at.map(|at| dispatch.handlers.remove(at))
+        };
+        if let Some(slot) = slot {
+            drop(slot.tx);
+            if let Some(t) = slot.thread
+                && t.thread().id() != std::thread::current().id()
+            {
+                let _ = t.join();
+            }
+        }
+    }
+
+    /// Lists and watches until `shutdown` completes, then stops the handlers' threads.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let stream = watcher::watcher(self.inner.api.clone(), self.inner.config.clone()).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                item = stream.next() => match item {
+                    Some(Ok(event)) => self.apply(event),
+                    Some(Err(error)) => self.error(&error),
+                    None => break,
+                },
+            }
+        }
+        let slots: Vec<Slot<K>> = std::mem::take(&mut lock(&self.inner.dispatch).handlers);
+        let threads: Vec<_> = slots.into_iter().filter_map(|s| s.thread).collect();
+        // Dropping the senders ends each thread once its queue is drained.
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+
+    fn apply(&self, event: watcher::Event<K>) {
+        let transform = |o: K| {
+            Arc::new(match &self.inner.transform {
+                Some(t) => t(o),
+                None => o,
+            })
+        };
+        let mut dispatch = lock(&self.inner.dispatch);
+        match event {
+            watcher::Event::Init => dispatch.listing = Some(Vec::new()),
+            watcher::Event::InitApply(o) => dispatch.listing.get_or_insert_with(Vec::new).push(transform(o)),
+            watcher::Event::InitDone => {
+                let listed = dispatch.listing.take().unwrap_or_default();
+                let initial = !dispatch.synced;
+                let mut notes = Vec::with_capacity(listed.len());
+                let mut old = self.inner.indexer.replace(listed.clone());
+                for object in listed {
+                    match old.remove(&object_key(object.as_ref())) {
+                        Some(before) if before.meta().resource_version == object.meta().resource_version => {}
+                        Some(before) => notes.push(Notification::Update(before, object)),
+                        None => notes.push(Notification::Add(object, initial)),
+                    }
+                }
+                // What a relist no longer finds was deleted while the watch was down.
+                let mut gone: Vec<Arc<K>> = old.into_values().collect();
+                gone.sort_by_cached_key(|o| object_key(o.as_ref()));
+                notes.extend(gone.into_iter().map(|o| Notification::Delete(DeletedObject::Unknown(o))));
+                if initial {
+                    notes.push(Notification::Synced);
+                    dispatch.synced = true;
+                }
+                for n in notes {
+                    send(&dispatch, n);
+                }
+                self.inner.state.send_replace(SyncState::Synced);
+            }
+            watcher::Event::Apply(o) => {
+                let object = transform(o);
+                let note = match self.inner.indexer.upsert(Arc::clone(&object)) {
+                    Some(old) => Notification::Update(old, object),
+                    None => Notification::Add(object, false),
+                };
+                send(&dispatch, note);
+            }
+            watcher::Event::Delete(o) => {
+                // The event carries the object's final state, which is what handlers get.
+                let object = transform(o);
+                self.inner.indexer.remove(&object_key(object.as_ref()));
+                send(&dispatch, Notification::Delete(DeletedObject::Known(object)));
+            }
+        }
+    }
+
+    fn error(&self, error: &watcher::Error) {
+        for callback in lock(&self.inner.on_error).iter() {
+            callback(error);
+        }
+        let status = match error {
+            watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) => Some(s.as_ref()),
+            watcher::Error::WatchError(s) => Some(s.as_ref()),
+            _ => None,
+        };
+        if !self.has_synced()
+            && let Some(s) = status.filter(|s| matches!(s.code, 401 | 403 | 404))
+        {
+            self.inner.state.send_replace(SyncState::Failed(format!("{} ({}): {}", s.reason, s.code, s.message)));
+        }
+    }
+}
+
+fn send<K>(dispatch: &Dispatch<K>, note: Notification<K>) {
+    for slot in &dispatch.handlers {
+        // A handler whose thread ended (it panicked) is skipped.
+        let _ = slot.tx.send(note.clone());
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,360 @@
+//! Informers, listers and the factory against the in-memory API server: events reach handlers
+//! in order, and the cache equals the server's state after dropped watches, 410 relists,
+//! error responses and quiet periods.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ObjectMeta, Selector};
+use kube_codegen_runtime::ErrorExt;
+use kube_codegen_runtime::fake::{ApiServer, Reaction};
+use kube_codegen_runtime::informer::{DeletedObject, Handler, SharedInformerFactory, drop_managed_fields};
+use serde_json::json;
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn name(c: &ConfigMap) -> String {
+    c.metadata.name.clone().unwrap_or_default()
+}
+
+/// A handler that writes each event as a line: `add NAME initial`, `update NAME`,
+/// `delete NAME known`.
+fn recorder(log: &Log) -> Handler<ConfigMap> {
+    let (a, u, d) = (Arc::clone(log), Arc::clone(log), Arc::clone(log));
+    Handler::new()
+        .on_add(move |c, initial| {
+            a.lock().unwrap().push(format!("add {}{}", name(c), if initial { " initial" } else { "" }))
+        })
+        .on_update(move |_, new| u.lock().unwrap().push(format!("update {}", name(new))))
+        .on_delete(move |gone| {
+            let how = if matches!(gone, DeletedObject::Known(_)) { "known" } else { "unknown" };
+            d.lock().unwrap().push(format!("delete {} {how}", name(gone.object())));
+        })
+}
+
+fn lines(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+fn cm(name: &str) -> ConfigMap {
+    ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() }
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..1500 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits until the cache holds exactly the server's objects at the server's versions.
+async fn cache_matches_server(api: &Api<ConfigMap>, factory: &SharedInformerFactory) {
+    let server: BTreeMap<String, String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| (name(&c), c.metadata.resource_version.unwrap()))
+        .collect();
+    let indexer = factory.informer_for::<ConfigMap>().indexer().clone();
+    eventually("the cache to equal the server", || {
+        let cached: BTreeMap<String, String> =
+            indexer.list().iter().map(|c| (name(c), c.metadata.resource_version.clone().unwrap())).collect();
+        cached == server
+    })
+    .await;
+}
+
+fn setup() -> (ApiServer, Api<ConfigMap>) {
+    let server = ApiServer::new();
+    server.register::<ConfigMap>().register::<Pod>().register::<Secret>();
+    let api = Api::namespaced(server.client(), "ns");
+    (server, api)
+}
+
+async fn create(api: &Api<ConfigMap>, names: &[&str]) {
+    for n in names {
+        api.create(&PostParams::default(), &cm(n)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn initial_list_then_live_events_reach_handlers_in_order() {
+    let (server, api) = setup();
+    create(&api, &["a", "b"]).await;
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    let log = Log::default();
+    let handler = informer.add_handler(recorder(&log));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    eventually("the handler to sync", || handler.has_synced()).await;
+    assert!(informer.has_synced());
+
+    create(&api, &["c"]).await;
+    api.patch("a", &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "v"}}))).await.unwrap();
+    api.delete("b", &DeleteParams::default()).await.unwrap();
+    eventually("five events", || lines(&log).len() == 5).await;
+    let mut seen = lines(&log);
+    seen[..2].sort();
+    assert_eq!(seen, ["add a initial", "add b initial", "add c", "update a", "delete b known"]);
+    cache_matches_server(&api, &factory).await;
+
+    // Listers read the cache: a namespace through its index, a name with NotFound.
+    let lister = informer.lister();
+    assert_eq!(lister.namespace("ns").list(&Selector::default()).len(), 2);
+    assert!(lister.namespace("other").list(&Selector::default()).is_empty());
+    assert!(lister.namespace("ns").get("a").unwrap().data.is_some());
+    assert!(lister.namespace("ns").get("b").unwrap_err().is_not_found());
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_handlers_share_one_list_and_watch_and_late_ones_get_the_state() {
+    let (server, api) = setup();
+    create(&api, &["a", "b", "c"]).await;
+    let factory = SharedInformerFactory::new(server.client());
+    let logs: Vec<Log> = (0..5).map(|_| Log::default()).collect();
+    for log in &logs[..4] {
+        factory.informer_for::<ConfigMap>().add_handler(recorder(log));
+    }
+    factory.start();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    // A handler added after the sync is first given what is cached.
+    let late = factory.informer_for::<ConfigMap>().add_handler(recorder(&logs[4]));
+    eventually("the late handler to sync", || late.has_synced()).await;
+    create(&api, &["d"]).await;
+    for log in &logs {
+        eventually("four events per handler", || lines(log).len() == 4).await;
+        let mut seen = lines(log);
+        seen.sort();
+        assert_eq!(seen, ["add a initial", "add b initial", "add c initial", "add d"]);
+    }
+    assert_eq!(server.count("list", "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count("watch", "configmaps"), 1, "{:?}", server.actions());
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dropped_watch_resumes_without_a_relist() {
+    let (server, api) = setup();
+    create(&api, &["a"]).await;
+    let factory = SharedInformerFactory::new(server.client());
+    let log = Log::default();
+    factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    server.drop_watches();
+    create(&api, &["b"]).await;
+    eventually("the new object", || lines(&log).contains(&"add b".to_owned())).await;
+    assert_eq!(server.count("list", "configmaps"), 1, "a resumed watch needs no list");
+    assert!(server.count("watch", "configmaps") >= 2);
+    cache_matches_server(&api, &factory).await;
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_410_relist_delivers_missed_deletes_as_unknown() {
+    let (server, api) = setup();
+    create(&api, &["a", "b"]).await;
+    let blocked = Arc::new(AtomicBool::new(false));
+    let gate = Arc::clone(&blocked);
+    server.react("watch", "configmaps", move |_| {
+        if gate.load(Ordering::Acquire) {
+            Reaction::Fail { code: 500, reason: "InternalError".into(), retry_after: None }
+        } else {
+            Reaction::Pass
+        }
+    });
+    let factory = SharedInformerFactory::new(server.client());
+    let log = Log::default();
+    factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+
+    // While the informer cannot watch: a delete and a create it does not see, then the
+    // history it would resume from is compacted away.
+    blocked.store(true, Ordering::Release);
+    server.drop_watches();
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    create(&api, &["c"]).await;
+    server.compact();
+    blocked.store(false, Ordering::Release);
+
+    eventually("the relist", || lines(&log).len() == 4).await;
+    let seen = lines(&log);
+    assert!(seen.contains(&"delete a unknown".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"add c".to_owned()), "{seen:?}");
+    assert_eq!(server.count("list", "configmaps"), 2, "410 Gone means a new list");
+    cache_matches_server(&api, &factory).await;
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn error_responses_are_retried_and_reported() {
+    let (server, api) = setup();
+    create(&api, &["a"]).await;
+    server.fail_next("list", "configmaps", 1, 500).fail_next("watch", "configmaps", 1, 429);
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    let errors = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&errors);
+    informer.on_watch_error(move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+    });
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    create(&api, &["b"]).await;
+    cache_matches_server(&api, &factory).await;
+    assert_eq!(errors.load(Ordering::Relaxed), 2, "one 500, one 429");
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn wait_for_cache_sync_says_which_informer_failed_and_why() {
+    let (server, _) = setup();
+    server.fail_next("list", "secrets", usize::MAX, 403);
+    let factory = SharedInformerFactory::new(server.client());
+    factory.informer_for::<ConfigMap>();
+    factory.informer_for::<Secret>();
+    factory.start();
+    let failures = factory.wait_for_cache_sync().await.unwrap_err();
+    assert_eq!(failures.0.keys().collect::<Vec<_>>(), ["secrets./v1"]);
+    assert!(failures.0["secrets./v1"].contains("Forbidden"), "{failures}");
+    assert!(factory.informer_for::<ConfigMap>().has_synced());
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn quiet_periods_with_only_bookmarks_keep_the_watch() {
+    let (server, api) = setup();
+    server.set_bookmark_interval(Duration::from_millis(50));
+    let factory = SharedInformerFactory::new(server.client());
+    let log = Log::default();
+    factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    create(&api, &["late"]).await;
+    eventually("the event after the quiet period", || lines(&log) == ["add late"]).await;
+    assert_eq!(server.count("watch", "configmaps"), 1, "bookmarks do not end the watch");
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_handler_holds_up_no_other() {
+    let (server, api) = setup();
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    let slow = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&slow);
+    informer.add_handler(Handler::new().on_add(move |_, _| {
+        std::thread::sleep(Duration::from_millis(300));
+        counted.fetch_add(1, Ordering::Relaxed);
+    }));
+    let fast = Log::default();
+    informer.add_handler(recorder(&fast));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    create(&api, &["a", "b", "c", "d"]).await;
+    eventually("the fast handler", || lines(&fast).len() == 4).await;
+    assert!(slow.load(Ordering::Relaxed) < 4, "the slow handler is still working");
+    assert_eq!(informer.indexer().len(), 4, "the cache did not wait for it either");
+    factory.shutdown().await;
+    assert_eq!(slow.load(Ordering::Relaxed), 4, "shutdown drains each handler's queue");
+}
+
+#[tokio::test]
+async fn resync_repeats_the_cache_as_updates() {
+    let (server, api) = setup();
+    create(&api, &["a"]).await;
+    let factory = SharedInformerFactory::new(server.client()).default_resync(Duration::from_millis(100));
+    let log = Log::default();
+    factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    eventually("two resyncs", || lines(&log).iter().filter(|l| *l == "update a").count() >= 2).await;
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn transforms_namespaces_and_selectors_shape_the_cache() {
+    let (server, api) = setup();
+    let mut managed = cm("a");
+    managed.metadata.managed_fields =
+        Some(vec![ManagedFieldsEntry { manager: Some("me".into()), ..Default::default() }]);
+    managed.metadata.labels = Some([("app".to_owned(), "web".to_owned())].into());
+    api.create(&PostParams::default(), &managed).await.unwrap();
+    create(&api, &["b"]).await;
+    let other: Api<ConfigMap> = Api::namespaced(server.client(), "other");
+    other.create(&PostParams::default(), &cm("c")).await.unwrap();
+
+    let factory = SharedInformerFactory::new(server.client())
+        .namespace("ns")
+        .transform(drop_managed_fields)
+        .tweak_list_params(|config| config.label_selector = Some("app=web".into()));
+    let informer = factory.informer_for::<ConfigMap>();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let cached = informer.indexer().list();
+    assert_eq!(cached.len(), 1);
+    assert_eq!(name(&cached[0]), "a");
+    assert!(cached[0].metadata.managed_fields.is_none());
+    let reads = server.actions().into_iter().filter(|a| matches!(a.verb, "list" | "watch"));
+    assert!(reads.into_iter().all(|a| a.namespace.as_deref() == Some("ns")), "{:?}", server.actions());
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_lists_sync_through_a_watch() {
+    let (server, api) = setup();
+    create(&api, &["a", "b"]).await;
+    let factory = SharedInformerFactory::new(server.client()).streaming_lists(true);
+    let informer = factory.informer_for::<ConfigMap>();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    assert_eq!(informer.indexer().len(), 2);
+    assert_eq!(server.count("list", "configmaps"), 0);
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn custom_and_label_indexes() {
+    let (server, api) = setup();
+    let pods: Api<Pod> = Api::namespaced(server.client(), "ns");
+    for (n, node) in [("p1", "n1"), ("p2", "n1"), ("p3", "n2")] {
+        let pod =
+            json!({"metadata": {"name": n, "labels": {"node": node}}, "spec": {"nodeName": node, "containers": []}});
+        pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+    }
+    let _ = api;
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<Pod>();
+    informer
+        .indexer()
+        .add_index("by-node", Arc::new(|p: &Pod| p.spec.iter().filter_map(|s| s.node_name.clone()).collect()))
+        .unwrap();
+    informer.indexer().add_label_index().unwrap();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let lister = informer.lister();
+    assert_eq!(lister.by_index("by-node", "n1").unwrap().len(), 2);
+    assert_eq!(lister.namespace("ns").by_index("labels", "node=n2").unwrap().len(), 1);
+    let mut nodes = informer.indexer().list_index_values("by-node").unwrap();
+    nodes.sort();
+    assert_eq!(nodes, ["n1", "n2"]);
+    assert!(lister.by_index("nope", "x").is_err());
+    let selector: Selector = [("node", "n1")].into_iter().collect();
+    assert_eq!(lister.namespace("ns").list(&selector).len(), 2);
+    factory.shutdown().await;
+}
