@@ -21,6 +21,8 @@ pub struct ClientItem {
     pub tokens: TokenStream,
     /// Items that only exist with the runtime's `ws` feature: wrapped in its `ws!` macro.
     pub ws: Option<TokenStream>,
+    /// Names the runtime's client module `rt`.
+    pub uses_rt: bool,
 }
 
 /// The names the clientset takes in a group-version module, reserved before types are named
@@ -33,17 +35,18 @@ pub fn reserved_names(model: &Model, modules: &BTreeMap<String, String>) -> Vec<
             out.push((module.clone(), format!("{}{suffix}", r.kind)));
         }
         out.push((module.clone(), gv_client_name(&module)));
+        out.push((module.clone(), crate::emit_informers::gv_informers_name(&module)));
     }
     out
 }
 
 /// `AppsV1Client` for `apps::v1`.
-fn gv_client_name(module: &ModPath) -> String {
+pub fn gv_client_name(module: &ModPath) -> String {
     format!("{}Client", module.iter().map(|m| pascal(m)).collect::<String>())
 }
 
 /// `apps_v1` for `apps::v1`.
-fn gv_accessor(module: &ModPath) -> String {
+pub fn gv_accessor(module: &ModPath) -> String {
     module.join("_")
 }
 
@@ -70,10 +73,12 @@ pub fn accessor(kind: &str, plural: &str) -> String {
     parts.join("_")
 }
 
-/// Every clientset item of a model.
-pub fn items(model: &Model, ts: &TypeSpace, modules: &BTreeMap<String, String>) -> Vec<ClientItem> {
-    let by_gvk: HashMap<&Gvk, kube_codegen_openapi::TypeId> =
-        model.types.iter().flat_map(|d| d.gvks.iter().map(move |g| (g, d.id))).collect();
+/// The resources that have a type, by group-version module, as that module names the type.
+pub fn targets<'m>(
+    model: &'m Model,
+    ts: &TypeSpace,
+    modules: &BTreeMap<String, String>,
+) -> BTreeMap<ModPath, Vec<Target<'m>>> {
     let mut resources: BTreeMap<ModPath, Vec<Target>> = BTreeMap::new();
     for r in &model.resources {
         let Some(ty) = r.ty.and_then(|t| ts.def_ty(t)) else { continue };
@@ -92,8 +97,15 @@ pub fn items(model: &Model, ts: &TypeSpace, modules: &BTreeMap<String, String>) 
         let local = matches!(ty, Ty::Local(_));
         resources.entry(module).or_default().push(Target { resource: r, object, local });
     }
+    resources
+}
+
+/// Every clientset item of a model.
+pub fn items(model: &Model, ts: &TypeSpace, resources: &BTreeMap<ModPath, Vec<Target>>) -> Vec<ClientItem> {
+    let by_gvk: HashMap<&Gvk, kube_codegen_openapi::TypeId> =
+        model.types.iter().flat_map(|d| d.gvks.iter().map(move |g| (g, d.id))).collect();
     let mut out = Vec::new();
-    for (module, list) in &resources {
+    for (module, list) in resources {
         for Target { resource: r, object, local } in list {
             let sub_ty = |s: &Subresource| -> TokenStream {
                 if s.kind.kind == r.kind && s.kind.group == r.group {
@@ -115,11 +127,11 @@ pub fn items(model: &Model, ts: &TypeSpace, modules: &BTreeMap<String, String>) 
 }
 
 /// A resource with a type, and how its module names the type.
-struct Target<'a> {
-    resource: &'a Resource,
-    object: TokenStream,
+pub struct Target<'a> {
+    pub resource: &'a Resource,
+    pub object: TokenStream,
     /// Generated here rather than used from k8s-openapi.
-    local: bool,
+    pub local: bool,
 }
 
 /// The type of a subresource kind that is not in the model (a CRD's `Scale`).
@@ -208,7 +220,7 @@ fn resource_client(
             #(#methods)*
         }
     };
-    ClientItem { module: module.clone(), name, tokens, ws }
+    ClientItem { module: module.clone(), name, tokens, ws, uses_rt: true }
 }
 
 /// One client method: a call into the runtime's `ResourceClient` whose future it returns.
@@ -616,7 +628,7 @@ fn gv_client(module: &ModPath, list: &[Target]) -> ClientItem {
             #(#accessors)*
         }
     };
-    ClientItem { module: module.clone(), name, tokens, ws: None }
+    ClientItem { module: module.clone(), name, tokens, ws: None, uses_rt: true }
 }
 
 fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
@@ -660,7 +672,7 @@ fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
             #(#accessors)*
         }
     };
-    ClientItem { module: Vec::new(), name: "Clientset".into(), tokens, ws: None }
+    ClientItem { module: Vec::new(), name: "Clientset".into(), tokens, ws: None, uses_rt: false }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! kube-codegen: typed Kubernetes clientsets, listers and informers for Rust.
 //!
 //! The inputs (OpenAPI documents, CRDs) are read by [`kube_codegen_openapi`] into a
-//! [`Model`]; the emitters here turn it into Rust: the types and the clientset (listers and
-//! informers follow).
+//! [`Model`]; the emitters here turn it into Rust: the types, the clientset, listers,
+//! informers and the informer factory.
 //!
 //! ```no_run
 //! let model = kube_codegen_openapi::read(&["crds/"])?;
@@ -13,6 +13,7 @@
 
 mod builder;
 mod emit_clients;
+mod emit_informers;
 mod emit_types;
 pub mod list;
 mod output;
@@ -52,12 +53,13 @@ fn units(model: &Model, settings: &Settings) -> Result<Vec<output::Unit>, Error>
         &selected
     };
     let ts = typespace::TypeSpace::build(model, settings);
-    let clients = if settings.emit.contains(&Artifact::Clientset) {
-        emit_clients::items(model, &ts, &model.group_modules(&settings.group_aliases))
-    } else {
-        Vec::new()
-    };
-    output::units(&ts, clients)
+    let targets = emit_clients::targets(model, &ts, &model.group_modules(&settings.group_aliases));
+    let mut items = Vec::new();
+    if settings.emit.contains(&Artifact::Clientset) {
+        items.extend(emit_clients::items(model, &ts, &targets));
+    }
+    items.extend(emit_informers::items(&targets, &settings.emit));
+    output::units(&ts, items)
 }
 
 /// Where each definition of the model is in the generated code: definition name -> Rust path,

@@ -58,7 +58,8 @@ enum Command {
         /// types it needs (repeatable).
         #[arg(long, value_name = "SELECTION")]
         only: Vec<String>,
-        /// What to emit besides the types, comma-separated: `clientset`; everything by default.
+        /// What to emit besides the types, comma-separated: `clientset`, `listers`, `informers`;
+        /// everything by default.
         #[arg(long, value_enum, value_name = "ARTIFACTS", value_delimiter = ',')]
         emit: Option<Vec<Emit>>,
         /// Write a complete crate with this name (Cargo.toml and src/).
@@ -79,6 +80,10 @@ enum Emit {
     Types,
     /// `Clientset` and a typed client per resource.
     Clientset,
+    /// A `<Kind>Lister` per resource with list and watch.
+    Listers,
+    /// A `<Kind>Informer` per resource with list and watch, and `SharedInformerFactory`.
+    Informers,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -139,6 +144,8 @@ fn main() -> ExitCode {
                     .filter_map(|e| match e {
                         Emit::Types => None,
                         Emit::Clientset => Some(Artifact::Clientset),
+                        Emit::Listers => Some(Artifact::Listers),
+                        Emit::Informers => Some(Artifact::Informers),
                     })
                     .collect();
             }

@@ -58,17 +58,21 @@ pub struct Unit {
     pub rank: u8,
     pub name: String,
     pub text: String,
+    /// Names the runtime's client module `rt`, which its module then imports.
+    pub uses_rt: bool,
 }
 
 /// Every item of every artifact the settings ask for, formatted.
 pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>) -> Result<Vec<Unit>, Error> {
     let mut units = formatted_items(ts)?;
     // Token streams stay on this thread; their text is parsed and formatted in parallel.
-    let texts: Vec<(ModPath, String, String, Option<String>)> =
-        clients.into_iter().map(|c| (c.module, c.name, c.tokens.to_string(), c.ws.map(|w| w.to_string()))).collect();
+    let texts: Vec<(ModPath, String, String, Option<String>, bool)> = clients
+        .into_iter()
+        .map(|c| (c.module, c.name, c.tokens.to_string(), c.ws.map(|w| w.to_string()), c.uses_rt))
+        .collect();
     let formatted: Result<Vec<Unit>, Error> = texts
         .into_par_iter()
-        .map(|(module, name, tokens, ws)| {
+        .map(|(module, name, tokens, ws, uses_rt)| {
             let parse = |t: &str| t.parse::<TokenStream>().expect("printed tokens parse");
             let mut text = format(parse(&tokens), &module)?;
             if let Some(ws) = ws {
@@ -84,7 +88,7 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>) -> Result<V
                 }
                 text.push_str("}\n");
             }
-            Ok(Unit { module, rank: 1, name, text })
+            Ok(Unit { module, rank: 1, name, text, uses_rt })
         })
         .collect();
     units.extend(formatted?);
@@ -161,7 +165,7 @@ fn inline(node: &Node, path: &mut ModPath, units: &[Unit], out: &mut String) {
 /// Whether a module has clients, which name the runtime's client module `rt`. The root, whose
 /// children are group modules of any name, spells paths out instead.
 fn uses_rt(units: &[Unit], node: &Node, path: &ModPath) -> bool {
-    !path.is_empty() && node.items.iter().any(|&id| units[id].rank == 1)
+    !path.is_empty() && node.items.iter().any(|&id| units[id].uses_rt)
 }
 
 /// Clippy lints about the layout of doc lists, which generated modules allow: descriptions
@@ -193,7 +197,7 @@ fn formatted_items(ts: &TypeSpace) -> Result<Vec<Unit>, Error> {
             if let Some(trailer) = trailer {
                 text.push_str(&trailer);
             }
-            Ok(Unit { module: item.module.clone(), rank: 0, name: item.name.clone(), text })
+            Ok(Unit { module: item.module.clone(), rank: 0, name: item.name.clone(), text, uses_rt: false })
         })
         .collect()
 }

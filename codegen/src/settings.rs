@@ -7,11 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Artifact {
     /// `Clientset`, a client per group-version and a `<Kind>Client` per resource.
     Clientset,
+    /// A `<Kind>Lister` per resource that can be listed and watched.
+    Listers,
+    /// A `<Kind>Informer` per resource that can be listed and watched, and the root
+    /// `SharedInformerFactory` with an accessor per group-version.
+    Informers,
 }
 
 impl Artifact {
     /// Every artifact, as `emit` names them.
-    pub const ALL: [(Artifact, &'static str); 1] = [(Artifact::Clientset, "clientset")];
+    pub const ALL: [(Artifact, &'static str); 3] =
+        [(Artifact::Clientset, "clientset"), (Artifact::Listers, "listers"), (Artifact::Informers, "informers")];
 
     /// The artifact called `name` (`clientset`).
     pub fn from_name(name: &str) -> Option<Artifact> {

@@ -44,12 +44,15 @@ fn whole_api_generates_compiles_and_round_trips_replays() {
     // The whole API again with k8s-openapi's types: the clientset most users generate.
     let mapped = kube_codegen::generate(&model, &Settings::default()).unwrap();
     let harness = Harness::new(&[("k8s", &files), ("deployments_only", &deployments), ("mapped", &mapped)]);
-    // Verbs and subresources the spec does not declare are not methods: each line fails.
+    // Verbs and subresources the spec does not declare are not methods, and a resource that
+    // cannot be watched has no informer: each line fails.
     harness.bin(
         "undeclared",
         r#"
-use harness::mapped::Clientset;
-async fn undeclared(cs: Clientset) {
+use harness::mapped::{Clientset, SharedInformerFactory};
+async fn undeclared(cs: Clientset, factory: SharedInformerFactory) {
+    let _ = factory.core_v1().component_statuses();
+    let _ = factory.authentication_v1();
     let _ = cs.core_v1().component_statuses().create(&Default::default(), &Default::default()).await;
     let _ = cs.authentication_v1().token_reviews().list(&Default::default()).await;
     let _ = cs.core_v1().config_maps("ns").get_status("name").await;
@@ -68,10 +71,12 @@ fn main() {
         "no method named `get_status` found for struct `harness::mapped::core::v1::ConfigMapClient`",
         "no method named `nodes_all` found for struct `harness::mapped::core::v1::CoreV1Client`",
         "this method takes 1 argument but 0 arguments were supplied",
+        "no method named `component_statuses` found for struct `harness::mapped::core::v1::CoreV1Informers",
+        "no method named `authentication_v1` found for struct `harness::mapped::SharedInformerFactory`",
     ] {
         assert!(errors.contains(expected), "expected `{expected}` in:\n{errors}");
     }
-    assert_eq!(errors.matches("error[E").count(), 5, "{errors}");
+    assert_eq!(errors.matches("error[E").count(), 7, "{errors}");
     let paths = kube_codegen::type_paths(&model, &settings);
     harness.bin("roundtrip", &roundtrip::source(&roundtrip::arms(&model, &paths, "k8s")));
     let objects = harness.path().join("objects.json");

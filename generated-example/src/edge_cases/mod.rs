@@ -28,3 +28,30 @@ impl Clientset {
         edge::v1::EdgeV1Client::new(self.client.clone())
     }
 }
+
+/// Shared informers for every resource generated here that can be listed and watched,
+/// by group-version: `factory.apps_v1().deployments()`. It dereferences to the runtime's
+/// factory for `start()`, `wait_for_cache_sync()`, `shutdown()` and `informer_for::<K>()`.
+pub struct SharedInformerFactory(kube_codegen_runtime::informer::SharedInformerFactory);
+impl SharedInformerFactory {
+    /// A factory on `client` watching every namespace, with default options.
+    pub fn new(client: kube_codegen_runtime::client::Client) -> Self {
+        Self(kube_codegen_runtime::informer::SharedInformerFactory::new(client))
+    }
+    /// A factory with options set on the runtime's factory (namespace, transform,
+    /// resync, selectors, streaming lists).
+    pub fn with(factory: kube_codegen_runtime::informer::SharedInformerFactory) -> Self {
+        Self(factory)
+    }
+    /// The `edge::v1` informers.
+    #[inline]
+    pub fn edge_v1(&self) -> edge::v1::EdgeV1Informers<'_> {
+        edge::v1::EdgeV1Informers::new(&self.0)
+    }
+}
+impl std::ops::Deref for SharedInformerFactory {
+    type Target = kube_codegen_runtime::informer::SharedInformerFactory;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}

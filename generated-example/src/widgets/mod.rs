@@ -32,3 +32,35 @@ impl Clientset {
         example::v1beta1::ExampleV1beta1Client::new(self.client.clone())
     }
 }
+
+/// Shared informers for every resource generated here that can be listed and watched,
+/// by group-version: `factory.apps_v1().deployments()`. It dereferences to the runtime's
+/// factory for `start()`, `wait_for_cache_sync()`, `shutdown()` and `informer_for::<K>()`.
+pub struct SharedInformerFactory(kube_codegen_runtime::informer::SharedInformerFactory);
+impl SharedInformerFactory {
+    /// A factory on `client` watching every namespace, with default options.
+    pub fn new(client: kube_codegen_runtime::client::Client) -> Self {
+        Self(kube_codegen_runtime::informer::SharedInformerFactory::new(client))
+    }
+    /// A factory with options set on the runtime's factory (namespace, transform,
+    /// resync, selectors, streaming lists).
+    pub fn with(factory: kube_codegen_runtime::informer::SharedInformerFactory) -> Self {
+        Self(factory)
+    }
+    /// The `example::v1` informers.
+    #[inline]
+    pub fn example_v1(&self) -> example::v1::ExampleV1Informers<'_> {
+        example::v1::ExampleV1Informers::new(&self.0)
+    }
+    /// The `example::v1beta1` informers.
+    #[inline]
+    pub fn example_v1beta1(&self) -> example::v1beta1::ExampleV1beta1Informers<'_> {
+        example::v1beta1::ExampleV1beta1Informers::new(&self.0)
+    }
+}
+impl std::ops::Deref for SharedInformerFactory {
+    type Target = kube_codegen_runtime::informer::SharedInformerFactory;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}

@@ -11,6 +11,6 @@ pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures,
 pub use indexer::{IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key, object_key};
 pub use lister::{Lister, NamespaceLister};
 pub use shared::{
-    DeletedObject, EventHandler, Handler, HandlerRegistration, SharedInformer, SyncState, Transform,
+    DeletedObject, EventHandler, Handler, HandlerRegistration, Informer, SharedInformer, SyncState, Transform,
     drop_managed_fields, strip_managed_fields,
 };

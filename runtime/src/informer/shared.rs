@@ -500,3 +500,33 @@ fn send<K>(dispatch: &Dispatch<K>, note: Notification<K>) {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// A resource's shared informer as the generated factory hands it out: the informer, and a
+/// lister over its cache (`DeploymentInformer` is `Informer<Deployment>`).
+pub struct Informer<K: kube::Resource>(SharedInformer<K>);
+
+impl<K: kube::Resource> Clone for Informer<K> {
+    fn clone(&self) -> Self {
+        Informer(self.0.clone())
+    }
+}
+
+impl<K> Informer<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Wraps a shared informer.
+    pub fn new(informer: SharedInformer<K>) -> Informer<K> {
+        Informer(informer)
+    }
+
+    /// The shared informer: handlers, sync state, the cache.
+    pub fn informer(&self) -> &SharedInformer<K> {
+        &self.0
+    }
+
+    /// A lister over the informer's cache.
+    pub fn lister(&self) -> Lister<K> {
+        self.0.lister()
+    }
+}

@@ -298,6 +298,26 @@ impl EdgeV1Client {
     }
 }
 
+/// The informers of `edge::v1`, from a factory.
+#[derive(Clone, Copy)]
+pub struct EdgeV1Informers<'a>(
+    &'a kube_codegen_runtime::informer::SharedInformerFactory,
+);
+impl<'a> EdgeV1Informers<'a> {
+    /// The informers of this group-version made by `factory`.
+    #[inline]
+    pub fn new(
+        factory: &'a kube_codegen_runtime::informer::SharedInformerFactory,
+    ) -> Self {
+        Self(factory)
+    }
+    /// The informer of `oddities`, the same one each time.
+    #[inline]
+    pub fn oddities(&self) -> OddityInformer {
+        kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Oddity>())
+    }
+}
+
 /// `oddities` of `edge.kube-codegen.dev/v1` (`Oddity`), namespaced.
 ///
 /// Its methods are the verbs and subresources the API declares: create, delete, deletecollection, get, list, patch, update, watch; subresources `status`.
@@ -424,3 +444,9 @@ impl OddityClient {
         self.0.patch_subresource("status", name, pp, patch)
     }
 }
+
+/// The shared informer of `oddities`: its `informer()` and a `lister()`.
+pub type OddityInformer = kube_codegen_runtime::informer::Informer<Oddity>;
+
+/// Reads of the cached `oddities`: `namespace(ns).get(name)`, `list(&selector)`, `by_index`.
+pub type OddityLister = kube_codegen_runtime::informer::Lister<Oddity>;

@@ -305,6 +305,31 @@ impl ExampleV1Client {
     }
 }
 
+/// The informers of `example::v1`, from a factory.
+#[derive(Clone, Copy)]
+pub struct ExampleV1Informers<'a>(
+    &'a kube_codegen_runtime::informer::SharedInformerFactory,
+);
+impl<'a> ExampleV1Informers<'a> {
+    /// The informers of this group-version made by `factory`.
+    #[inline]
+    pub fn new(
+        factory: &'a kube_codegen_runtime::informer::SharedInformerFactory,
+    ) -> Self {
+        Self(factory)
+    }
+    /// The informer of `gadgets`, the same one each time.
+    #[inline]
+    pub fn gadgets(&self) -> GadgetInformer {
+        kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Gadget>())
+    }
+    /// The informer of `widgets`, the same one each time.
+    #[inline]
+    pub fn widgets(&self) -> WidgetInformer {
+        kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Widget>())
+    }
+}
+
 /// `gadgets` of `example.kube-codegen.dev/v1` (`Gadget`), cluster-scoped.
 ///
 /// Its methods are the verbs and subresources the API declares: create, delete, deletecollection, get, list, patch, update, watch; subresources `status`.
@@ -431,6 +456,12 @@ impl GadgetClient {
         self.0.patch_subresource("status", name, pp, patch)
     }
 }
+
+/// The shared informer of `gadgets`: its `informer()` and a `lister()`.
+pub type GadgetInformer = kube_codegen_runtime::informer::Informer<Gadget>;
+
+/// Reads of the cached `gadgets`: `get(name)`, `list(&selector)`, `by_index`.
+pub type GadgetLister = kube_codegen_runtime::informer::Lister<Gadget>;
 
 /// `widgets` of `example.kube-codegen.dev/v1` (`Widget`), namespaced.
 ///
@@ -592,3 +623,9 @@ impl WidgetClient {
         self.0.patch_subresource("status", name, pp, patch)
     }
 }
+
+/// The shared informer of `widgets`: its `informer()` and a `lister()`.
+pub type WidgetInformer = kube_codegen_runtime::informer::Informer<Widget>;
+
+/// Reads of the cached `widgets`: `namespace(ns).get(name)`, `list(&selector)`, `by_index`.
+pub type WidgetLister = kube_codegen_runtime::informer::Lister<Widget>;

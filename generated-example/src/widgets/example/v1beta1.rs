@@ -49,6 +49,26 @@ impl ExampleV1beta1Client {
     }
 }
 
+/// The informers of `example::v1beta1`, from a factory.
+#[derive(Clone, Copy)]
+pub struct ExampleV1beta1Informers<'a>(
+    &'a kube_codegen_runtime::informer::SharedInformerFactory,
+);
+impl<'a> ExampleV1beta1Informers<'a> {
+    /// The informers of this group-version made by `factory`.
+    #[inline]
+    pub fn new(
+        factory: &'a kube_codegen_runtime::informer::SharedInformerFactory,
+    ) -> Self {
+        Self(factory)
+    }
+    /// The informer of `widgets`, the same one each time.
+    #[inline]
+    pub fn widgets(&self) -> WidgetInformer {
+        kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Widget>())
+    }
+}
+
 /// `widgets` of `example.kube-codegen.dev/v1beta1` (`Widget`), namespaced.
 ///
 /// Its methods are the verbs and subresources the API declares: create, delete, deletecollection, get, list, patch, update, watch.
@@ -147,3 +167,9 @@ impl WidgetClient {
         self.0.delete_collection(dp, lp)
     }
 }
+
+/// The shared informer of `widgets`: its `informer()` and a `lister()`.
+pub type WidgetInformer = kube_codegen_runtime::informer::Informer<Widget>;
+
+/// Reads of the cached `widgets`: `namespace(ns).get(name)`, `list(&selector)`, `by_index`.
+pub type WidgetLister = kube_codegen_runtime::informer::Lister<Widget>;

@@ -1,0 +1,146 @@
+//! Emits listers, informers and the informer factory's accessor tree: type aliases of the
+//! runtime's generic `Lister<K>` and `Informer<K>`, a `<Group><Version>Informers` per
+//! group-version and the root `SharedInformerFactory`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kube_codegen_openapi::{Resource, Verbs};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::emit_clients::{ClientItem, Target, accessor, gv_accessor};
+use crate::rust_names::{ident, pascal};
+use crate::settings::Artifact;
+use crate::typespace::ModPath;
+
+/// `AppsV1Informers` for `apps::v1`.
+pub fn gv_informers_name(module: &ModPath) -> String {
+    format!("{}Informers", module.iter().map(|m| pascal(m)).collect::<String>())
+}
+
+/// Informers need a list and a watch.
+fn informable(r: &Resource) -> bool {
+    r.verbs.contains(Verbs::LIST) && r.verbs.contains(Verbs::WATCH)
+}
+
+fn item(module: &ModPath, name: String, tokens: TokenStream) -> ClientItem {
+    ClientItem { module: module.clone(), name, tokens, ws: None, uses_rt: false }
+}
+
+/// The listers, informers and factory items the settings ask for.
+pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifact>) -> Vec<ClientItem> {
+    let (listers, informers) = (emit.contains(&Artifact::Listers), emit.contains(&Artifact::Informers));
+    let mut out = Vec::new();
+    let mut factory_modules = Vec::new();
+    for (module, list) in resources {
+        let mut accessors = Vec::new();
+        for Target { resource: r, object, .. } in list.iter().filter(|t| informable(t.resource)) {
+            let (kind, plural) = (&r.kind, &r.plural);
+            if listers {
+                let name = format!("{kind}Lister");
+                let id = ident(&name);
+                let doc = if r.scope == kube_codegen_openapi::Scope::Namespaced {
+                    format!(
+                        " Reads of the cached `{plural}`: `namespace(ns).get(name)`, `list(&selector)`, `by_index`."
+                    )
+                } else {
+                    format!(" Reads of the cached `{plural}`: `get(name)`, `list(&selector)`, `by_index`.")
+                };
+                let tokens = quote! {
+                    #[doc = #doc]
+                    pub type #id = kube_codegen_runtime::informer::Lister<#object>;
+                };
+                out.push(item(module, name, tokens));
+            }
+            if informers {
+                let name = format!("{kind}Informer");
+                let id = ident(&name);
+                let doc = format!(" The shared informer of `{plural}`: its `informer()` and a `lister()`.");
+                let tokens = quote! {
+                    #[doc = #doc]
+                    pub type #id = kube_codegen_runtime::informer::Informer<#object>;
+                };
+                out.push(item(module, name, tokens));
+                let method = ident(&accessor(kind, plural));
+                let doc = format!(" The informer of `{plural}`, the same one each time.");
+                accessors.push(quote! {
+                    #[doc = #doc]
+                    #[inline]
+                    pub fn #method(&self) -> #id {
+                        kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<#object>())
+                    }
+                });
+            }
+        }
+        if !accessors.is_empty() {
+            let name = gv_informers_name(module);
+            let id = ident(&name);
+            let doc = format!(" The informers of `{}`, from a factory.", module.join("::"));
+            let tokens = quote! {
+                #[doc = #doc]
+                #[derive(Clone, Copy)]
+                pub struct #id<'a>(&'a kube_codegen_runtime::informer::SharedInformerFactory);
+
+                impl<'a> #id<'a> {
+                    /// The informers of this group-version made by `factory`.
+                    #[inline]
+                    pub fn new(factory: &'a kube_codegen_runtime::informer::SharedInformerFactory) -> Self {
+                        Self(factory)
+                    }
+                    #(#accessors)*
+                }
+            };
+            out.push(item(module, name, tokens));
+            factory_modules.push(module.clone());
+        }
+    }
+    if !factory_modules.is_empty() {
+        out.push(factory(&factory_modules));
+    }
+    out
+}
+
+fn factory(modules: &[ModPath]) -> ClientItem {
+    let accessors = modules.iter().map(|m| {
+        let method = ident(&gv_accessor(m));
+        let path: TokenStream =
+            m.iter().map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::").parse().expect("a path");
+        let ty = ident(&gv_informers_name(m));
+        let doc = format!(" The `{}` informers.", m.join("::"));
+        quote! {
+            #[doc = #doc]
+            #[inline]
+            pub fn #method(&self) -> #path::#ty<'_> {
+                #path::#ty::new(&self.0)
+            }
+        }
+    });
+    let tokens = quote! {
+        /// Shared informers for every resource generated here that can be listed and watched,
+        /// by group-version: `factory.apps_v1().deployments()`. It dereferences to the runtime's
+        /// factory for `start()`, `wait_for_cache_sync()`, `shutdown()` and `informer_for::<K>()`.
+        pub struct SharedInformerFactory(kube_codegen_runtime::informer::SharedInformerFactory);
+
+        impl SharedInformerFactory {
+            /// A factory on `client` watching every namespace, with default options.
+            pub fn new(client: kube_codegen_runtime::client::Client) -> Self {
+                Self(kube_codegen_runtime::informer::SharedInformerFactory::new(client))
+            }
+
+            /// A factory with options set on the runtime's factory (namespace, transform,
+            /// resync, selectors, streaming lists).
+            pub fn with(factory: kube_codegen_runtime::informer::SharedInformerFactory) -> Self {
+                Self(factory)
+            }
+            #(#accessors)*
+        }
+
+        impl std::ops::Deref for SharedInformerFactory {
+            type Target = kube_codegen_runtime::informer::SharedInformerFactory;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+    };
+    item(&Vec::new(), "SharedInformerFactory".into(), tokens)
+}

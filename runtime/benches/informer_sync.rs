@@ -1,0 +1,155 @@
+//! Initial sync of a shared informer against kube-runtime's reflector + store, on the same
+//! ConfigMaps from the in-memory API server: objects per second (median of runs) and heap
+//! (peak during the sync and retained after it, above what was allocated before it), by
+//! `peak_alloc`'s counting allocator.
+//!
+//! `cargo bench -p kube-codegen-runtime --features fake --bench informer_sync -- [COUNT...]`
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::informer::{SharedInformerFactory, drop_managed_fields};
+use serde_json::json;
+
+#[global_allocator]
+static ALLOC: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
+
+/// Heap above the baseline: (peak during, retained after).
+struct Heap {
+    peak: usize,
+    retained: usize,
+}
+
+fn measure_start() -> usize {
+    ALLOC.reset_peak_usage();
+    ALLOC.current_usage()
+}
+
+fn measure_end(base: usize) -> Heap {
+    Heap { peak: ALLOC.peak_usage().saturating_sub(base), retained: ALLOC.current_usage().saturating_sub(base) }
+}
+
+/// `count` ConfigMaps of about 1 KB over 1,000 namespaces; each with about 1 KB of
+/// managedFields when `managed`.
+async fn populate(count: usize, managed: bool) -> ApiServer {
+    let server = ApiServer::new();
+    server.register::<ConfigMap>();
+    let client = server.client();
+    let filler: String = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(25);
+    for i in 0..count {
+        let ns = format!("ns-{:04}", i % 1000);
+        let mut cm = json!({
+            "metadata": {"name": format!("cm-{i:06}"), "labels": {"app": format!("app-{}", i % 7)}},
+            "data": {"payload": &filler[..900]},
+        });
+        if managed {
+            cm["metadata"]["managedFields"] = json!([{
+                "manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
+                "time": "2026-11-26T00:00:00Z", "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:data": {".": {}, "f:payload": {}}, "f:metadata": {"f:labels": {".": {}, "f:app": {}},
+                    "f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}},
+                    "f:filler": {"f:a": {}, "f:b": {}, "f:c": {}, "f:padding": &filler[..600]}},
+            }]);
+        }
+        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+        api.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
+    }
+    server
+}
+
+async fn reflector_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usize) {
+    let base = measure_start();
+    let start = Instant::now();
+    let (reader, writer) = reflector::store::<ConfigMap>();
+    let api: Api<ConfigMap> = Api::all(server.client());
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let task = if strip {
+        let stream = stream.modify(|cm| {
+            cm.metadata.managed_fields = None;
+        });
+        tokio::spawn(reflector(writer, stream).for_each(|_| async {}))
+    } else {
+        tokio::spawn(reflector(writer, stream).for_each(|_| async {}))
+    };
+    reader.wait_until_ready().await.unwrap();
+    let took = start.elapsed();
+    let heap = measure_end(base);
+    let len = reader.state().len();
+    task.abort();
+    let _ = task.await;
+    (took, heap, len)
+}
+
+async fn informer_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usize) {
+    let base = measure_start();
+    let start = Instant::now();
+    let mut factory = SharedInformerFactory::new(server.client());
+    if strip {
+        factory = factory.transform(drop_managed_fields);
+    }
+    let informer = factory.informer_for::<ConfigMap>();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let took = start.elapsed();
+    let heap = measure_end(base);
+    let len = informer.indexer().len();
+    factory.shutdown().await;
+    (took, heap, len)
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let counts: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let counts = if counts.is_empty() { vec![10_000, 100_000] } else { counts };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        println!("| objects | managedFields | what | objects/s (median) | heap peak | heap retained |");
+        println!("|---|---|---|---|---|---|");
+        for &count in &counts {
+            for managed in [false, true] {
+                let server = populate(count, managed).await;
+                let runs = if count >= 100_000 { 3 } else { 5 };
+                let mut cases: Vec<(&str, bool, bool)> =
+                    vec![("kube-runtime reflector + Store", false, false), ("SharedInformer", true, false)];
+                if managed {
+                    cases.push(("reflector, managedFields dropped", false, true));
+                    cases.push(("SharedInformer, drop_managed_fields", true, true));
+                }
+                for (what, ours, strip) in cases {
+                    let mut times = Vec::new();
+                    let mut heap = Heap { peak: 0, retained: 0 };
+                    for _ in 0..runs {
+                        let (took, h, len) = if ours {
+                            informer_sync(&server, strip).await
+                        } else {
+                            reflector_sync(&server, strip).await
+                        };
+                        assert_eq!(len, count);
+                        times.push(took);
+                        heap = Heap { peak: heap.peak.max(h.peak), retained: heap.retained.max(h.retained) };
+                    }
+                    let t = median(times);
+                    println!(
+                        "| {count} | {} | {what} | {:.0} | {:.1} MiB | {:.1} MiB |",
+                        if managed { "yes" } else { "no" },
+                        count as f64 / t.as_secs_f64(),
+                        mb(heap.peak),
+                        mb(heap.retained)
+                    );
+                }
+            }
+        }
+    });
+}
