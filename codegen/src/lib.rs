@@ -25,7 +25,7 @@ use std::path::Path;
 
 pub use builder::Builder;
 pub use kube_codegen_openapi::Model;
-pub use output::{Error, Files, HEADER};
+pub use output::{Drift, Error, Files, HEADER};
 pub use settings::{Artifact, Settings, TypeMode};
 
 /// Generates the module tree for a model: `mod.rs` at the root.

@@ -162,13 +162,25 @@ fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             if check {
-                let drift = files.drift(&out);
+                let drift = files.drift_summary(&out);
                 if drift.is_empty() {
                     return ExitCode::SUCCESS;
                 }
-                eprintln!("error: {} is out of date; run kube-codegen generate again:", out.display());
-                for path in drift {
-                    eprintln!("  {}", path.display());
+                eprintln!(
+                    "error: {} is out of date ({} of {} files); run kube-codegen generate again:",
+                    out.display(),
+                    drift.len(),
+                    files.0.len()
+                );
+                for (path, kind) in drift {
+                    let what = match kind {
+                        kube_codegen::Drift::Missing => "missing".to_owned(),
+                        kube_codegen::Drift::Stale => "stale, would be removed".to_owned(),
+                        kube_codegen::Drift::Changed { added, removed } => {
+                            format!("changed, +{added} -{removed} lines")
+                        }
+                    };
+                    eprintln!("  {}: {what}", path.display());
                 }
                 return ExitCode::from(1);
             }

@@ -292,6 +292,56 @@ impl Files {
     }
 }
 
+/// How one file on disk differs from what would be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    /// Would be written; is not there.
+    Missing,
+    /// Differs: lines that would be added and removed (as multisets of lines).
+    Changed {
+        /// Lines only the new text has.
+        added: usize,
+        /// Lines only the file has.
+        removed: usize,
+    },
+    /// Was generated before and would be removed.
+    Stale,
+}
+
+impl Files {
+    /// [`drift`](Files::drift) with what each difference is, for `--check`'s summary.
+    pub fn drift_summary(&self, out: &Path) -> Vec<(PathBuf, Drift)> {
+        self.drift(out)
+            .into_iter()
+            .map(|rel| {
+                let kind = match (self.0.get(&rel), std::fs::read_to_string(out.join(&rel))) {
+                    (None, _) => Drift::Stale,
+                    (Some(_), Err(_)) => Drift::Missing,
+                    (Some(new), Ok(old)) => {
+                        let (added, removed) = line_changes(&old, new);
+                        Drift::Changed { added, removed }
+                    }
+                };
+                (rel, kind)
+            })
+            .collect()
+    }
+}
+
+/// Lines of `new` not in `old` and of `old` not in `new`, counted with repeats.
+fn line_changes(old: &str, new: &str) -> (usize, usize) {
+    let mut counts: std::collections::HashMap<&str, isize> = std::collections::HashMap::new();
+    for l in new.lines() {
+        *counts.entry(l).or_default() += 1;
+    }
+    for l in old.lines() {
+        *counts.entry(l).or_default() -= 1;
+    }
+    let added = counts.values().filter(|c| **c > 0).map(|c| *c as usize).sum();
+    let removed = counts.values().filter(|c| **c < 0).map(|c| c.unsigned_abs()).sum();
+    (added, removed)
+}
+
 /// Whether `path` holds exactly `text`; the size is compared before any byte is read.
 fn same_contents(path: &Path, text: &str) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.len() == text.len() as u64)

@@ -70,7 +70,12 @@ fn check_names_the_files_that_drifted() {
     let check = run(&["generate", "--check", widgets.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&check.stderr);
-    assert!(stderr.contains("example/v1.rs") && stderr.contains("example/v1beta1.rs"), "{stderr}");
+    assert!(stderr.contains("example/v1.rs: changed, +") && stderr.contains(" -1 lines"), "{stderr}");
+    assert!(stderr.contains("example/v1beta1.rs: missing"), "{stderr}");
+    // A file an earlier run generated and this one would not is named as stale.
+    std::fs::write(out.join("example/old.rs"), format!("{}\n", kube_codegen::HEADER)).unwrap();
+    let check = run(&["generate", "--check", widgets.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&check.stderr).contains("example/old.rs: stale"));
     assert_eq!(std::fs::read_to_string(out.join("example/v1.rs")).unwrap(), "// edited\n", "--check wrote");
 }
 

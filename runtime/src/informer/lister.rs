@@ -3,9 +3,9 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use kube::core::{ClusterResourceScope, NamespaceResourceScope, Selector, SelectorExt};
+use kube::core::{ClusterResourceScope, Expression, NamespaceResourceScope, Selector, SelectorExt};
 
-use super::indexer::{IndexError, Indexer, NAMESPACE_INDEX, key};
+use super::indexer::{IndexError, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key};
 
 /// Reads of the cache of one resource type. Namespaced resources are read through
 /// [`namespace`](Lister::namespace); cluster-scoped ones have [`get`](Lister::get).
@@ -34,15 +34,27 @@ fn not_found<K: kube::Resource<DynamicType = ()>>(name: &str) -> kube::Error {
     crate::client::status_error(404, "NotFound", format!("{} \"{name}\" not found", K::plural(&())))
 }
 
+/// With a label index, the objects filed under the selector's first `key=value` term: a
+/// superset of the matches, usually far smaller than the cache.
+fn by_label<K: kube::Resource + 'static>(indexer: &Indexer<K>, selector: &Selector) -> Option<Vec<Arc<K>>> {
+    let (k, v) = selector.clone().into_iter().find_map(|e| match e {
+        Expression::Equal(k, v) => Some((k, v)),
+        _ => None,
+    })?;
+    indexer.by_index(LABEL_INDEX, &format!("{k}={v}")).ok()
+}
+
 impl<K: kube::Resource<DynamicType = ()> + 'static> Lister<K> {
     /// A lister over `indexer`.
     pub fn new(indexer: Indexer<K>) -> Lister<K> {
         Lister { indexer, _kind: PhantomData }
     }
 
-    /// Every cached object `selector` matches, in every namespace.
+    /// Every cached object `selector` matches, in every namespace; through the label index
+    /// when there is one and the selector has a `key=value` term.
     pub fn list(&self, selector: &Selector) -> Vec<Arc<K>> {
-        select(self.indexer.list(), selector)
+        let candidates = by_label(&self.indexer, selector).unwrap_or_else(|| self.indexer.list());
+        select(candidates, selector)
     }
 
     /// The objects `index` files under `value`.
