@@ -84,9 +84,11 @@ async fn crd_clients_serve_their_verbs_and_subresources() {
     gadgets.create(&pp, &g).await.unwrap();
     assert_eq!(gadgets.get("g").await.unwrap().metadata.namespace, None);
 
-    // The deprecated version is served too, with its own storage.
+    // The deprecated version is served too, from the same storage, as the real server does.
     let beta = cs.example_v1beta1().widgets("ns");
-    assert!(beta.list(&ListParams::default()).await.is_ok());
+    let through_beta = beta.list(&ListParams::default()).await.unwrap();
+    assert_eq!(through_beta.items.len(), 1);
+    assert_eq!(through_beta.items[0].metadata.name.as_deref(), Some("a"));
 
     // The futures are `Send`, so a controller can spawn them.
     let spawned = widgets.clone();

@@ -358,3 +358,34 @@ async fn custom_and_label_indexes() {
     assert_eq!(lister.namespace("ns").list(&selector).len(), 2);
     factory.shutdown().await;
 }
+
+#[tokio::test]
+async fn dynamic_informers_and_cluster_scoped_listers() {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::core::{ApiResource, DynamicObject};
+    let (server, api) = setup();
+    server.register::<Namespace>();
+    create(&api, &["a", "b"]).await;
+    let namespaces: Api<Namespace> = Api::all(server.client());
+    let ns = Namespace { metadata: ObjectMeta { name: Some("ns".into()), ..Default::default() }, ..Default::default() };
+    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+
+    let factory = SharedInformerFactory::new(server.client());
+    let resource = ApiResource::erase::<ConfigMap>(&());
+    let dynamic = factory.for_resource(&resource, true);
+    assert_eq!(factory.for_resource(&resource, true).indexer().len(), dynamic.indexer().len());
+    let typed_namespaces = factory.informer_for::<Namespace>();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let mut names: Vec<String> =
+        dynamic.indexer().list().iter().map(|o: &Arc<DynamicObject>| o.metadata.name.clone().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+    assert!(dynamic.indexer().get("ns/a").unwrap().data["data"].is_null());
+    let lister = typed_namespaces.lister();
+    assert_eq!(lister.get("ns").unwrap().metadata.name.as_deref(), Some("ns"));
+    assert!(lister.get("nope").unwrap_err().is_not_found());
+    // The typed ConfigMap informer is a different cache from the dynamic one.
+    assert_eq!(factory.informer_for::<ConfigMap>().indexer().len(), 0);
+    factory.shutdown().await;
+}

@@ -303,6 +303,9 @@ impl tower::Service<Request<kube::client::Body>> for ApiServer {
 /// A request taken apart.
 struct Target {
     resource: ResourceKey,
+    /// Where its objects are kept: every version of a resource shares one storage, as the
+    /// real server's (conversion between versions is the `None` strategy: `apiVersion` only).
+    store: ResourceKey,
     served: Served,
     namespace: Option<String>,
     name: Option<String>,
@@ -423,6 +426,7 @@ impl ApiServer {
         }
         Ok(Target {
             resource: (group.to_owned(), version.to_owned(), (*plural).to_owned()),
+            store: storage(group, plural),
             served: s,
             namespace,
             name: rest.get(1).map(|n| (*n).to_owned()),
@@ -443,7 +447,7 @@ impl ApiServer {
                 for key in before {
                     state.served.remove(&key);
                     if kind == "DELETED" {
-                        state.objects.remove(&key);
+                        state.objects.remove(&storage(&key.0, &key.2));
                     }
                 }
             }
@@ -497,7 +501,7 @@ impl ApiServer {
             }
             _ => return invalid(&t.served.kind, "", "metadata.name: Required value: name or generateName is required"),
         };
-        let objects = state.objects.entry(t.resource.clone()).or_default();
+        let objects = state.objects.entry(t.store.clone()).or_default();
         let key = (namespace.clone().unwrap_or_default(), name.clone());
         if objects.contains_key(&key) {
             return failure(
@@ -535,8 +539,8 @@ impl ApiServer {
             crd::establish(&mut object, &now());
         }
         if !dry_run {
-            state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
-            self.record(&mut state, &t.resource, "ADDED", &object);
+            state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
+            self.record(&mut state, &t.store, "ADDED", &object);
         }
         respond(StatusCode::CREATED, &object)
     }
@@ -545,10 +549,10 @@ impl ApiServer {
         let state = self.lock();
         match state
             .objects
-            .get(&t.resource)
+            .get(&t.store)
             .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
         {
-            Some(object) => respond(StatusCode::OK, object),
+            Some(object) => respond(StatusCode::OK, &as_version(t, object)),
             None => missing(t, name),
         }
     }
@@ -576,12 +580,12 @@ impl ApiServer {
             None => {
                 let items: Vec<Value> = state
                     .objects
-                    .get(&t.resource)
+                    .get(&t.store)
                     .into_iter()
                     .flat_map(|o| o.values())
                     .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
                     .filter(|o| filter.matches(o))
-                    .cloned()
+                    .map(|o| as_version(t, o))
                     .collect();
                 let rv = state.rv;
                 state.pages.first(rv, items, page.limit)
@@ -624,7 +628,7 @@ impl ApiServer {
         let state = self.lock();
         state
             .objects
-            .get(&t.resource)
+            .get(&t.store)
             .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
             .cloned()
     }
@@ -633,7 +637,7 @@ impl ApiServer {
     fn replace(&self, t: &Target, name: &str, mut object: Value, check_version: bool) -> Response<Body> {
         let mut state = self.lock();
         let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
-        let Some(current) = state.objects.get(&t.resource).and_then(|o| o.get(&key)).cloned() else {
+        let Some(current) = state.objects.get(&t.store).and_then(|o| o.get(&key)).cloned() else {
             return missing(t, name);
         };
         let stored_rv = current["metadata"]["resourceVersion"].clone();
@@ -687,11 +691,11 @@ impl ApiServer {
         let rv = Self::next_rv(&mut state);
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         if finalized {
-            state.objects.entry(t.resource.clone()).or_default().remove(&key);
-            self.record(&mut state, &t.resource, "DELETED", &object);
+            state.objects.entry(t.store.clone()).or_default().remove(&key);
+            self.record(&mut state, &t.store, "DELETED", &object);
         } else {
-            state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
-            self.record(&mut state, &t.resource, "MODIFIED", &object);
+            state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
+            self.record(&mut state, &t.store, "MODIFIED", &object);
         }
         respond(StatusCode::OK, &object)
     }
@@ -699,7 +703,7 @@ impl ApiServer {
     fn delete(&self, t: &Target, name: &str) -> Response<Body> {
         let mut state = self.lock();
         let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
-        let Some(mut object) = state.objects.get(&t.resource).and_then(|o| o.get(&key)).cloned() else {
+        let Some(mut object) = state.objects.get(&t.store).and_then(|o| o.get(&key)).cloned() else {
             return missing(t, name);
         };
         if t.query.get("dryRun").is_some_and(|d| d == "All") {
@@ -712,12 +716,12 @@ impl ApiServer {
             if object["metadata"]["deletionTimestamp"].is_null() {
                 object["metadata"]["deletionTimestamp"] = json!(now());
             }
-            state.objects.entry(t.resource.clone()).or_default().insert(key, object.clone());
-            self.record(&mut state, &t.resource, "MODIFIED", &object);
+            state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
+            self.record(&mut state, &t.store, "MODIFIED", &object);
             return respond(StatusCode::OK, &object);
         }
-        state.objects.entry(t.resource.clone()).or_default().remove(&key);
-        self.record(&mut state, &t.resource, "DELETED", &object);
+        state.objects.entry(t.store.clone()).or_default().remove(&key);
+        self.record(&mut state, &t.store, "DELETED", &object);
         respond(StatusCode::OK, &object)
     }
 
@@ -730,7 +734,7 @@ impl ApiServer {
             let state = self.lock();
             state
                 .objects
-                .get(&t.resource)
+                .get(&t.store)
                 .into_iter()
                 .flat_map(|o| o.iter())
                 .filter(|((ns, _), o)| t.namespace.as_ref().is_none_or(|want| want == ns) && filter.matches(o))
@@ -740,6 +744,7 @@ impl ApiServer {
         let mut items = Vec::new();
         for ((namespace, name), object) in chosen {
             let one = Target {
+                store: t.store.clone(),
                 namespace: (!namespace.is_empty()).then_some(namespace),
                 name: Some(name.clone()),
                 subresource: None,
@@ -819,7 +824,7 @@ impl ApiServer {
             }
         };
         let wanted = {
-            let resource = t.resource.clone();
+            let resource = t.store.clone();
             let in_scope = in_scope.clone();
             move |e: &Event| e.resource == resource && in_scope(&e.object)
         };
@@ -833,7 +838,7 @@ impl ApiServer {
                     .history
                     .iter()
                     .filter(|e| e.rv > rv && wanted(e))
-                    .map(|e| json!({"type": e.kind, "object": e.object}))
+                    .map(|e| json!({"type": e.kind, "object": as_version(t, &e.object)}))
                     .collect(),
                 Some(Err(_)) => {
                     return status(StatusCode::BAD_REQUEST, "BadRequest", "resourceVersion must be a number");
@@ -843,11 +848,11 @@ impl ApiServer {
                 None => {
                     let mut events: Vec<Value> = state
                         .objects
-                        .get(&t.resource)
+                        .get(&t.store)
                         .into_iter()
                         .flat_map(|o| o.values())
                         .filter(|o| in_scope(o))
-                        .map(|o| json!({"type": "ADDED", "object": o}))
+                        .map(|o| json!({"type": "ADDED", "object": as_version(t, o)}))
                         .collect();
                     if streaming {
                         events.push(json!({"type": "BOOKMARK", "object": {
@@ -885,7 +890,9 @@ impl ApiServer {
                     tokio::select! {
                         received = rx.recv() => match received {
                             Ok(e) if wanted(&e) => {
-                                let event = line(json!({"type": e.kind, "object": e.object}));
+                                let mut object = e.object.clone();
+                                object["apiVersion"] = json!(version);
+                                let event = line(json!({"type": e.kind, "object": object}));
                                 return Some((event, (rx, false, ticker)));
                             }
                             Ok(_) => continue,
@@ -999,6 +1006,18 @@ fn gone(rv: u64, compacted: u64) -> Value {
 /// `ns/name` rest of a namespaced path, with the plural first.
 fn rest_with<'a>(plural: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     std::iter::once(plural).chain(rest.iter().copied()).collect()
+}
+
+/// The storage of a resource: its group and plural, whatever the version.
+fn storage(group: &str, plural: &str) -> ResourceKey {
+    (group.to_owned(), String::new(), plural.to_owned())
+}
+
+/// `object` as the version of `t` presents it.
+fn as_version(t: &Target, object: &Value) -> Value {
+    let mut object = object.clone();
+    object["apiVersion"] = json!(api_version(&t.resource));
+    object
 }
 
 fn api_version((group, version, _): &ResourceKey) -> String {
