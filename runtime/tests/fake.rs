@@ -266,3 +266,69 @@ async fn every_request_is_in_the_action_log() {
     server.clear_actions();
     assert!(server.actions().is_empty());
 }
+
+#[tokio::test]
+async fn server_side_apply_owns_fields_and_conflicts() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let server = server();
+    server.register::<Deployment>();
+    let api: Api<Deployment> = Api::namespaced(server.client(), "ns");
+    let config = |replicas: i32, image: &str| {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "d"}}, "template": {
+                "metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "main", "image": image}]},
+            }},
+        })
+    };
+    // Apply creates; a field manager is required.
+    let err = api.patch("d", &PatchParams::default(), &Patch::Apply(config(1, "a:1"))).await.unwrap_err();
+    assert_eq!(code(err), 400);
+    let created = api.patch("d", &PatchParams::apply("ops"), &Patch::Apply(config(1, "a:1"))).await.unwrap();
+    let managers = created.metadata.managed_fields.clone().unwrap();
+    assert_eq!((managers[0].manager.as_deref(), managers[0].operation.as_deref()), (Some("ops"), Some("Apply")));
+
+    // Another manager setting the same field to another value conflicts, until it forces.
+    let err = api
+        .patch(
+            "d",
+            &PatchParams::apply("autoscaler"),
+            &Patch::Apply(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 5},
+            })),
+        )
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else { panic!("not a Status") };
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(status.message.contains("conflict with \"ops\": .spec.replicas"), "{}", status.message);
+    let forced = api
+        .patch(
+            "d",
+            &PatchParams::apply("autoscaler").force(),
+            &Patch::Apply(json!({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 5},
+            })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.spec.as_ref().unwrap().replicas, Some(5));
+    assert_eq!(forced.metadata.generation, Some(2));
+
+    // A strategic-merge patch by name changes one container and keeps the rest.
+    let patched = api
+        .patch(
+            "d",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"template": {"spec": {
+            "containers": [{"name": "sidecar", "image": "s:1"}]}}}})),
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> =
+        patched.spec.unwrap().template.spec.unwrap().containers.into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["main", "sidecar"]);
+    let owners: Vec<String> = patched.metadata.managed_fields.unwrap().into_iter().filter_map(|m| m.manager).collect();
+    assert_eq!(owners.len(), 3, "ops, autoscaler and the patch's manager: {owners:?}");
+}

@@ -34,10 +34,12 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{Value, json};
 
+mod apply;
 mod crd;
 mod filter;
 mod page;
 mod replay;
+mod strategic;
 mod subresource;
 
 use filter::Filter;
@@ -301,6 +303,7 @@ impl tower::Service<Request<kube::client::Body>> for ApiServer {
 }
 
 /// A request taken apart.
+#[derive(Clone)]
 struct Target {
     resource: ResourceKey,
     /// Where its objects are kept: every version of a resource shares one storage, as the
@@ -311,6 +314,11 @@ struct Target {
     name: Option<String>,
     subresource: Option<String>,
     query: HashMap<String, String>,
+    /// Set for a server-side apply, whose ownership `apply` has worked out already.
+    applied: bool,
+    /// Who writes: `fieldManager`, else the client's user agent up to its first `/`, as the
+    /// real server names managers of writes that do not say.
+    manager: String,
 }
 
 impl ApiServer {
@@ -320,9 +328,14 @@ impl ApiServer {
         {
             return response;
         }
-        let target = match self.route(&parts.uri) {
+        let mut target = match self.route(&parts.uri) {
             Ok(t) => t,
             Err(response) => return *response,
+        };
+        let agent = parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+        target.manager = match target.query.get("fieldManager") {
+            Some(m) if !m.is_empty() => m.clone(),
+            _ => agent.split('/').next().unwrap_or("unknown").to_owned(),
         };
         let content_type =
             parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -432,6 +445,8 @@ impl ApiServer {
             name: rest.get(1).map(|n| (*n).to_owned()),
             subresource: rest.get(2).map(|n| (*n).to_owned()),
             query,
+            applied: false,
+            manager: String::new(),
         })
     }
 
@@ -538,6 +553,9 @@ impl ApiServer {
         if crd::is_crd(&t.resource) {
             crd::establish(&mut object, &now());
         }
+        if !t.applied {
+            apply::record_update(&Value::Null, &mut object, &t.manager, &api_version(&t.resource), &now());
+        }
         if !dry_run {
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
             self.record(&mut state, &t.store, "ADDED", &object);
@@ -613,6 +631,9 @@ impl ApiServer {
     }
 
     fn patch(&self, t: &Target, name: &str, content_type: &str, body: &[u8]) -> Response<Body> {
+        if content_type.starts_with("application/apply-patch") {
+            return self.apply(t, name, body);
+        }
         let Some(current) = self.current(t, name) else {
             return missing(t, name);
         };
@@ -620,6 +641,61 @@ impl ApiServer {
             // A patch applies to what is stored now, whatever version the patch names.
             Ok(patched) => self.replace(t, name, patched, false),
             Err(response) => *response,
+        }
+    }
+
+    /// Server-side apply: creates the object if it is missing.
+    fn apply(&self, t: &Target, name: &str, body: &[u8]) -> Response<Body> {
+        let Some(manager) = t.query.get("fieldManager").filter(|m| !m.is_empty()) else {
+            return status(StatusCode::BAD_REQUEST, "BadRequest", "PATCH, fieldManager is required for apply requests");
+        };
+        let applied: Value = match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return status(StatusCode::BAD_REQUEST, "BadRequest", "the applied configuration must be an object");
+            }
+            Err(_) => match std::str::from_utf8(body).ok().map(serde_saphyr::from_str::<Value>) {
+                Some(Ok(v @ Value::Object(_))) => v,
+                _ => {
+                    return status(
+                        StatusCode::BAD_REQUEST,
+                        "BadRequest",
+                        "the applied configuration is not YAML or JSON",
+                    );
+                }
+            },
+        };
+        if applied["metadata"]["name"].as_str().is_some_and(|n| n != name) {
+            return invalid(
+                &t.served.kind,
+                name,
+                "metadata.name: the name of the object does not match the name on the URL",
+            );
+        }
+        let force = t.query.get("force").is_some_and(|f| f == "true");
+        let current = self.current(t, name);
+        let live = current.clone().unwrap_or(Value::Null);
+        let mut object = match apply::apply(&live, &applied, manager, force, &api_version(&t.resource), &now()) {
+            Ok(o) => o,
+            Err(conflicts) => {
+                let list: Vec<String> = conflicts.iter().map(|(m, f)| format!("conflict with \"{m}\": {f}")).collect();
+                let message = format!(
+                    "Apply failed with {} conflict{}: {}",
+                    conflicts.len(),
+                    if conflicts.len() == 1 { "" } else { "s" },
+                    list.join("; ")
+                );
+                return failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message);
+            }
+        };
+        let t = Target { applied: true, ..t.clone() };
+        match current {
+            Some(_) => self.replace(&t, name, object, false),
+            None => {
+                object["metadata"]["name"] = json!(name);
+                let body = serde_json::to_vec(&object).unwrap_or_default();
+                self.create(&t, &body)
+            }
         }
     }
 
@@ -678,7 +754,14 @@ impl ApiServer {
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
         let spec_changed = object["spec"] != current["spec"];
         object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
+        // Clients may clear managedFields with an empty list; otherwise the server keeps them.
+        if !t.applied && !object["metadata"]["managedFields"].as_array().is_some_and(Vec::is_empty) {
+            object["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();
+        }
         strip_nulls(&mut object["metadata"]);
+        if !t.applied {
+            apply::record_update(&current, &mut object, &t.manager, &api_version(&t.resource), &now());
+        }
         // Removing the last finalizer of a deleted object deletes it.
         let finalized = !current["metadata"]["deletionTimestamp"].is_null()
             && object["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
@@ -744,6 +827,8 @@ impl ApiServer {
         let mut items = Vec::new();
         for ((namespace, name), object) in chosen {
             let one = Target {
+                applied: false,
+                manager: t.manager.clone(),
                 store: t.store.clone(),
                 namespace: (!namespace.is_empty()).then_some(namespace),
                 name: Some(name.clone()),
@@ -939,16 +1024,20 @@ fn apply_patch(
 ) -> Result<Value, Box<Response<Body>>> {
     let media = content_type.split(';').next().unwrap_or("").trim();
     let result = match media {
-        // Strategic merge is read as a merge patch: the same for maps, not for keyed lists.
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            match serde_json::from_slice::<Value>(body) {
-                Ok(p) => {
-                    json_patch::merge(&mut current, &p);
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
+        "application/merge-patch+json" => match serde_json::from_slice::<Value>(body) {
+            Ok(p) => {
+                json_patch::merge(&mut current, &p);
+                Ok(())
             }
-        }
+            Err(e) => Err(e.to_string()),
+        },
+        "application/strategic-merge-patch+json" => match serde_json::from_slice::<Value>(body) {
+            Ok(p) => {
+                strategic::merge(&mut current, &p);
+                Ok(())
+            }
+            Err(e) => Err(e.to_string()),
+        },
         "application/json-patch+json" => match serde_json::from_slice::<json_patch::Patch>(body) {
             Ok(p) => json_patch::patch(&mut current, &p).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
