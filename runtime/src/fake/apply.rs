@@ -96,10 +96,8 @@ fn walk(v: &Value, field: Option<&str>, path: &mut Path, out: &mut FieldSet) {
 fn decode(fields: &Value) -> FieldSet {
     fn go(node: &Value, path: &mut Path, out: &mut FieldSet) {
         let Value::Object(m) = node else { return };
-        if m.is_empty() || m.contains_key(".") {
-            if !path.is_empty() {
-                out.insert(path.clone());
-            }
+        if (m.is_empty() || m.contains_key(".")) && !path.is_empty() {
+            out.insert(path.clone());
         }
         for (k, child) in m {
             let seg = if let Some(f) = k.strip_prefix("f:") {
