@@ -58,7 +58,9 @@ pub(super) fn served(crd: &Value) -> Vec<(ResourceKey, Served)> {
             });
             let options = ResourceOptions { status: subresources["status"].is_object(), scale };
             let key = (group.to_owned(), version.to_owned(), plural.to_owned());
-            Some((key, Served { kind: kind.to_owned(), list_kind: list_kind.clone(), namespaced, options }))
+            let schema = v["schema"]["openAPIV3Schema"].clone();
+            let schema = (!schema.is_null()).then_some(schema);
+            Some((key, Served { kind: kind.to_owned(), list_kind: list_kind.clone(), namespaced, options, schema }))
         })
         .collect()
 }

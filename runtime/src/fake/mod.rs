@@ -39,6 +39,7 @@ mod crd;
 mod filter;
 mod page;
 mod replay;
+mod schema;
 mod strategic;
 mod subresource;
 
@@ -59,6 +60,8 @@ struct Served {
     list_kind: String,
     namespaced: bool,
     options: ResourceOptions,
+    /// A custom resource's schema, which prunes, defaults and validates its objects.
+    schema: Option<Value>,
 }
 
 /// (group, version, plural)
@@ -174,7 +177,8 @@ impl ApiServer {
     ) -> &Self {
         let namespaced = std::any::type_name::<K::Scope>().ends_with("NamespaceResourceScope");
         let key = (K::GROUP.to_owned(), K::VERSION.to_owned(), K::URL_PATH_SEGMENT.to_owned());
-        let served = Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced, options };
+        let served =
+            Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced, options, schema: None };
         self.lock().served.insert(key, served);
         self
     }
@@ -553,6 +557,9 @@ impl ApiServer {
         if crd::is_crd(&t.resource) {
             crd::establish(&mut object, &now());
         }
+        if let Err(response) = admit(t, &name, &mut object) {
+            return *response;
+        }
         if !t.applied {
             apply::record_update(&Value::Null, &mut object, &t.manager, &api_version(&t.resource), &now());
         }
@@ -754,6 +761,9 @@ impl ApiServer {
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
         let spec_changed = object["spec"] != current["spec"];
         object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
+        if let Err(response) = admit(t, name, &mut object) {
+            return *response;
+        }
         // Clients may clear managedFields with an empty list; otherwise the server keeps them.
         if !t.applied && !object["metadata"]["managedFields"].as_array().is_some_and(Vec::is_empty) {
             object["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();
@@ -1012,6 +1022,26 @@ impl ApiServer {
         response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
         response
     }
+}
+
+/// A custom resource's object pruned, defaulted and validated by its schema, or the 422.
+fn admit(t: &Target, name: &str, object: &mut Value) -> Result<(), Box<Response<Body>>> {
+    let Some(schema) = &t.served.schema else { return Ok(()) };
+    let causes = schema::admit(object, schema);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let kind = format!("{}.{}", t.served.kind, t.resource.0);
+    let said: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+    let said = if said.len() == 1 { said[0].clone() } else { format!("[{}]", said.join(", ")) };
+    let body = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": format!("{kind} \"{name}\" is invalid: {said}"), "reason": "Invalid",
+        "details": {"name": name, "group": t.resource.0, "kind": t.served.kind,
+            "causes": causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect::<Vec<_>>()},
+        "code": 422,
+    });
+    Err(Box::new(respond(StatusCode::UNPROCESSABLE_ENTITY, &body)))
 }
 
 /// `current` with a JSON, merge or strategic-merge patch applied.

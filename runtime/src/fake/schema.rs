@@ -1,0 +1,178 @@
+//! What apiextensions does with a custom resource's `openAPIV3Schema` on every write: prune
+//! the fields the schema does not name (unless it preserves unknown fields), apply `default`s,
+//! and reject what does not validate with a 422 whose causes name each field, worded as the
+//! real server words them.
+
+use serde_json::{Value, json};
+
+/// One validation failure: the field (`spec.replicas`), the cause's reason and message.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Cause {
+    pub field: String,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// Prunes, defaults and validates `object` (the whole resource) against `schema`.
+pub(super) fn admit(object: &mut Value, schema: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    // apiVersion, kind and metadata are the server's; the schema speaks for the rest.
+    let Value::Object(fields) = object else { return causes };
+    for (key, value) in fields.iter_mut() {
+        if matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
+            continue;
+        }
+        match schema["properties"].get(key) {
+            Some(sub) => walk(value, sub, key, &mut causes),
+            None => {}
+        }
+    }
+    if !preserves(schema) {
+        fields.retain(|k, _| {
+            matches!(k.as_str(), "apiVersion" | "kind" | "metadata") || schema["properties"].get(k).is_some()
+        });
+    }
+    default_missing(fields, schema);
+    causes
+}
+
+fn preserves(schema: &Value) -> bool {
+    schema["x-kubernetes-preserve-unknown-fields"] == json!(true)
+}
+
+fn default_missing(fields: &mut serde_json::Map<String, Value>, schema: &Value) {
+    if let Some(properties) = schema["properties"].as_object() {
+        for (k, sub) in properties {
+            if let Some(default) = sub.get("default")
+                && !fields.contains_key(k)
+            {
+                fields.insert(k.clone(), default.clone());
+            }
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn walk(value: &mut Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) {
+    if value.is_null() && schema["nullable"] == json!(true) {
+        return;
+    }
+    let actual = type_name(value);
+    let expected: Option<&str> = if schema["x-kubernetes-int-or-string"] == json!(true) {
+        (!matches!(actual, "integer" | "string")).then_some("integer,string")
+    } else {
+        match schema["type"].as_str() {
+            Some("number") if matches!(actual, "integer" | "number") => None,
+            Some(t) if t != actual => Some(t),
+            _ => None,
+        }
+    };
+    if let Some(expected) = expected {
+        let shown = match value {
+            Value::String(s) => format!("{s:?}"),
+            other => format!("\"{}\"", type_name(other)),
+        };
+        causes.push(Cause {
+            field: path.to_owned(),
+            reason: "FieldValueTypeInvalid",
+            message: format!("Invalid value: {shown}: {path} in body must be of type {expected}: \"{actual}\""),
+        });
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
+        causes.push(Cause {
+            field: path.to_owned(),
+            reason: "FieldValueNotSupported",
+            message: format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+        });
+    }
+    match value {
+        Value::Object(fields) => {
+            for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !fields.contains_key(required) && schema["properties"][required].get("default").is_none() {
+                    causes.push(Cause {
+                        field: format!("{path}.{required}"),
+                        reason: "FieldValueRequired",
+                        message: "Required value".into(),
+                    });
+                }
+            }
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            for (k, v) in fields.iter_mut() {
+                let sub = schema["properties"].get(k).or(additional);
+                if let Some(sub) = sub {
+                    walk(v, sub, &format!("{path}.{k}"), causes);
+                }
+            }
+            let named = schema.get("properties").is_some() || additional.is_some();
+            if !preserves(schema) && named {
+                fields.retain(|k, _| schema["properties"].get(k).is_some() || additional.is_some());
+            }
+            default_missing(fields, schema);
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, item) in items.iter_mut().enumerate() {
+                    walk(item, sub, &format!("{path}[{i}]"), causes);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prunes_defaults_and_validates_as_apiextensions() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object", "required": ["size"], "properties": {
+            "size": {"type": "string", "enum": ["S", "L"]},
+            "port": {"x-kubernetes-int-or-string": true},
+            "replicas": {"type": "integer", "default": 1},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+        }}}});
+        let mut ok = json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "w"}, "spec": {
+            "size": "S", "port": "http", "unknown": 1, "free": {"anything": true}}, "extra": 2});
+        assert!(admit(&mut ok, &schema).is_empty());
+        assert_eq!(
+            ok,
+            json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "w"}, "spec": {
+            "size": "S", "port": "http", "replicas": 1, "free": {"anything": true}}})
+        );
+        let mut bad = json!({"spec": {"port": true, "tags": [1], "size": "M"}});
+        let mut causes = admit(&mut bad, &schema);
+        causes.sort_by(|a, b| a.field.cmp(&b.field));
+        let fields: Vec<(&str, &str)> = causes.iter().map(|c| (c.field.as_str(), c.reason)).collect();
+        assert_eq!(
+            fields,
+            [
+                ("spec.port", "FieldValueTypeInvalid"),
+                ("spec.size", "FieldValueNotSupported"),
+                ("spec.tags[0]", "FieldValueTypeInvalid"),
+            ]
+        );
+        assert_eq!(
+            causes[0].message,
+            "Invalid value: \"boolean\": spec.port in body must be of type integer,string: \"boolean\""
+        );
+        let mut missing = json!({"spec": {}});
+        assert_eq!(admit(&mut missing, &schema)[0].message, "Required value");
+    }
+}
