@@ -25,9 +25,21 @@ async fn server_with_crds() -> (ApiServer, Clientset) {
     let crds: Vec<CustomResourceDefinition> = serde_saphyr::from_multiple(&text).unwrap();
     let api: kube::Api<CustomResourceDefinition> = kube::Api::all(server.client());
     for crd in &crds {
-        let created = api.create(&PostParams::default(), crd).await.unwrap();
-        let conditions = created.status.unwrap().conditions.unwrap();
-        assert!(conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+        api.create(&PostParams::default(), crd).await.unwrap();
+    }
+    // As with a real server, a CRD is established moments after its create.
+    for crd in &crds {
+        let name = crd.metadata.name.as_deref().unwrap();
+        let established = || async {
+            let status = api.get(name).await.unwrap().status.unwrap_or_default();
+            status.conditions.unwrap_or_default().iter().any(|c| c.type_ == "Established" && c.status == "True")
+        };
+        let mut tries = 0;
+        while !established().await {
+            tries += 1;
+            assert!(tries < 200, "{name} was never established");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
     let cs = Clientset::new(server.client());
     (server, cs)

@@ -113,9 +113,10 @@ async fn main() {
     let mut events = cms.watch(&WatchParams::default().timeout(5), &version).await.unwrap();
     cms.create(&pp, &ConfigMap { metadata: meta("watched"), ..Default::default() }).await.unwrap();
     cms.patch("watched", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "b"}}))).await.unwrap();
+    // Gone at once, so the server answers with a Status naming it.
     match cms.delete("watched", &DeleteParams::default()).await.unwrap() {
-        Either::Left(gone) => assert_eq!(gone.metadata.name.as_deref(), Some("watched")),
-        Either::Right(status) => panic!("expected the object, got {status:?}"),
+        Either::Right(status) => assert_eq!(status.details.unwrap().name, "watched"),
+        Either::Left(object) => panic!("expected a Status, got {object:?}"),
     }
     let mut seen = Vec::new();
     while seen.len() < 3 {

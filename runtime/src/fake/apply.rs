@@ -57,7 +57,16 @@ fn fields_of(object: &Value) -> FieldSet {
     out
 }
 
+/// A `LabelSelector` is atomic (`x-kubernetes-map-type: atomic`): owned whole.
+fn atomic(field: Option<&str>, v: &Value) -> bool {
+    field == Some("selector") && (v.get("matchLabels").is_some() || v.get("matchExpressions").is_some())
+}
+
 fn walk(v: &Value, field: Option<&str>, path: &mut Path, out: &mut FieldSet) {
+    if atomic(field, v) {
+        out.insert(path.clone());
+        return;
+    }
     match v {
         Value::Object(m) if !m.is_empty() => {
             for (k, child) in m {
@@ -253,6 +262,9 @@ struct Entry {
     api_version: String,
     time: Value,
     set: FieldSet,
+    /// Written through a subresource (`status`): its fields are outside what main-resource
+    /// writes manage, so such entries pass through unchanged.
+    subresource: Option<Value>,
 }
 
 fn entries(object: &Value) -> Vec<Entry> {
@@ -266,6 +278,7 @@ fn entries(object: &Value) -> Vec<Entry> {
             api_version: e["apiVersion"].as_str().unwrap_or_default().to_owned(),
             time: e["time"].clone(),
             set: decode(&e["fieldsV1"]),
+            subresource: e.get("subresource").cloned(),
         })
         .collect()
 }
@@ -275,10 +288,14 @@ fn store(object: &mut Value, entries: Vec<Entry>) {
         .into_iter()
         .filter(|e| !e.set.is_empty())
         .map(|e| {
-            json!({
+            let mut entry = json!({
                 "manager": e.manager, "operation": e.operation, "apiVersion": e.api_version,
                 "time": e.time, "fieldsType": "FieldsV1", "fieldsV1": encode(&e.set),
-            })
+            });
+            if let Some(sub) = e.subresource {
+                entry["subresource"] = sub;
+            }
+            entry
         })
         .collect();
     if list.is_empty() {
@@ -316,7 +333,7 @@ pub(super) fn apply(
     let mut conflicts = Vec::new();
     let mut taken: BTreeMap<usize, FieldSet> = BTreeMap::new();
     for (i, e) in owners.iter().enumerate() {
-        if e.manager == manager && e.operation == "Apply" {
+        if (e.manager == manager && e.operation == "Apply") || e.subresource.is_some() {
             continue;
         }
         for path in wanted.intersection(&e.set) {
@@ -356,6 +373,7 @@ pub(super) fn apply(
         api_version: api_version.to_owned(),
         time: json!(now),
         set: wanted,
+        subresource: None,
     };
     match mine {
         Some(at) => owners[at] = entry,
@@ -365,6 +383,17 @@ pub(super) fn apply(
     Ok(object)
 }
 
+/// The managedFields entry of a manager that wrote `object`'s status through the `status`
+/// subresource (the API server establishing a CRD, a controller reporting).
+pub(super) fn status_entry(object: &Value, manager: &str, api_version: &str, now: &str) -> Value {
+    let mut set = FieldSet::new();
+    walk(&object["status"], Some("status"), &mut vec![Seg::Field("status".into())], &mut set);
+    json!({
+        "manager": manager, "operation": "Update", "apiVersion": api_version, "time": now,
+        "fieldsType": "FieldsV1", "fieldsV1": encode(&set), "subresource": "status",
+    })
+}
+
 /// Records that `manager` wrote `new` over `old` with a create, update or patch: it owns what
 /// changed, and no one else does any more.
 pub(super) fn record_update(old: &Value, new: &mut Value, manager: &str, api_version: &str, now: &str) {
@@ -372,12 +401,12 @@ pub(super) fn record_update(old: &Value, new: &mut Value, manager: &str, api_ver
     let changed: FieldSet =
         after.iter().filter(|p| !before.contains(*p) || get(old, p) != get(new, p)).cloned().collect();
     let mut owners = entries(old);
-    for e in &mut owners {
+    for e in owners.iter_mut().filter(|e| e.subresource.is_none()) {
         // Fields that are gone are owned by no one; changed ones move to the writer.
         e.set.retain(|p| after.contains(p) && !changed.contains(p));
     }
     if !changed.is_empty() {
-        match owners.iter_mut().find(|e| e.manager == manager && e.operation == "Update") {
+        match owners.iter_mut().find(|e| e.manager == manager && e.operation == "Update" && e.subresource.is_none()) {
             Some(e) => {
                 e.set.extend(changed);
                 e.time = json!(now);
@@ -388,6 +417,7 @@ pub(super) fn record_update(old: &Value, new: &mut Value, manager: &str, api_ver
                 api_version: api_version.to_owned(),
                 time: json!(now),
                 set: changed,
+                subresource: None,
             }),
         }
     }

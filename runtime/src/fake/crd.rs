@@ -10,19 +10,54 @@ pub(super) fn is_crd(resource: &ResourceKey) -> bool {
     resource.0 == "apiextensions.k8s.io" && resource.2 == "customresourcedefinitions"
 }
 
-/// What the real server reports once a CRD's names are accepted and it serves them; it does
-/// so within moments, the fake at once.
-pub(super) fn establish(crd: &mut Value, now: &str) {
-    let condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
+/// What the API server fills in on create: the conversion strategy, `singular` and `listKind`,
+/// and a status that says nothing is accepted yet.
+pub(super) fn prepare(crd: &mut Value) {
+    let spec = &mut crd["spec"];
+    if spec["conversion"].is_null() {
+        spec["conversion"] = json!({"strategy": "None"});
+    }
+    let kind = spec["names"]["kind"].as_str().unwrap_or_default().to_owned();
+    if spec["names"]["singular"].is_null() {
+        spec["names"]["singular"] = json!(kind.to_lowercase());
+    }
+    if spec["names"]["listKind"].is_null() {
+        spec["names"]["listKind"] = json!(format!("{kind}List"));
+    }
     crd["status"] = json!({
-        "conditions": [
-            condition("NamesAccepted", "NoConflicts", "no conflicts found"),
-            condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
-        ],
-        "acceptedNames": crd["spec"]["names"].clone(),
+        "conditions": null,
+        "acceptedNames": {"plural": "", "kind": ""},
         "storedVersions": crd["spec"]["versions"].as_array().into_iter().flatten()
             .filter(|v| v["storage"] == json!(true)).map(|v| v["name"].clone()).collect::<Vec<_>>(),
     });
+}
+
+/// How long after its create a CRD is established, as the API server's naming controller
+/// does it moments later rather than in the create.
+pub(super) const ESTABLISH_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// What the real server reports once a CRD's names are accepted and it serves them.
+pub(super) fn establish(crd: &mut Value, now: &str) {
+    let condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "lastTransitionTime": now, "reason": reason, "message": message});
+    crd["status"]["conditions"] = json!([
+        condition("NamesAccepted", "NoConflicts", "no conflicts found"),
+        condition("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+    ]);
+    crd["status"]["acceptedNames"] = crd["spec"]["names"].clone();
+}
+
+/// A CRD being deleted: the cleanup finalizer and the Terminating condition, as the response
+/// to its DELETE shows them before its resources and then it go.
+pub(super) fn terminating(crd: &mut Value, now: &str) {
+    crd["metadata"]["deletionTimestamp"] = json!(now);
+    crd["metadata"]["finalizers"] = json!(["customresourcecleanup.apiextensions.k8s.io"]);
+    if let Some(conditions) = crd["status"]["conditions"].as_array_mut() {
+        conditions.push(json!({
+            "type": "Terminating", "status": "True", "lastTransitionTime": now,
+            "reason": "InstanceDeletionPending",
+            "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+        }));
+    }
 }
 
 /// The resources a CRD serves.

@@ -36,6 +36,7 @@ use serde_json::{Value, json};
 
 mod apply;
 mod crd;
+mod defaults;
 mod filter;
 mod page;
 mod replay;
@@ -243,6 +244,45 @@ impl ApiServer {
         self.lock().actions.iter().filter(|a| a.verb == verb && a.resource == resource).count()
     }
 
+    /// Stores an object as if it had been there all along (the state of a recorded cluster, a
+    /// controller's work): its resource is found by `apiVersion` and `kind` among those
+    /// registered; `uid` and `creationTimestamp` are kept if it has them; it gets a new
+    /// `resourceVersion`, and watches see it added.
+    pub fn seed(&self, object: &Value) -> Result<(), String> {
+        let api_version = object["apiVersion"].as_str().ok_or("the object has no apiVersion")?;
+        let kind = object["kind"].as_str().ok_or("the object has no kind")?;
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let mut state = self.lock();
+        let (key, served) = state
+            .served
+            .iter()
+            .find(|((g, v, _), s)| g == group && v == version && s.kind == kind)
+            .map(|(k, s)| (k.clone(), s.clone()))
+            .ok_or_else(|| format!("{api_version} {kind} is not registered"))?;
+        let name = object["metadata"]["name"].as_str().ok_or("the object has no name")?.to_owned();
+        let namespace = if served.namespaced {
+            Some(object["metadata"]["namespace"].as_str().ok_or("a namespaced object needs a namespace")?.to_owned())
+        } else {
+            None
+        };
+        let mut object = object.clone();
+        state.uid += 1;
+        let uid = format!("00000000-0000-4000-8000-{:012x}", state.uid);
+        let rv = Self::next_rv(&mut state);
+        let meta = &mut object["metadata"];
+        if meta["uid"].is_null() {
+            meta["uid"] = json!(uid);
+        }
+        if meta["creationTimestamp"].is_null() {
+            meta["creationTimestamp"] = json!(now());
+        }
+        meta["resourceVersion"] = json!(rv.to_string());
+        let store = storage(&key.0, &key.2);
+        state.objects.entry(store.clone()).or_default().insert((namespace.unwrap_or_default(), name), object.clone());
+        self.record(&mut state, &store, "ADDED", &object);
+        Ok(())
+    }
+
     /// Sets what the `log` subresource of a pod returns.
     pub fn set_log(&self, namespace: &str, pod: &str, text: impl Into<String>) {
         self.lock().logs.insert((namespace.to_owned(), pod.to_owned()), text.into());
@@ -320,6 +360,8 @@ struct Target {
     query: HashMap<String, String>,
     /// Set for a server-side apply, whose ownership `apply` has worked out already.
     applied: bool,
+    /// A delete that asked for background or foreground propagation.
+    background: bool,
     /// Who writes: `fieldManager`, else the client's user agent up to its first `/`, as the
     /// real server names managers of writes that do not say.
     manager: String,
@@ -390,6 +432,11 @@ impl ApiServer {
                 }
             }
         }
+        // DeleteOptions come as a body or as query parameters.
+        let options: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let propagation =
+            options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
+        target.background = matches!(propagation, Some("Background" | "Foreground"));
         if let (Some(sub), Some(name)) = (&target.subresource, &target.name) {
             return self.subresource(&target, name, sub, &parts.method, &content_type, &body);
         }
@@ -450,6 +497,7 @@ impl ApiServer {
             subresource: rest.get(2).map(|n| (*n).to_owned()),
             query,
             applied: false,
+            background: false,
             manager: String::new(),
         })
     }
@@ -554,18 +602,25 @@ impl ApiServer {
         {
             o.remove("status");
         }
-        if crd::is_crd(&t.resource) {
-            crd::establish(&mut object, &now());
+        let is_crd = crd::is_crd(&t.resource);
+        if is_crd {
+            crd::prepare(&mut object);
         }
+        defaults::apply(&t.resource.0, &t.resource.2, &mut object);
         if let Err(response) = admit(t, &name, &mut object) {
             return *response;
         }
         if !t.applied {
             apply::record_update(&Value::Null, &mut object, &t.manager, &api_version(&t.resource), &now());
         }
+        defaults::prepare(&t.resource.0, &t.resource.2, &mut object);
         if !dry_run {
-            state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
+            state.objects.entry(t.store.clone()).or_default().insert(key.clone(), object.clone());
             self.record(&mut state, &t.store, "ADDED", &object);
+            if is_crd {
+                drop(state);
+                self.establish_later(t.store.clone(), key);
+            }
         }
         respond(StatusCode::CREATED, &object)
     }
@@ -610,13 +665,18 @@ impl ApiServer {
                     .flat_map(|o| o.values())
                     .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
                     .filter(|o| filter.matches(o))
-                    .map(|o| as_version(t, o))
+                    // Lists of custom resources keep each item's apiVersion and kind, as
+                    // unstructured lists do; built-in lists drop them.
+                    .map(|o| if t.served.schema.is_some() { as_version(t, o) } else { list_item(o) })
                     .collect();
                 let rv = state.rv;
                 state.pages.first(rv, items, page.limit)
             }
         };
         let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if t.served.schema.is_some() {
+            metadata["continue"] = json!("");
+        }
         if let Some((token, remaining)) = next {
             metadata["continue"] = json!(token);
             metadata["remainingItemCount"] = json!(remaining);
@@ -761,6 +821,7 @@ impl ApiServer {
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
         let spec_changed = object["spec"] != current["spec"];
         object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
+        defaults::apply(&t.resource.0, &t.resource.2, &mut object);
         if let Err(response) = admit(t, name, &mut object) {
             return *response;
         }
@@ -793,6 +854,42 @@ impl ApiServer {
         respond(StatusCode::OK, &object)
     }
 
+    /// Establishes a new CRD moments after its create, as the API server's controllers do;
+    /// at once when there is no Tokio runtime to wait on.
+    fn establish_later(&self, store: ResourceKey, key: (String, String)) {
+        let server = self.clone();
+        let establish = move || {
+            let mut state = server.lock();
+            let Some(mut crd) = state.objects.get(&store).and_then(|o| o.get(&key)).cloned() else { return };
+            let now = now();
+            crd::establish(&mut crd, &now);
+            let api_version = crd["apiVersion"].as_str().unwrap_or_default().to_owned();
+            // The create wrote storedVersions; establishing writes the rest of the status.
+            let mut written = crd.clone();
+            if let Some(status) = written["status"].as_object_mut() {
+                status.remove("storedVersions");
+            }
+            let entry = apply::status_entry(&written, "kube-apiserver", &api_version, &now);
+            match crd["metadata"]["managedFields"].as_array_mut() {
+                Some(entries) => entries.insert(0, entry),
+                None => crd["metadata"]["managedFields"] = json!([entry]),
+            }
+            let rv = Self::next_rv(&mut state);
+            crd["metadata"]["resourceVersion"] = json!(rv.to_string());
+            state.objects.entry(store.clone()).or_default().insert(key, crd.clone());
+            server.record(&mut state, &store, "MODIFIED", &crd);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move {
+                    tokio::time::sleep(crd::ESTABLISH_AFTER).await;
+                    establish();
+                });
+            }
+            Err(_) => establish(),
+        }
+    }
+
     fn delete(&self, t: &Target, name: &str) -> Response<Body> {
         let mut state = self.lock();
         let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
@@ -808,6 +905,7 @@ impl ApiServer {
         if has_finalizers {
             if object["metadata"]["deletionTimestamp"].is_null() {
                 object["metadata"]["deletionTimestamp"] = json!(now());
+                bump_generation(&mut object);
             }
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
             self.record(&mut state, &t.store, "MODIFIED", &object);
@@ -815,7 +913,27 @@ impl ApiServer {
         }
         state.objects.entry(t.store.clone()).or_default().remove(&key);
         self.record(&mut state, &t.store, "DELETED", &object);
-        respond(StatusCode::OK, &object)
+        // A CRD answers with itself terminating (its resources go with it); a Job, whose API
+        // orphans its pods by default, with the orphan finalizer the garbage collector then
+        // removes; anything else with a Status.
+        let now = now();
+        if crd::is_crd(&t.store) {
+            crd::terminating(&mut object, &now);
+            return respond(StatusCode::OK, &object);
+        }
+        if (t.resource.0.as_str(), t.resource.2.as_str()) == ("batch", "jobs") && !t.background {
+            object["metadata"]["deletionTimestamp"] = json!(now);
+            object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            object["metadata"]["finalizers"] = json!(["orphan"]);
+            bump_generation(&mut object);
+            return respond(StatusCode::OK, &object);
+        }
+        let details =
+            json!({"name": name, "group": t.resource.0, "kind": t.resource.2, "uid": object["metadata"]["uid"]});
+        respond(
+            StatusCode::OK,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+        )
     }
 
     fn delete_collection(&self, t: &Target) -> Response<Body> {
@@ -838,6 +956,7 @@ impl ApiServer {
         for ((namespace, name), object) in chosen {
             let one = Target {
                 applied: false,
+                background: t.background,
                 manager: t.manager.clone(),
                 store: t.store.clone(),
                 namespace: (!namespace.is_empty()).then_some(namespace),
@@ -848,7 +967,7 @@ impl ApiServer {
                 query: t.query.clone(),
             };
             if self.delete(&one, &name).status().is_success() {
-                items.push(object);
+                items.push(if t.served.schema.is_some() { as_version(t, &object) } else { list_item(&object) });
             }
         }
         let list = json!({
@@ -950,14 +1069,20 @@ impl ApiServer {
                         .map(|o| json!({"type": "ADDED", "object": as_version(t, o)}))
                         .collect();
                     if streaming {
-                        events.push(json!({"type": "BOOKMARK", "object": {
+                        let mut bookmark = json!({
                             "apiVersion": api_version(&t.resource),
                             "kind": t.served.kind,
                             "metadata": {
                                 "resourceVersion": state.rv.to_string(),
                                 "annotations": {"k8s.io/initial-events-end": "true"},
                             },
-                        }}));
+                        });
+                        // A bookmark is an empty object of the kind, as Go serializes one.
+                        if (t.resource.0.as_str(), t.resource.2.as_str()) == ("", "pods") {
+                            bookmark["spec"] = json!({"containers": null});
+                            bookmark["status"] = json!({});
+                        }
+                        events.push(json!({"type": "BOOKMARK", "object": bookmark}));
                     }
                     events
                 }
@@ -1130,6 +1255,23 @@ fn rest_with<'a>(plural: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
 /// The storage of a resource: its group and plural, whatever the version.
 fn storage(group: &str, plural: &str) -> ResourceKey {
     (group.to_owned(), String::new(), plural.to_owned())
+}
+
+/// Marking an object deleted is a change of its desired state: the generation goes up.
+fn bump_generation(object: &mut Value) {
+    if let Some(g) = object["metadata"]["generation"].as_i64() {
+        object["metadata"]["generation"] = json!(g + 1);
+    }
+}
+
+/// An object as a list holds it: without `apiVersion` and `kind`, which the list carries.
+fn list_item(object: &Value) -> Value {
+    let mut object = object.clone();
+    if let Some(m) = object.as_object_mut() {
+        m.remove("apiVersion");
+        m.remove("kind");
+    }
+    object
 }
 
 /// `object` as the version of `t` presents it.

@@ -22,9 +22,8 @@ pub(super) fn admit(object: &mut Value, schema: &Value) -> Vec<Cause> {
         if matches!(key.as_str(), "apiVersion" | "kind" | "metadata") {
             continue;
         }
-        match schema["properties"].get(key) {
-            Some(sub) => walk(value, sub, key, &mut causes),
-            None => {}
+        if let Some(sub) = schema["properties"].get(key) {
+            walk(value, sub, key, &mut causes);
         }
     }
     if !preserves(schema) {
