@@ -332,3 +332,22 @@ async fn server_side_apply_owns_fields_and_conflicts() {
     let owners: Vec<String> = patched.metadata.managed_fields.unwrap().into_iter().filter_map(|m| m.manager).collect();
     assert_eq!(owners.len(), 3, "ops, autoscaler and the patch's manager: {owners:?}");
 }
+
+#[tokio::test]
+async fn it_serves_over_tcp_with_a_kubeconfig() {
+    let server = server();
+    let serving = server.serve("127.0.0.1:0").await.unwrap();
+    let kubeconfig = kube::config::Kubeconfig::read_from(serving.kubeconfig()).unwrap();
+    let config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default()).await.unwrap();
+    assert_eq!(config.default_namespace, "default");
+    let client = kube::Client::try_from(config).unwrap();
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    api.create(&PostParams::default(), &config_map("over-tcp", &[])).await.unwrap();
+    // The same server, in process.
+    let local: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+    assert_eq!(local.get("over-tcp").await.unwrap().data.unwrap()["k"], "v");
+    let path = serving.kubeconfig().to_owned();
+    drop(serving);
+    assert!(!path.exists(), "the kubeconfig goes with the listener");
+}

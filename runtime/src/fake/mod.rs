@@ -41,11 +41,13 @@ mod filter;
 mod page;
 mod replay;
 mod schema;
+mod serve;
 mod strategic;
 mod subresource;
 
 use filter::Filter;
 pub use replay::{Exchange, Replay};
+pub use serve::Serving;
 pub use subresource::{ResourceOptions, ScaleSubresource};
 
 /// How many events a watch can be resumed from, as the API server's watch cache.
@@ -337,11 +339,7 @@ impl tower::Service<Request<kube::client::Body>> for ApiServer {
                 Ok(b) => b.to_bytes(),
                 Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
             };
-            let latency = server.lock().latency;
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
-            }
-            Ok(server.handle(parts, body))
+            Ok(server.serve_one(parts, body).await)
         })
     }
 }
@@ -368,6 +366,15 @@ struct Target {
 }
 
 impl ApiServer {
+    /// One request, after the configured latency.
+    async fn serve_one(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
+        let latency = self.lock().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        self.handle(parts, body)
+    }
+
     fn handle(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
         if parts.method == Method::GET
             && let Some(response) = self.discovery(parts.uri.path())
