@@ -24,9 +24,9 @@ k8s-openapi = { version = "0.29", features = ["v1_36"] }
 TOML
 echo 'pub use k8s_openapi;' > "$work/a/src/lib.rs"
 
-target/release/kube-codegen generate "$swagger" --crate-name clientset-all --runtime-path "$repo/runtime" --out "$work/b"
+target/release/kube-codegen generate "$swagger" --crate-name clientset-all --runtime-dir "$repo/runtime" --out "$work/b"
 target/release/kube-codegen generate "$swagger" --only pods --only services --only configmaps \
-  --only deployments.apps --only jobs.batch --crate-name clientset-five --runtime-path "$repo/runtime" --out "$work/c"
+  --only deployments.apps --only jobs.batch --crate-name clientset-five --runtime-dir "$repo/runtime" --out "$work/c"
 for d in b c; do
   # The final binary picks the Kubernetes version; here the crate stands in for it.
   sed -i 's/^k8s-openapi = "0.29"/k8s-openapi = { version = "0.29", features = ["v1_36"] }/' "$work/$d/Cargo.toml"

@@ -25,7 +25,7 @@ echo 'pub use k8s_openapi;' > "$work/a/src/lib.rs"
 
 # B: the generated crate (it uses k8s-openapi for Time, Quantity, IntOrString, ObjectMeta).
 target/release/kube-codegen generate "$corpus/openapi/v2/swagger-v1.36.0.json" --types generate \
-  --crate-name k8s-generated --runtime-path "$repo/runtime" --out "$work/b"
+  --crate-name k8s-generated --runtime-dir "$repo/runtime" --out "$work/b"
 echo '[workspace]' >> "$work/b/Cargo.toml"
 
 for d in a b; do cp Cargo.lock "$work/$d/"; (cd "$work/$d" && cargo fetch -q); done

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, Files, Settings, TypeMode};
+use crate::{Artifact, Error, Files, Settings, TypeMode};
 
 /// Generates code from a build script.
 ///
@@ -66,6 +66,24 @@ impl Builder {
     /// Names the module of an API group.
     pub fn group_alias(&mut self, group: impl Into<String>, module: impl Into<String>) -> &mut Self {
         self.settings.group_aliases.insert(group.into(), module.into());
+        self
+    }
+
+    /// What to emit besides the types (clientset, listers, informers); all by default.
+    pub fn emit(&mut self, artifacts: impl IntoIterator<Item = Artifact>) -> &mut Self {
+        self.settings.emit = artifacts.into_iter().collect();
+        self
+    }
+
+    /// The Rust path generated code names the runtime by, when a crate re-exports it.
+    pub fn runtime_path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.settings.runtime_path = path.into();
+        self
+    }
+
+    /// Whether the schemas' descriptions become docs (they do by default).
+    pub fn docs(&mut self, on: bool) -> &mut Self {
+        self.settings.docs = on;
         self
     }
 

@@ -12,7 +12,9 @@ use crate::rust_names::{ident, pascal, snake, words};
 use crate::typespace::{ModPath, Ty, TypeSpace};
 
 /// The alias of the runtime's client module in a module with clients (see `output`).
-pub const RT_USE: &str = "use kube_codegen_runtime::client as rt;";
+pub fn rt_use(runtime: &str) -> String {
+    format!("use {runtime}::client as rt;")
+}
 
 /// One emitted item: its module, its name (for ordering) and its tokens.
 pub struct ClientItem {

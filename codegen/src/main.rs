@@ -36,7 +36,7 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         kube-codegen generate crds/ --out src/generated\n  \
         kube-codegen generate swagger.json --only deployments.apps --types generate --out src/k8s\n  \
-        kube-codegen generate crds/ --crate-name my-crds --runtime-path ../kube-codegen/runtime --out my-crds\n  \
+        kube-codegen generate crds/ --crate-name my-crds --runtime-dir ../kube-codegen/runtime --out my-crds\n  \
         kube-codegen generate crds/ --out src/generated --check")]
     Generate {
         /// OpenAPI v2/v3 documents, CRD manifests, or directories of them.
@@ -63,11 +63,21 @@ enum Command {
         #[arg(long, value_enum, value_name = "ARTIFACTS", value_delimiter = ',')]
         emit: Option<Vec<Emit>>,
         /// Write a complete crate with this name (Cargo.toml and src/).
-        #[arg(long, value_name = "NAME", requires = "runtime_path")]
+        #[arg(long, value_name = "NAME", requires = "runtime_dir")]
         crate_name: Option<String>,
-        /// The path of kube-codegen-runtime, for the crate's Cargo.toml.
-        #[arg(long, value_name = "PATH", requires = "crate_name")]
-        runtime_path: Option<PathBuf>,
+        /// The directory of kube-codegen-runtime, for the crate's Cargo.toml.
+        #[arg(long, value_name = "DIR", requires = "crate_name")]
+        runtime_dir: Option<PathBuf>,
+        /// The Rust path generated code uses for kube-codegen-runtime, if it is re-exported
+        /// (`my_crate::runtime`); `kube_codegen_runtime` by default.
+        #[arg(long, value_name = "RUST_PATH")]
+        runtime_path: Option<String>,
+        /// Leave the schemas' descriptions out of the docs (each item keeps a one-line doc).
+        #[arg(long)]
+        no_docs: bool,
+        /// Print where the time went (reading, emitting, formatting, writing) to stderr.
+        #[arg(long)]
+        timings: bool,
         /// Write nothing; exit 1 and name the files when DIR differs from what would be written.
         #[arg(long)]
         check: bool,
@@ -125,9 +135,13 @@ fn main() -> ExitCode {
             only,
             emit,
             crate_name,
+            runtime_dir,
             runtime_path,
+            no_docs,
+            timings,
             check,
         } => {
+            let started = std::time::Instant::now();
             let mut settings = Settings {
                 types: match types {
                     Types::Map => TypeMode::MapK8sOpenapi,
@@ -136,8 +150,12 @@ fn main() -> ExitCode {
                 extern_types: extern_types.into_iter().collect::<BTreeMap<_, _>>(),
                 group_aliases: group_aliases.into_iter().collect::<BTreeMap<_, _>>(),
                 only,
+                docs: !no_docs,
                 ..Settings::default()
             };
+            if let Some(path) = runtime_path {
+                settings.runtime_path = path;
+            }
             if let Some(emit) = emit {
                 settings.emit = emit
                     .into_iter()
@@ -153,11 +171,14 @@ fn main() -> ExitCode {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
-            let files = match (&crate_name, &runtime_path) {
-                (Some(name), Some(runtime)) => kube_codegen::generate_crate(&model, &settings, name, runtime),
-                _ => kube_codegen::generate(&model, &settings),
+            let read = started.elapsed();
+            let files = match (&crate_name, &runtime_dir) {
+                (Some(name), Some(runtime)) => {
+                    kube_codegen::generate_crate(&model, &settings, name, runtime).map(|f| (f, Default::default()))
+                }
+                _ => kube_codegen::generate_timed(&model, &settings),
             };
-            let files = match files {
+            let (files, split) = match files {
                 Ok(f) => f,
                 Err(e) => return fail(e),
             };
@@ -184,10 +205,23 @@ fn main() -> ExitCode {
                 }
                 return ExitCode::from(1);
             }
-            match files.write(&out) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e),
+            let started_writing = std::time::Instant::now();
+            if let Err(e) = files.write(&out) {
+                return fail(e);
             }
+            if timings {
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+                eprintln!(
+                    "read {:.0} ms, emit {:.0} ms, format {:.0} ms, write {:.0} ms, total {:.0} ms ({} files)",
+                    ms(read),
+                    ms(split.emit),
+                    ms(split.format),
+                    ms(started_writing.elapsed()),
+                    ms(started.elapsed()),
+                    files.0.len()
+                );
+            }
+            ExitCode::SUCCESS
         }
     }
 }

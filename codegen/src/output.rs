@@ -62,9 +62,31 @@ pub struct Unit {
     pub uses_rt: bool,
 }
 
+/// CPU time spent emitting tokens and formatting them, summed over threads.
+#[derive(Default)]
+pub struct Work {
+    emit: std::sync::atomic::AtomicU64,
+    format: std::sync::atomic::AtomicU64,
+}
+
+impl Work {
+    fn add(counter: &std::sync::atomic::AtomicU64, since: std::time::Instant) {
+        counter.fetch_add(since.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The share of the work that was emitting, from 0 to 1.
+    pub fn emit_share(&self) -> f64 {
+        let (e, f) = (
+            self.emit.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            self.format.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        );
+        if e + f == 0.0 { 0.0 } else { e / (e + f) }
+    }
+}
+
 /// Every item of every artifact the settings ask for, formatted.
-pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>) -> Result<Vec<Unit>, Error> {
-    let mut units = formatted_items(ts)?;
+pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>, work: &Work) -> Result<Vec<Unit>, Error> {
+    let mut units = formatted_items(ts, work)?;
     // Token streams stay on this thread; their text is parsed and formatted in parallel.
     let texts: Vec<(ModPath, String, String, Option<String>, bool)> = clients
         .into_iter()
@@ -73,6 +95,7 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>) -> Result<V
     let formatted: Result<Vec<Unit>, Error> = texts
         .into_par_iter()
         .map(|(module, name, tokens, ws, uses_rt)| {
+            let started = std::time::Instant::now();
             let parse = |t: &str| t.parse::<TokenStream>().expect("printed tokens parse");
             let mut text = format(parse(&tokens), &module)?;
             if let Some(ws) = ws {
@@ -88,6 +111,7 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>) -> Result<V
                 }
                 text.push_str("}\n");
             }
+            Work::add(&work.format, started);
             Ok(Unit { module, rank: 1, name, text, uses_rt })
         })
         .collect();
@@ -96,9 +120,30 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>) -> Result<V
     Ok(units)
 }
 
+/// `text` with the runtime named by `path`: every `kube_codegen_runtime::` that starts a path
+/// (not the tail of a longer identifier).
+pub fn rename_runtime(text: &str, path: &str) -> String {
+    const NEEDLE: &str = "kube_codegen_runtime::";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(NEEDLE) {
+        let before = rest[..at].chars().next_back();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            out.push_str(NEEDLE);
+        } else {
+            out.push_str(path);
+            out.push_str("::");
+        }
+        rest = &rest[at + NEEDLE.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Renders units as a module tree: the root is `mod.rs` (or `lib.rs` for a crate), a module
 /// with submodules is `<path>/mod.rs`, a leaf module is `<path>.rs`.
-pub fn module_tree(units: &[Unit], root_file: &str, root_docs: &str) -> Result<Files, Error> {
+pub fn module_tree(units: &[Unit], root_file: &str, root_docs: &str, runtime: &str) -> Result<Files, Error> {
     let root = tree(units);
     let mut jobs = Vec::new();
     plan(&root, &mut Vec::new(), PathBuf::from(root_file), &mut jobs);
@@ -108,7 +153,7 @@ pub fn module_tree(units: &[Unit], root_file: &str, root_docs: &str) -> Result<F
         let mut text = format(head(&job, root.then_some(root_docs)), &job.path)?;
         if uses_rt(units, job.node, &job.path) {
             let gap = if text.is_empty() { "" } else { "\n" };
-            text.push_str(&format!("{gap}{}\n", emit_clients::RT_USE));
+            text.push_str(&format!("{gap}{}\n", emit_clients::rt_use(runtime)));
         }
         for &id in &job.node.items {
             if !text.is_empty() && !text.ends_with("\n\n") {
@@ -123,14 +168,14 @@ pub fn module_tree(units: &[Unit], root_file: &str, root_docs: &str) -> Result<F
 
 /// Renders units as one file of nested inline modules, for `include!`: a `mod x;` inside an
 /// included file would be looked for beside the file that includes it.
-pub fn single_file(units: &[Unit], file: &str) -> Result<Files, Error> {
+pub fn single_file(units: &[Unit], file: &str, runtime: &str) -> Result<Files, Error> {
     let root = tree(units);
     let mut text = format!("{HEADER}\n");
-    inline(&root, &mut Vec::new(), units, &mut text);
+    inline(&root, &mut Vec::new(), units, &emit_clients::rt_use(runtime), &mut text);
     Ok(Files([(PathBuf::from(file), text)].into_iter().collect()))
 }
 
-fn inline(node: &Node, path: &mut ModPath, units: &[Unit], out: &mut String) {
+fn inline(node: &Node, path: &mut ModPath, units: &[Unit], rt_use: &str, out: &mut String) {
     let indent = "    ".repeat(path.len());
     for (name, child) in &node.children {
         out.push('\n');
@@ -140,13 +185,13 @@ fn inline(node: &Node, path: &mut ModPath, units: &[Unit], out: &mut String) {
             out.push_str(&format!("{indent}#[allow({ALLOWED_DOC_LINTS})]\n"));
         }
         out.push_str(&format!("{indent}pub mod {} {{\n", ident(name)));
-        inline(child, path, units, out);
+        inline(child, path, units, rt_use, out);
         out.push_str(&format!("{indent}}}\n"));
         path.pop();
     }
     let inner = "    ".repeat(path.len());
     if uses_rt(units, node, path) {
-        out.push_str(&format!("\n{inner}{}\n", emit_clients::RT_USE));
+        out.push_str(&format!("\n{inner}{rt_use}\n"));
     }
     for &id in &node.items {
         out.push('\n');
@@ -187,13 +232,17 @@ fn tree(units: &[Unit]) -> Node {
 
 /// Every type item formatted, one by one, so the work spreads evenly over the cores however
 /// unevenly items are spread over modules.
-fn formatted_items(ts: &TypeSpace) -> Result<Vec<Unit>, Error> {
+fn formatted_items(ts: &TypeSpace, work: &Work) -> Result<Vec<Unit>, Error> {
     (0..ts.items.len())
         .into_par_iter()
         .map(|id| {
             let item = &ts.items[id];
+            let started = std::time::Instant::now();
             let (tokens, trailer) = emit_types::item(ts, id);
+            Work::add(&work.emit, started);
+            let started = std::time::Instant::now();
             let mut text = format(tokens, &item.module)?;
+            Work::add(&work.format, started);
             if let Some(trailer) = trailer {
                 text.push_str(&trailer);
             }

@@ -49,7 +49,15 @@ pub struct Settings {
     pub only: Vec<String>,
     /// The artifacts emitted besides the types; all of them by default.
     pub emit: BTreeSet<Artifact>,
+    /// The Rust path generated code names the runtime by: `kube_codegen_runtime` unless a
+    /// crate re-exports it.
+    pub runtime_path: String,
+    /// Whether the schemas' descriptions become docs; without, each item keeps a one-line doc.
+    pub docs: bool,
 }
+
+/// The runtime crate's own name.
+pub const RUNTIME: &str = "kube_codegen_runtime";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -59,6 +67,8 @@ impl Default for Settings {
             group_aliases: BTreeMap::new(),
             only: Vec::new(),
             emit: Artifact::ALL.iter().map(|(a, _)| *a).collect(),
+            runtime_path: RUNTIME.to_owned(),
+            docs: true,
         }
     }
 }
@@ -77,6 +87,12 @@ impl Settings {
                     "extern type for `{schema}`: `{path}` is not a Rust path like `my_crate::types::Name`"
                 )));
             }
+        }
+        if !self.runtime_path.split("::").all(is_ident) {
+            return Err(crate::Error::Setting(format!(
+                "runtime path `{}` is not a Rust path like `my_crate::runtime`",
+                self.runtime_path
+            )));
         }
         for (group, module) in &self.group_aliases {
             if !is_ident(module) {

@@ -206,7 +206,22 @@ impl TypeSpace {
         }
         ts.box_cycles();
         ts.compute_defaults();
+        if !settings.docs {
+            ts.drop_descriptions();
+        }
         ts
+    }
+
+    /// Forgets the schemas' descriptions: items and fields keep their one-line docs.
+    fn drop_descriptions(&mut self) {
+        for item in &mut self.items {
+            item.docs = None;
+            if let ItemKind::Struct(s) = &mut item.kind {
+                for f in &mut s.fields {
+                    f.docs = None;
+                }
+            }
+        }
     }
 
     /// How generated code refers to an IR type, if it is a named one.

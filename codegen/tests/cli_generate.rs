@@ -137,7 +137,7 @@ fn crate_mode_writes_a_manifest_and_lib() {
         widgets.to_str().unwrap(),
         "--crate-name",
         "widget-types",
-        "--runtime-path",
+        "--runtime-dir",
         "../runtime",
         "--out",
         out.to_str().unwrap(),
@@ -199,4 +199,69 @@ fn selections_that_match_nothing_are_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("`widget.example` matches no resource"));
     let err = kube_codegen::Builder::new().input(&widgets).only(["nope/v9"]).generate().unwrap_err();
     assert!(err.to_string().contains("`nope/v9` matches no resource"));
+}
+
+#[test]
+fn builder_and_cli_write_the_same_files_for_the_same_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gen");
+    let (widgets, mini) = (inputs("widgets.yaml"), inputs("mini-api.json"));
+    let cli = run(&[
+        "generate",
+        widgets.to_str().unwrap(),
+        mini.to_str().unwrap(),
+        "--only",
+        "widgets.example.kube-codegen.dev",
+        "--only",
+        "trees.tree.kube-codegen.dev",
+        "--types",
+        "generate",
+        "--emit",
+        "clientset,informers",
+        "--group-alias",
+        "example.kube-codegen.dev=widgets",
+        "--runtime-path",
+        "my_crate::runtime",
+        "--no-docs",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let mut builder = kube_codegen::Builder::new();
+    builder
+        .input(&widgets)
+        .input(&mini)
+        .only(["widgets.example.kube-codegen.dev", "trees.tree.kube-codegen.dev"])
+        .types(kube_codegen::TypeMode::Generate)
+        .emit([kube_codegen::Artifact::Clientset, kube_codegen::Artifact::Informers])
+        .group_alias("example.kube-codegen.dev", "widgets")
+        .runtime_path("my_crate::runtime")
+        .docs(false);
+    let generated = builder.generate().unwrap();
+    let expected: Vec<(PathBuf, Vec<u8>)> =
+        generated.0.iter().map(|(p, t)| (p.clone(), t.as_bytes().to_vec())).collect();
+    assert_eq!(files(&out), expected);
+    // The settings took: clients and informers but no listers, the runtime renamed, no
+    // schema descriptions.
+    let text: String = generated.0.values().cloned().collect();
+    assert!(text.contains("pub struct WidgetClient") && text.contains("pub type WidgetInformer"));
+    assert!(!text.contains("pub type WidgetLister"));
+    assert!(text.contains("my_crate::runtime::object!") && !text.contains("kube_codegen_runtime"));
+    assert!(text.contains("pub mod widgets"));
+    assert!(!text.contains("How big the widget is."), "descriptions are left out");
+}
+
+#[test]
+fn a_second_write_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut builder = kube_codegen::Builder::new();
+    builder.input(inputs("widgets.yaml")).out_dir(dir.path());
+    let file = builder.write().unwrap();
+    let first = std::fs::metadata(&file).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    builder.write().unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), first, "an unchanged file was rewritten");
+    // A setting that changes the output rewrites it.
+    builder.docs(false).write().unwrap();
+    assert_ne!(std::fs::metadata(&file).unwrap().modified().unwrap(), first);
 }

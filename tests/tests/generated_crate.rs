@@ -1,4 +1,4 @@
-//! `generate --crate-name --runtime-path` writes a crate that builds on its own.
+//! `generate --crate-name --runtime-dir` writes a crate that builds on its own.
 
 use kube_codegen::Settings;
 use kube_codegen_tests::{cargo, workspace};
