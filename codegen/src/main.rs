@@ -37,6 +37,7 @@ enum Command {
         kube-codegen generate crds/ --out src/generated\n  \
         kube-codegen generate swagger.json --only deployments.apps --types generate --out src/k8s\n  \
         kube-codegen generate crds/ --crate-name my-crds --runtime-dir ../kube-codegen/runtime --out my-crds\n  \
+        kube-codegen generate swagger.json --emit clientset --only apps/v1 --out src/k8s --timings\n  \
         kube-codegen generate crds/ --out src/generated --check")]
     Generate {
         /// OpenAPI v2/v3 documents, CRD manifests, or directories of them.

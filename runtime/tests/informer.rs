@@ -389,3 +389,23 @@ async fn dynamic_informers_and_cluster_scoped_listers() {
     assert_eq!(factory.informer_for::<ConfigMap>().indexer().len(), 0);
     factory.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_removed_handler_hears_nothing_more() {
+    let (server, api) = setup();
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    let (kept, removed) = (Log::default(), Log::default());
+    informer.add_handler(recorder(&kept));
+    let registration = informer.add_handler(recorder(&removed));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    create(&api, &["a"]).await;
+    eventually("both handlers", || lines(&kept).len() == 1 && lines(&removed).len() == 1).await;
+    informer.remove_handler(&registration);
+    create(&api, &["b"]).await;
+    eventually("the kept handler", || lines(&kept).len() == 2).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(lines(&removed), ["add a"]);
+    factory.shutdown().await;
+}
