@@ -47,6 +47,12 @@ pub fn gv_client_name(module: &ModPath) -> String {
     format!("{}Client", module.iter().map(|m| pascal(m)).collect::<String>())
 }
 
+/// `apps::v1` as a path from the generated root.
+pub fn module_path(module: &ModPath) -> TokenStream {
+    let segments = module.iter().map(|s| ident(s));
+    quote!(#(#segments)::*)
+}
+
 /// `apps_v1` for `apps::v1`.
 pub fn gv_accessor(module: &ModPath) -> String {
     module.join("_")
@@ -638,8 +644,7 @@ fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
     let client = quote!(kube_codegen_runtime::client::Client);
     let accessors = modules.map(|m| {
         let method = ident(&gv_accessor(m));
-        let path: TokenStream =
-            m.iter().map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::").parse().expect("a path");
+        let path = module_path(m);
         let ty = ident(&gv_client_name(m));
         let doc = format!(" The `{}` clients.", m.join("::"));
         quote! {

@@ -8,7 +8,7 @@ use kube_codegen_openapi::{Resource, Verbs};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::emit_clients::{ClientItem, Target, accessor, gv_accessor};
+use crate::emit_clients::{ClientItem, Target, accessor, gv_accessor, module_path};
 use crate::rust_names::{ident, pascal};
 use crate::settings::Artifact;
 use crate::typespace::ModPath;
@@ -103,8 +103,7 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
 fn factory(modules: &[ModPath]) -> ClientItem {
     let accessors = modules.iter().map(|m| {
         let method = ident(&gv_accessor(m));
-        let path: TokenStream =
-            m.iter().map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::").parse().expect("a path");
+        let path = module_path(m);
         let ty = ident(&gv_informers_name(m));
         let doc = format!(" The `{}` informers.", m.join("::"));
         quote! {

@@ -322,10 +322,30 @@ impl ApiServer {
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
+/// What a fake's `tower::Service::call` returns.
+type ServiceFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// Collects a request's body and hands the request to `respond`: the part of `call` the
+/// API server and the replay share.
+fn call_with<F, Fut>(request: Request<kube::client::Body>, respond: F) -> ServiceFuture
+where
+    F: FnOnce(http::request::Parts, Bytes) -> Fut + Send + 'static,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    Box::pin(async move {
+        let (parts, body) = request.into_parts();
+        let body = match body.collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
+        };
+        Ok(respond(parts, body).await)
+    })
+}
+
 impl tower::Service<Request<kube::client::Body>> for ApiServer {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = ServiceFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -333,14 +353,7 @@ impl tower::Service<Request<kube::client::Body>> for ApiServer {
 
     fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
         let server = self.clone();
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let body = match body.collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
-            };
-            Ok(server.serve_one(parts, body).await)
-        })
+        call_with(request, move |parts, body| async move { server.serve_one(parts, body).await })
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -13,7 +11,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
-use super::{Body, parse_query, status};
+use super::{Body, ServiceFuture, call_with, parse_query, status};
 
 /// One recorded exchange, in the format of k8s-openapi's test replays.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -140,7 +138,7 @@ fn matches(e: &Exchange, method: &str, uri: &http::Uri, content_type: Option<&st
 impl tower::Service<Request<kube::client::Body>> for Replay {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = ServiceFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -148,14 +146,9 @@ impl tower::Service<Request<kube::client::Body>> for Replay {
 
     fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
         let replay = self.clone();
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let body = match body.collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
-            };
+        call_with(request, move |parts, body| async move {
             let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-            Ok(replay.answer(parts.method.as_str(), &parts.uri, content_type, &body))
+            replay.answer(parts.method.as_str(), &parts.uri, content_type, &body)
         })
     }
 }
