@@ -143,7 +143,7 @@ pub struct Target<'a> {
 }
 
 /// The type of a subresource kind that is not in the model (a CRD's `Scale`).
-fn well_known(kind: &Gvk) -> TokenStream {
+pub fn well_known(kind: &Gvk) -> TokenStream {
     let module = if kind.group.is_empty() { "core" } else { kind.group.split('.').next().unwrap_or_default() };
     match (module, kind.version.as_str(), kind.kind.as_str()) {
         ("autoscaling" | "core" | "policy" | "authentication", _, _) => {
@@ -159,7 +159,7 @@ fn rt(name: &str) -> TokenStream {
     quote!(rt::#name)
 }
 
-fn resource_client(
+pub fn resource_client(
     module: &ModPath,
     r: &Resource,
     object: &TokenStream,

@@ -12,6 +12,7 @@
 //! ```
 
 mod builder;
+pub mod derive;
 mod emit_clients;
 mod emit_informers;
 mod emit_types;
@@ -25,7 +26,7 @@ use std::path::Path;
 
 pub use builder::Builder;
 pub use kube_codegen_openapi::Model;
-pub use output::{Drift, Error, Files, HEADER};
+pub use output::{Drift, Error, Files, HEADER, rename_runtime};
 pub use settings::{Artifact, Settings, TypeMode};
 
 /// Generates the module tree for a model: `mod.rs` at the root.

@@ -1,5 +1,13 @@
-//! `#[derive(CustomResource)]` for kube-codegen.
+//! `#[derive(CustomResource)]` for kube-codegen: a drop-in for kube-derive's that also gives
+//! the struct the typed client, lister and informer the generator gives a CRD from YAML.
 //!
-//! The derive turns a hand-written spec struct into the same IR the OpenAPI reader produces and
-//! runs the same emitters over it. It is not written yet (issue 7); this crate holds its place
-//! in the workspace so the dependency direction of DESIGN.md is fixed from the start.
+//! Use it through `kube_codegen_runtime` (feature `derive`), which the expansion names.
+
+mod attrs;
+mod expand;
+
+/// Derives a custom resource from its spec struct; see `kube_codegen_runtime::CustomResource`.
+#[proc_macro_derive(CustomResource, attributes(kube))]
+pub fn derive_custom_resource(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand::derive(input.into()).into()
+}

@@ -113,7 +113,10 @@ macro_rules! __object_unknown {
 #[doc(hidden)]
 pub mod __private {
     pub use k8s_openapi;
+    #[cfg(feature = "derive")]
+    pub use schemars;
     pub use serde;
+    pub use serde_json;
 
     /// The scope type a `resource!` names.
     #[macro_export]

@@ -1,0 +1,330 @@
+//! The expansion: the root struct and its traits, `crd()`, and the typed client, lister and
+//! informer, which come from kube-codegen's emitters run on the IR the reader makes of the
+//! derive's CRD, exactly as `kube-codegen generate` makes it of a CRD file.
+
+use darling::FromDeriveInput;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::{Value, json};
+use syn2 as syn;
+
+use crate::attrs::{KubeAttrs, SchemaMode};
+
+/// The derive, with every attribute error reported.
+pub fn derive(input: TokenStream) -> TokenStream {
+    let input: syn::DeriveInput = match syn::parse2(input) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    let attrs = match KubeAttrs::from_derive_input(&input) {
+        Ok(a) => a,
+        Err(e) => return e.write_errors(),
+    };
+    match expand(&attrs) {
+        Ok(tokens) => tokens,
+        Err(e) => e.write_errors(),
+    }
+}
+
+/// `widgets` for `widget`: the English plural, as Kubernetes and kube-derive form it.
+pub fn plural(singular: &str) -> String {
+    let consonant_y = singular.ends_with('y')
+        && !singular.ends_with("ay")
+        && !singular.ends_with("ey")
+        && !singular.ends_with("oy")
+        && !singular.ends_with("uy");
+    if consonant_y {
+        format!("{}ies", &singular[..singular.len() - 1])
+    } else if ["s", "x", "z", "ch", "sh"].iter().any(|e| singular.ends_with(e)) {
+        format!("{singular}es")
+    } else {
+        format!("{singular}s")
+    }
+}
+
+/// The CRD the attributes describe, without its schema (which schemars makes at run time).
+pub fn crd_json(a: &KubeAttrs) -> Value {
+    let singular = a.singular.clone().unwrap_or_else(|| a.kind.to_lowercase());
+    let plural = a.plural.clone().unwrap_or_else(|| plural(&singular));
+    let mut names =
+        json!({"kind": a.kind, "plural": plural, "singular": singular, "listKind": format!("{}List", a.kind)});
+    if !a.shortnames.is_empty() {
+        names["shortNames"] = json!(a.shortnames);
+    }
+    if !a.categories.is_empty() {
+        names["categories"] = json!(a.categories);
+    }
+    let mut version = json!({
+        "name": a.version,
+        "served": a.served.unwrap_or(true),
+        "storage": a.storage.unwrap_or(true),
+    });
+    if a.status.is_some() {
+        let mut subresources = json!({"status": {}});
+        if let Some(s) = &a.scale {
+            let mut scale =
+                json!({"specReplicasPath": s.spec_replicas_path, "statusReplicasPath": s.status_replicas_path});
+            if let Some(l) = &s.label_selector_path {
+                scale["labelSelectorPath"] = json!(l);
+            }
+            subresources["scale"] = scale;
+        }
+        version["subresources"] = subresources;
+    }
+    if !a.printcolumn.is_empty() {
+        version["additionalPrinterColumns"] = Value::Array(a.printcolumn.iter().map(|c| c.0.clone()).collect());
+    }
+    if !a.selectable.is_empty() {
+        version["selectableFields"] = Value::Array(a.selectable.iter().map(|p| json!({"jsonPath": p})).collect());
+    }
+    match &a.deprecated {
+        None => {}
+        Some(darling::util::Override::Inherit) => version["deprecated"] = json!(true),
+        Some(darling::util::Override::Explicit(warning)) => {
+            version["deprecated"] = json!(true);
+            version["deprecationWarning"] = json!(warning);
+        }
+    }
+    let mut metadata = json!({"name": format!("{plural}.{}", a.group)});
+    if !a.annotations.is_empty() {
+        metadata["annotations"] = a.annotations.iter().map(|kv| (kv.0.clone(), json!(kv.1))).collect();
+    }
+    if !a.labels.is_empty() {
+        metadata["labels"] = a.labels.iter().map(|kv| (kv.0.clone(), json!(kv.1))).collect();
+    }
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": metadata,
+        "spec": {
+            "group": a.group,
+            "names": names,
+            "scope": if a.namespaced.is_present() { "Namespaced" } else { "Cluster" },
+            "versions": [version],
+        },
+    })
+}
+
+/// Checks what darling cannot: names that must be identifiers, and `scale` without `status`.
+fn validate(a: &KubeAttrs) -> darling::Result<()> {
+    let mut errors = darling::Error::accumulator();
+    let is_ident = |s: &str| syn::parse_str::<syn::Ident>(s).is_ok();
+    if !is_ident(&a.kind) {
+        errors.push(darling::Error::custom(format!("kind `{}` is not a Rust identifier", a.kind)).with_span(&a.ident));
+    }
+    if let Some(root) = &a.root
+        && !is_ident(root)
+    {
+        errors.push(darling::Error::custom(format!("root `{root}` is not a Rust identifier")).with_span(&a.ident));
+    }
+    if a.group.is_empty() || a.version.is_empty() {
+        errors.push(darling::Error::custom("group and version must not be empty").with_span(&a.ident));
+    }
+    if a.scale.is_some() && a.status.is_none() {
+        errors.push(
+            darling::Error::custom("`scale` needs a `status`: the scale subresource reads replicas from the status")
+                .with_span(&a.ident),
+        );
+    }
+    errors.finish()
+}
+
+fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
+    validate(a)?;
+    let crd = crd_json(a);
+    let root_name = a.root.clone().unwrap_or_else(|| a.kind.clone());
+    let root = format_ident!("{root_name}");
+    let spec = &a.ident;
+    let vis = &a.vis;
+    let rt =
+        a.crates.kube_codegen_runtime.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(::kube_codegen_runtime));
+    let k8s = a.crates.k8s_openapi.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::k8s_openapi));
+    let json = a.crates.serde_json.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::serde_json));
+    let schemars = a.crates.schemars.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::schemars));
+    let kube_core = a.crates.kube_core.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::kube::core));
+
+    let group = &a.group;
+    let version = &a.version;
+    let kind = &a.kind;
+    let api_version = format!("{group}/{version}");
+    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default().to_owned();
+    let list_kind = format!("{kind}List");
+    let scope = if a.namespaced.is_present() { format_ident!("Namespaced") } else { format_ident!("Cluster") };
+    let crd_name = format!("{plural}.{group}");
+    let crd_text = crd.to_string();
+    let shortnames = &a.shortnames;
+
+    let doc = a
+        .doc
+        .clone()
+        .unwrap_or_else(|| format!("The `{kind}` custom resource of `{api_version}`, whose spec is `{spec}`."));
+    let doc_lines = doc.lines().map(|l| format!(" {l}"));
+    let derives = &a.derives;
+    let extra_attrs = a.attrs_for_root.iter().map(|r| &r.0);
+    let status_field = a.status.as_ref().map(|s| {
+        quote! {
+            /// The observed state.
+            pub status: Option<#s>,
+        }
+    });
+    let status_object = a.status.as_ref().map(|s| quote!("status" => status: Option<#s> [optional],));
+    let status_init = a.status.as_ref().map(|_| quote!(status: None,));
+    let metadata = quote!(#k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+
+    let schema_mode = a.schema.unwrap_or(SchemaMode::Derived);
+    let validations = a.validations.iter().map(|v| &v.0);
+    let schema = if schema_mode == SchemaMode::Derived {
+        let status_schema = a.status.as_ref().map(|s| {
+            quote! {
+                properties.insert("status".to_owned(), part(generator_for().into_root_schema_for::<Option<#s>>()));
+            }
+        });
+        quote! {
+            // Schemas as kube-derive makes them: inline, OpenAPI 3, structural.
+            let generator_for = || {
+                #schemars::generate::SchemaSettings::openapi3()
+                    .with(|s| {
+                        s.inline_subschemas = true;
+                        s.meta_schema = None;
+                    })
+                    .with_transform(#schemars::transform::AddNullable::default())
+                    .with_transform(#kube_core::schema::StructuralSchemaRewriter)
+                    .with_transform(#kube_core::schema::OptionalEnum)
+                    .with_transform(#kube_core::schema::OptionalIntOrString)
+                    .into_generator()
+            };
+            // A part's own title names the Rust type; the CRD's properties do not carry it.
+            let part = |schema: #schemars::Schema| {
+                let mut value = #json::to_value(schema).expect("schemars schemas serialize");
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("title");
+                }
+                value
+            };
+            let mut properties = #json::Map::new();
+            properties.insert("spec".to_owned(), part(generator_for().into_root_schema_for::<#spec>()));
+            #status_schema
+            let mut root = #json::json!({
+                "type": "object",
+                "title": #kind,
+                "description": #doc,
+                "required": ["spec"],
+            });
+            root["properties"] = #json::Value::Object(properties);
+            let rules: Vec<#json::Value> = vec![
+                #(#json::to_value(#kube_core::Rule::from(#validations)).expect("a rule serializes")),*
+            ];
+            if !rules.is_empty() {
+                root["x-kubernetes-validations"] = #json::Value::Array(rules);
+            }
+            crd["spec"]["versions"][0]["schema"] = #json::json!({"openAPIV3Schema": root});
+        }
+    } else {
+        quote! {}
+    };
+
+    // The typed client, lister and informer, from kube-codegen's emitters over the IR that
+    // its reader makes of this CRD, as `kube-codegen generate` would make them.
+    let model =
+        kube_codegen_openapi::read_bytes(std::path::Path::new(&crd_name), crd_text.as_bytes()).map_err(|e| {
+            darling::Error::custom(format!("internal error: kube-codegen cannot read the derived CRD: {e}"))
+        })?;
+    let resource = model.resources.first().ok_or_else(|| darling::Error::custom("internal error: no resource"))?;
+    let items = kube_codegen::derive::resource_items(resource, &root_name);
+    let names: Vec<proc_macro2::Ident> = items.iter().map(|(n, _)| format_ident!("{n}")).collect();
+    // The emitters name the runtime by its crate name; `crates(kube_codegen_runtime = ...)`
+    // renames it, as the CLI's `--runtime-path` does.
+    let renamed = a.crates.kube_codegen_runtime.as_ref().map(|p| quote!(#p).to_string().replace(' ', ""));
+    let item_tokens: Vec<TokenStream> = items
+        .into_iter()
+        .map(|(_, t)| match &renamed {
+            Some(path) => kube_codegen::rename_runtime(
+                &t.to_string().replace("kube_codegen_runtime ::", "kube_codegen_runtime::"),
+                path,
+            )
+            .parse()
+            .expect("renamed tokens parse"),
+            None => t,
+        })
+        .collect();
+    let module = format_ident!("__kube_codegen_{}", root_name.to_lowercase());
+    let rt_client = quote!(#rt::client);
+
+    Ok(quote! {
+        #(#[doc = #doc_lines])*
+        #[derive(Clone, Debug, #(#derives),*)]
+        #(#[#extra_attrs])*
+        #vis struct #root {
+            /// Standard object metadata.
+            pub metadata: #metadata,
+            /// The desired state.
+            pub spec: #spec,
+            #status_field
+        }
+
+        #rt::resource! {
+            #root {
+                api_version: #api_version,
+                group: #group,
+                version: #version,
+                kind: #kind,
+                plural: #plural,
+                scope: #scope,
+                list_kind: #list_kind,
+            }
+        }
+
+        #rt::object! {
+            #root [resource] {
+                "metadata" => metadata: #metadata [required],
+                "spec" => spec: #spec [required],
+                #status_object
+            }
+        }
+
+        impl #root {
+            /// A new object called `name` with `spec`.
+            #vis fn new(name: &str, spec: #spec) -> Self {
+                Self {
+                    metadata: #metadata { name: Some(name.to_owned()), ..Default::default() },
+                    spec,
+                    #status_init
+                }
+            }
+
+            /// The CRD of this resource as JSON, before its schema is added.
+            #[doc(hidden)]
+            pub const __KUBE_CODEGEN_CRD: &'static str = #crd_text;
+        }
+
+        impl #kube_core::CustomResourceExt for #root {
+            fn crd() -> #k8s::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+                let mut crd: #json::Value = #json::from_str(Self::__KUBE_CODEGEN_CRD).expect("the derive writes valid JSON");
+                #schema
+                #json::from_value(crd).expect("a valid CustomResourceDefinition")
+            }
+
+            fn crd_name() -> &'static str {
+                #crd_name
+            }
+
+            fn api_resource() -> #kube_core::ApiResource {
+                #kube_core::ApiResource::erase::<Self>(&())
+            }
+
+            fn shortnames() -> &'static [&'static str] {
+                &[#(#shortnames),*]
+            }
+        }
+
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        mod #module {
+            #[allow(unused_imports)]
+            use super::*;
+            use #rt_client as rt;
+            #(#item_tokens)*
+        }
+        #vis use #module::{#(#names),*};
+    })
+}
