@@ -236,3 +236,36 @@ fn derived_clients_are_the_generators_text() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Two versions of one kind, each its own spec struct.
+mod v2 {
+    use super::{CustomResource, Deserialize, JsonSchema, Serialize};
+
+    /// The second version of a widget's spec.
+    #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+    #[kube(group = "example.com", version = "v2", kind = "Widget", namespaced, status = "super::WidgetStatus")]
+    pub struct WidgetSpec {
+        /// How many.
+        pub replicas: i32,
+        /// How big.
+        pub size: String,
+        /// A field v1 does not have.
+        pub color: Option<String>,
+    }
+}
+
+#[tokio::test]
+async fn versions_merge_into_one_crd_with_one_storage_version() {
+    let merged = kube::core::crd::merge_crds(vec![Widget::crd(), v2::Widget::crd()], "v1").unwrap();
+    let versions: Vec<(String, bool)> = merged.spec.versions.iter().map(|v| (v.name.clone(), v.storage)).collect();
+    assert_eq!(versions, [("v1".to_owned(), true), ("v2".to_owned(), false)]);
+    let server = ApiServer::new();
+    server.register::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>();
+    ensure_crd(&server.client(), &merged, Duration::from_secs(5)).await.unwrap();
+    let old = WidgetClient::new(server.client(), "ns");
+    old.create(&PostParams::default(), &Widget::new("w", WidgetSpec { replicas: 1, size: "S".into() })).await.unwrap();
+    // The same object through the other version (the fake converts as the `None` strategy does).
+    let new = v2::WidgetClient::new(server.client(), "ns");
+    let through_v2 = new.get("w").await.unwrap();
+    assert_eq!((through_v2.spec.size.as_str(), through_v2.spec.color), ("S", None));
+}
