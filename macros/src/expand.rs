@@ -225,11 +225,18 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
 
     // The typed client, lister and informer, from kube-codegen's emitters over the IR that
     // its reader makes of this CRD, as `kube-codegen generate` would make them.
-    let model =
-        kube_codegen_openapi::read_bytes(std::path::Path::new(&crd_name), crd_text.as_bytes()).map_err(|e| {
+    // An unserved version still gets its client (a merged CRD may serve it); the reader skips
+    // unserved versions, so it reads this one as served.
+    let mut readable = crd.clone();
+    readable["spec"]["versions"][0]["served"] = json!(true);
+    let model = kube_codegen_openapi::read_bytes(std::path::Path::new(&crd_name), readable.to_string().as_bytes())
+        .map_err(|e| {
             darling::Error::custom(format!("internal error: kube-codegen cannot read the derived CRD: {e}"))
         })?;
-    let resource = model.resources.first().ok_or_else(|| darling::Error::custom("internal error: no resource"))?;
+    let resource = model
+        .resources
+        .first()
+        .ok_or_else(|| darling::Error::custom("internal error: kube-codegen finds no resource in the derived CRD"))?;
     let items = kube_codegen::derive::resource_items(resource, &root_name);
     let names: Vec<proc_macro2::Ident> = items.iter().map(|(n, _)| format_ident!("{n}")).collect();
     // The emitters name the runtime by its crate name; `crates(kube_codegen_runtime = ...)`

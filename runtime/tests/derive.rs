@@ -269,3 +269,83 @@ async fn versions_merge_into_one_crd_with_one_storage_version() {
     let through_v2 = new.get("w").await.unwrap();
     assert_eq!((through_v2.spec.size.as_str(), through_v2.spec.color), ("S", None));
 }
+
+/// The rest of the attributes, in their other spellings.
+#[derive(CustomResource, Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "example.com",
+    version = "v1beta1",
+    kind = "Gizmo",
+    root = "GizmoResource",
+    singular = "gizmo",
+    plural = "gizmoes",
+    status = "GizmoStatus",
+    scale = r#"{"specReplicasPath": ".spec.count", "statusReplicasPath": ".status.count", "labelSelectorPath": ".status.selector"}"#,
+    printcolumn = r#"{"name": "Count", "type": "integer", "jsonPath": ".spec.count", "priority": 1}"#,
+    annotation = "example.com/note=hello",
+    label("app", "gizmos"),
+    served = false,
+    storage,
+    deprecated,
+    schema = "disabled",
+    validation = kube::core::Rule::new("self.spec.count < 100").message("too many"),
+    crates(kube_codegen_runtime = ::kube_codegen_runtime, serde_json = ::serde_json, kube_core = ::kube::core)
+)]
+pub struct GizmoSpec {
+    /// How many.
+    pub count: i32,
+}
+
+/// A gizmo's observed state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct GizmoStatus {
+    /// How many.
+    pub count: i32,
+    /// Which pods.
+    pub selector: Option<String>,
+}
+
+#[tokio::test]
+async fn the_other_spellings_give_their_crd_and_a_client() {
+    let expected = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "annotations": {"example.com/note": "hello"},
+            "labels": {"app": "gizmos"},
+            "name": "gizmoes.example.com",
+        },
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Gizmo", "listKind": "GizmoList", "plural": "gizmoes", "singular": "gizmo"},
+            "scope": "Cluster",
+            "versions": [{
+                "additionalPrinterColumns": [{"jsonPath": ".spec.count", "name": "Count", "priority": 1, "type": "integer"}],
+                "deprecated": true,
+                "name": "v1beta1",
+                "served": false,
+                "storage": true,
+                "subresources": {
+                    "scale": {
+                        "labelSelectorPath": ".status.selector",
+                        "specReplicasPath": ".spec.count",
+                        "statusReplicasPath": ".status.count",
+                    },
+                    "status": {},
+                },
+            }],
+        },
+    });
+    assert_eq!(serde_json::to_value(GizmoResource::crd()).unwrap(), expected);
+    // With a schema, the rule would be in it; `schema = "disabled"` leaves it out with the schema.
+    let mut served = GizmoResource::crd();
+    served.spec.versions[0].served = true;
+    let server = ApiServer::new();
+    server.register::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>();
+    ensure_crd(&server.client(), &served, Duration::from_secs(5)).await.unwrap();
+    let gizmos = GizmoClient::new(server.client());
+    let created =
+        gizmos.create(&PostParams::default(), &GizmoResource::new("g", GizmoSpec { count: 3 })).await.unwrap();
+    assert_eq!(created.spec.count, 3);
+    assert_eq!(gizmos.get_scale("g").await.unwrap().spec.unwrap().replicas, Some(3));
+}
