@@ -57,6 +57,12 @@ pub struct KubeAttrs {
     pub served: Option<bool>,
     #[darling(default)]
     pub deprecated: Option<Override<String>>,
+    /// kube-derive's: not supported here, and said so rather than ignored.
+    #[darling(default)]
+    pub no_spec: Flag,
+    /// kube-derive's: not supported here, and said so rather than ignored.
+    #[darling(default)]
+    pub cel: Flag,
 }
 
 /// `schema = "derived" | "manual" | "disabled"`
@@ -211,6 +217,9 @@ impl FromMeta for RootAttr {
 pub struct Crates {
     #[darling(default)]
     pub kube_codegen_runtime: Option<syn::Path>,
+    /// `kube`: its `core` stands for `kube_core` unless that is given too.
+    #[darling(default)]
+    pub kube: Option<syn::Path>,
     #[darling(default)]
     pub k8s_openapi: Option<syn::Path>,
     #[darling(default)]

@@ -120,6 +120,14 @@ fn validate(a: &KubeAttrs) -> darling::Result<()> {
     if a.group.is_empty() || a.version.is_empty() {
         errors.push(darling::Error::custom("group and version must not be empty").with_span(&a.ident));
     }
+    for (flag, name) in [(&a.no_spec, "no_spec"), (&a.cel, "cel")] {
+        if flag.is_present() {
+            errors.push(
+                darling::Error::custom(format!("`{name}` (kube-derive) is not supported by kube-codegen's derive"))
+                    .with_span(&flag.span()),
+            );
+        }
+    }
     if a.scale.is_some() && a.status.is_none() {
         errors.push(
             darling::Error::custom("`scale` needs a `status`: the scale subresource reads replicas from the status")
@@ -141,7 +149,11 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
     let k8s = a.crates.k8s_openapi.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::k8s_openapi));
     let json = a.crates.serde_json.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::serde_json));
     let schemars = a.crates.schemars.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::schemars));
-    let kube_core = a.crates.kube_core.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::kube::core));
+    let kube_core = match (&a.crates.kube_core, &a.crates.kube) {
+        (Some(p), _) => quote!(#p),
+        (None, Some(kube)) => quote!(#kube::core),
+        (None, None) => quote!(#rt::kube::core),
+    };
 
     let group = &a.group;
     let version = &a.version;
