@@ -242,7 +242,7 @@ async fn the_fake_answers_recorded_requests_as_the_real_server_did() {
                 && exchanges[i - 1].request_url == e.request_url
                 && exchanges[i - 1].request_method == e.request_method
             {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(400)).await;
             }
             seed_from(&server, e, &list_kind_of);
             let events =
