@@ -9,19 +9,12 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
 swagger="$corpus/openapi/v2/swagger-v1.36.0.json"
+source benches/lib.sh
 cargo build --release -q -p kube-codegen
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/a/src"
-cat > "$work/a/Cargo.toml" <<TOML
-[package]
-name = "k8s-openapi-only"
-version = "0.0.0"
-edition = "2024"
-[dependencies]
-k8s-openapi = { version = "0.29", features = ["v1_36"] }
-[workspace]
-TOML
+manifest k8s-openapi-only 'k8s-openapi = { version = "0.29", features = ["v1_36"] }' > "$work/a/Cargo.toml"
 echo 'pub use k8s_openapi;' > "$work/a/src/lib.rs"
 
 target/release/kube-codegen generate "$swagger" --crate-name clientset-all --runtime-dir "$repo/runtime" --out "$work/b"
@@ -34,16 +27,7 @@ for d in b c; do
 done
 for d in a b c; do cp Cargo.lock "$work/$d/"; (cd "$work/$d" && cargo fetch -q); done
 
-build() { (cd "$1" && CARGO_TARGET_DIR="$1/target" cargo build -q --timings 2>/dev/null); }
-unit() { # dir crate -> seconds the crate's own unit took
-  python3 - "$1" "$2" <<'PY'
-import json, re, sys, glob
-html = open(glob.glob(sys.argv[1] + "/target/cargo-timings/cargo-timing.html")[0]).read()
-units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).group(1))
-print(sum(u["duration"] for u in units if u["name"] == sys.argv[2]))
-PY
-}
-build "$work/a"; build "$work/b"; build "$work/c"
+cold_build "$work/a"; cold_build "$work/b"; cold_build "$work/c"
 ua=$(unit "$work/a" k8s-openapi); ub=$(unit "$work/b" clientset-all); uc=$(unit "$work/c" clientset-five)
 lines() { cat $(find "$1/src" -name '*.rs') | wc -l; }
 echo "cold debug builds, the crate's own unit (seconds):"

@@ -7,20 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
+source benches/lib.sh
 cargo build --release -q -p kube-codegen
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 # A: k8s-openapi itself.
 mkdir -p "$work/a/src"
-cat > "$work/a/Cargo.toml" <<TOML
-[package]
-name = "k8s-openapi-only"
-version = "0.0.0"
-edition = "2024"
-[dependencies]
-k8s-openapi = { version = "0.29", features = ["v1_36"] }
-[workspace]
-TOML
+manifest k8s-openapi-only 'k8s-openapi = { version = "0.29", features = ["v1_36"] }' > "$work/a/Cargo.toml"
 echo 'pub use k8s_openapi;' > "$work/a/src/lib.rs"
 
 # B: the generated crate (it uses k8s-openapi for Time, Quantity, IntOrString, ObjectMeta).
@@ -36,15 +29,6 @@ build() { # dir -> prints wall seconds
   (cd "$1" && K8S_OPENAPI_ENABLED_VERSION=1.36 CARGO_TARGET_DIR="$1/target" cargo build -q --timings 2>/dev/null)
   e=$(date +%s.%N)
   echo "$e - $s" | bc
-}
-unit() { # dir crate -> seconds the crate's own unit took
-  python3 - "$1" "$2" <<'PY'
-import json, re, sys, glob
-html = open(glob.glob(sys.argv[1] + "/target/cargo-timings/cargo-timing.html")[0]).read()
-units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).group(1))
-print(sum(u["duration"] for u in units if u["name"] == sys.argv[2] and u.get("target", "") in ("", " (lib)", "lib")) or
-      sum(u["duration"] for u in units if u["name"] == sys.argv[2]))
-PY
 }
 wa=$(build "$work/a"); wb=$(build "$work/b")
 ua=$(unit "$work/a" k8s-openapi); ub=$(unit "$work/b" k8s-generated); uab=$(unit "$work/b" k8s-openapi)

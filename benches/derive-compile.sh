@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+source benches/lib.sh
+work=${KEEP_DIR:-$(mktemp -d)}; [ -n "${KEEP_DIR:-}" ] || trap 'rm -rf "$work"' EXIT
 
 resources() { # derive-path -> ten resources
   for i in $(seq 0 9); do
@@ -39,46 +40,14 @@ RS
 }
 
 mkdir -p "$work/kube-derive/src" "$work/ours/src"
-cat > "$work/kube-derive/Cargo.toml" <<TOML
-[package]
-name = "with-kube-derive"
-version = "0.0.0"
-edition = "2024"
-[dependencies]
-kube = { version = "5", default-features = false, features = ["derive"] }
-k8s-openapi = { version = "0.29", features = ["v1_36"] }
-schemars = "1"
-serde = { version = "1", features = ["derive"] }
-serde_json = "1"
-[workspace]
-TOML
-cat > "$work/ours/Cargo.toml" <<TOML
-[package]
-name = "with-kube-codegen"
-version = "0.0.0"
-edition = "2024"
-[dependencies]
-kube-codegen-runtime = { path = "$repo/runtime", features = ["derive"] }
-k8s-openapi = { version = "0.29", features = ["v1_36"] }
-schemars = "1"
-serde = { version = "1", features = ["derive"] }
-serde_json = "1"
-[workspace]
-TOML
+common=('k8s-openapi = { version = "0.29", features = ["v1_36"] }' 'schemars = "1"' 'serde = { version = "1", features = ["derive"] }' 'serde_json = "1"')
+manifest with-kube-derive 'kube = { version = "5", default-features = false, features = ["derive"] }' "${common[@]}" > "$work/kube-derive/Cargo.toml"
+manifest with-kube-codegen "kube-codegen-runtime = { path = \"$repo/runtime\", features = [\"derive\"] }" "${common[@]}" > "$work/ours/Cargo.toml"
 { echo '//! Ten resources.'; echo 'use kube::CustomResource;'; resources CustomResource; } > "$work/kube-derive/src/lib.rs"
 { echo '//! Ten resources.'; echo 'use kube_codegen_runtime::CustomResource;'; resources CustomResource; } > "$work/ours/src/lib.rs"
 for d in kube-derive ours; do cp Cargo.lock "$work/$d/"; (cd "$work/$d" && cargo fetch -q 2>/dev/null || true); done
 
-build() { (cd "$1" && CARGO_TARGET_DIR="$1/target" cargo build -q --timings 2>&1 | tail -3); }
-unit() {
-  python3 - "$1" "$2" <<'PY'
-import json, re, sys, glob
-html = open(glob.glob(sys.argv[1] + "/target/cargo-timings/cargo-timing.html")[0]).read()
-units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", html, re.S).group(1))
-print(sum(u["duration"] for u in units if u["name"] == sys.argv[2]))
-PY
-}
-build "$work/kube-derive"; build "$work/ours"
+cold_build "$work/kube-derive"; cold_build "$work/ours"
 a=$(unit "$work/kube-derive" with-kube-derive); b=$(unit "$work/ours" with-kube-codegen)
 echo "ten derived resources, cold debug build of the crate itself (seconds):"
 printf '  kube-derive 5:                     %6.2f\n' "$a"

@@ -211,8 +211,8 @@ impl FromMeta for RootAttr {
     }
 }
 
-/// `crates(kube_codegen_runtime = ..., k8s_openapi = ..., serde_json = ..., schemars = ...,
-/// kube_core = ...)`: paths to use instead of the crates' own names.
+/// `crates(kube_codegen_runtime = ..., k8s_openapi = ..., kube_core = ..., kube = ...)`: paths
+/// to use instead of the crates' own names; kube-derive's other keys are accepted.
 #[derive(Debug, Default, FromMeta)]
 pub struct Crates {
     #[darling(default)]
@@ -223,12 +223,15 @@ pub struct Crates {
     #[darling(default)]
     pub k8s_openapi: Option<syn::Path>,
     #[darling(default)]
+    pub kube_core: Option<syn::Path>,
+    /// Accepted for kube-derive compatibility; the derive's code does not name these (the
+    /// runtime, which it names, uses its own serde_json and schemars).
+    #[darling(default)]
+    #[allow(dead_code)]
     pub serde_json: Option<syn::Path>,
     #[darling(default)]
+    #[allow(dead_code)]
     pub schemars: Option<syn::Path>,
-    #[darling(default)]
-    pub kube_core: Option<syn::Path>,
-    /// Accepted for kube-derive compatibility; the derive's code does not name these.
     #[darling(default)]
     #[allow(dead_code)]
     pub kube_client: Option<syn::Path>,

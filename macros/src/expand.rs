@@ -147,8 +147,6 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
     let rt =
         a.crates.kube_codegen_runtime.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(::kube_codegen_runtime));
     let k8s = a.crates.k8s_openapi.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::k8s_openapi));
-    let json = a.crates.serde_json.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::serde_json));
-    let schemars = a.crates.schemars.clone().map(|p| quote!(#p)).unwrap_or_else(|| quote!(#rt::__private::schemars));
     let kube_core = match (&a.crates.kube_core, &a.crates.kube) {
         (Some(p), _) => quote!(#p),
         (None, Some(kube)) => quote!(#kube::core),
@@ -185,54 +183,23 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
 
     let schema_mode = a.schema.unwrap_or(SchemaMode::Derived);
     let validations = a.validations.iter().map(|v| &v.0);
+    let derive = quote!(#rt::__private::derive);
     let schema = if schema_mode == SchemaMode::Derived {
-        let status_schema = a.status.as_ref().map(|s| {
-            quote! {
-                properties.insert("status".to_owned(), part(generator_for().into_root_schema_for::<Option<#s>>()));
-            }
-        });
+        let status_schema = match &a.status {
+            Some(s) => quote!(Some(#derive::schema_for::<Option<#s>>())),
+            None => quote!(None),
+        };
         quote! {
-            // Schemas as kube-derive makes them: inline, OpenAPI 3, structural.
-            let generator_for = || {
-                #schemars::generate::SchemaSettings::openapi3()
-                    .with(|s| {
-                        s.inline_subschemas = true;
-                        s.meta_schema = None;
-                    })
-                    .with_transform(#schemars::transform::AddNullable::default())
-                    .with_transform(#kube_core::schema::StructuralSchemaRewriter)
-                    .with_transform(#kube_core::schema::OptionalEnum)
-                    .with_transform(#kube_core::schema::OptionalIntOrString)
-                    .into_generator()
-            };
-            // A part's own title names the Rust type; the CRD's properties do not carry it.
-            let part = |schema: #schemars::Schema| {
-                let mut value = #json::to_value(schema).expect("schemars schemas serialize");
-                if let Some(map) = value.as_object_mut() {
-                    map.remove("title");
-                }
-                value
-            };
-            let mut properties = #json::Map::new();
-            properties.insert("spec".to_owned(), part(generator_for().into_root_schema_for::<#spec>()));
-            #status_schema
-            let mut root = #json::json!({
-                "type": "object",
-                "title": #kind,
-                "description": #doc,
-                "required": ["spec"],
-            });
-            root["properties"] = #json::Value::Object(properties);
-            let rules: Vec<#json::Value> = vec![
-                #(#json::to_value(#kube_core::Rule::from(#validations)).expect("a rule serializes")),*
-            ];
-            if !rules.is_empty() {
-                root["x-kubernetes-validations"] = #json::Value::Array(rules);
-            }
-            crd["spec"]["versions"][0]["schema"] = #json::json!({"openAPIV3Schema": root});
+            Some(#derive::root_schema(
+                #kind,
+                #doc,
+                #derive::schema_for::<#spec>(),
+                #status_schema,
+                vec![#(#kube_core::Rule::from(#validations)),*],
+            ))
         }
     } else {
-        quote! {}
+        quote!(None)
     };
 
     // The typed client, lister and informer, from kube-codegen's emitters over the IR that
@@ -318,9 +285,7 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
 
         impl #kube_core::CustomResourceExt for #root {
             fn crd() -> #k8s::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
-                let mut crd: #json::Value = #json::from_str(Self::__KUBE_CODEGEN_CRD).expect("the derive writes valid JSON");
-                #schema
-                #json::from_value(crd).expect("a valid CustomResourceDefinition")
+                #derive::crd(Self::__KUBE_CODEGEN_CRD, #schema)
             }
 
             fn crd_name() -> &'static str {

@@ -9,6 +9,9 @@
 pub mod client;
 #[cfg(feature = "client")]
 mod crd;
+#[cfg(feature = "derive")]
+#[doc(hidden)]
+pub mod derive_support;
 #[cfg(feature = "fake")]
 pub mod fake;
 #[cfg(feature = "client")]

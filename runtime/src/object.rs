@@ -112,6 +112,8 @@ macro_rules! __object_unknown {
 /// What the macros expand to; not an API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "derive")]
+    pub use crate::derive_support as derive;
     pub use k8s_openapi;
     #[cfg(feature = "derive")]
     pub use schemars;
