@@ -26,7 +26,7 @@ pub struct KubeAttrs {
     #[darling(default)]
     pub status: Option<syn::Path>,
     #[darling(default)]
-    pub scale: Option<Scale>,
+    pub scale: Option<darling::util::SpannedValue<Scale>>,
     #[darling(default, multiple)]
     pub printcolumn: Vec<PrintColumn>,
     #[darling(default, multiple, rename = "shortname")]

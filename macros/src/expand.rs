@@ -128,10 +128,10 @@ fn validate(a: &KubeAttrs) -> darling::Result<()> {
             );
         }
     }
-    if a.scale.is_some() && a.status.is_none() {
+    if let (Some(scale), None) = (&a.scale, &a.status) {
         errors.push(
             darling::Error::custom("`scale` needs a `status`: the scale subresource reads replicas from the status")
-                .with_span(&a.ident),
+                .with_span(&scale.span()),
         );
     }
     errors.finish()
