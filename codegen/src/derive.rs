@@ -8,7 +8,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::emit_clients::{self, Target};
-use crate::rust_names::ident;
+use crate::naming::ResourceNames;
+use crate::rust_names::{Prelude, ident};
 use crate::settings::{Artifact, Settings};
 
 /// The client, lister and informer items of `resource`, whose type is `object` (a name in
@@ -16,7 +17,9 @@ use crate::settings::{Artifact, Settings};
 /// puts them in a module that imports it so, as generated modules do.
 pub fn resource_items(resource: &Resource, object: &str) -> Vec<(String, TokenStream)> {
     let object_ident = ident(object);
-    let target = Target { resource, object: quote!(#object_ident), local: true };
+    let names = ResourceNames::of(resource);
+    let prelude = Prelude::default();
+    let target = Target { resource, object: quote!(#object_ident), local: true, names, prelude };
     let sub_ty = |s: &kube_codegen_openapi::Subresource| {
         if s.kind.kind == resource.kind && s.kind.group == resource.group {
             quote!(#object_ident)
@@ -24,8 +27,17 @@ pub fn resource_items(resource: &Resource, object: &str) -> Vec<(String, TokenSt
             emit_clients::well_known(&s.kind)
         }
     };
-    let client = emit_clients::resource_client(&Vec::new(), resource, &target.object, true, &sub_ty);
+    let client = emit_clients::resource_client(
+        &Vec::new(),
+        resource,
+        &target.names,
+        &target.prelude,
+        &target.object,
+        true,
+        &sub_ty,
+    );
     let mut out = vec![(client.name, client.tokens)];
+    let target_names = target.names.clone();
     // The module only names the group-version accessor, which is dropped below.
     let module = vec!["derived".to_owned()];
     let by_module: BTreeMap<Vec<String>, Vec<Target>> = [(module, vec![target])].into_iter().collect();
@@ -33,7 +45,7 @@ pub fn resource_items(resource: &Resource, object: &str) -> Vec<(String, TokenSt
     // Only the per-resource items: the group-version accessor and the factory are the
     // generated root's, which a derive does not have.
     for item in crate::emit_informers::items(&by_module, &emit) {
-        if item.name.ends_with("Lister") || item.name.ends_with("Informer") {
+        if item.name == target_names.lister || item.name == target_names.informer {
             out.push((item.name, item.tokens));
         }
     }

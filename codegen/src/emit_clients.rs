@@ -8,7 +8,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::emit_types::render;
-use crate::rust_names::{ident, pascal, snake, words};
+use crate::naming::{Names, ResourceNames, gv_accessor, gv_client_name};
+use crate::rust_names::{Prelude, ident, snake};
 use crate::typespace::{ModPath, Ty, TypeSpace};
 
 /// The alias of the runtime's client module in a module with clients (see `output`).
@@ -27,58 +28,10 @@ pub struct ClientItem {
     pub uses_rt: bool,
 }
 
-/// The names the clientset takes in a group-version module, reserved before types are named
-/// so a nested type never takes one (and types are named the same whatever is emitted).
-pub fn reserved_names(model: &Model, modules: &BTreeMap<String, String>) -> Vec<(ModPath, String)> {
-    let mut out = Vec::new();
-    for r in &model.resources {
-        let module = crate::typespace::gv_module(modules, &r.group, &r.version);
-        for suffix in ["Client", "Lister", "Informer", "ApplyConfiguration"] {
-            out.push((module.clone(), format!("{}{suffix}", r.kind)));
-        }
-        out.push((module.clone(), gv_client_name(&module)));
-        out.push((module.clone(), crate::emit_informers::gv_informers_name(&module)));
-    }
-    out
-}
-
-/// `AppsV1Client` for `apps::v1`.
-pub fn gv_client_name(module: &ModPath) -> String {
-    format!("{}Client", module.iter().map(|m| pascal(m)).collect::<String>())
-}
-
 /// `apps::v1` as a path from the generated root.
 pub fn module_path(module: &ModPath) -> TokenStream {
     let segments = module.iter().map(|s| ident(s));
     quote!(#(#segments)::*)
-}
-
-/// `apps_v1` for `apps::v1`.
-pub fn gv_accessor(module: &ModPath) -> String {
-    module.join("_")
-}
-
-/// The accessor of a resource: its REST plural split at the Kind's word boundaries
-/// (`configmaps` of `ConfigMap` -> `config_maps`); the plural in snake case when it does not
-/// begin with the Kind's words.
-pub fn accessor(kind: &str, plural: &str) -> String {
-    let words: Vec<String> = words(kind).iter().map(|w| w.to_ascii_lowercase()).collect();
-    let mut rest = plural;
-    let mut parts = Vec::new();
-    for (i, w) in words.iter().enumerate() {
-        if i + 1 == words.len() {
-            break;
-        }
-        match rest.strip_prefix(w.as_str()) {
-            Some(r) if !r.is_empty() => {
-                parts.push(w.clone());
-                rest = r;
-            }
-            _ => return snake(plural),
-        }
-    }
-    parts.push(rest.to_owned());
-    parts.join("_")
 }
 
 /// The resources that have a type, by group-version module, as that module names the type.
@@ -86,6 +39,7 @@ pub fn targets<'m>(
     model: &'m Model,
     ts: &TypeSpace,
     modules: &BTreeMap<String, String>,
+    names: &Names,
 ) -> BTreeMap<ModPath, Vec<Target<'m>>> {
     let mut resources: BTreeMap<ModPath, Vec<Target>> = BTreeMap::new();
     for r in &model.resources {
@@ -103,7 +57,8 @@ pub fn targets<'m>(
             _ => render(ts, &module, &ty),
         };
         let local = matches!(ty, Ty::Local(_));
-        resources.entry(module).or_default().push(Target { resource: r, object, local });
+        let prelude = Prelude::new(|n| ts.defines(&module, n));
+        resources.entry(module).or_default().push(Target { resource: r, object, local, names: names.of(r), prelude });
     }
     resources
 }
@@ -114,7 +69,7 @@ pub fn items(model: &Model, ts: &TypeSpace, resources: &BTreeMap<ModPath, Vec<Ta
         model.types.iter().flat_map(|d| d.gvks.iter().map(move |g| (g, d.id))).collect();
     let mut out = Vec::new();
     for (module, list) in resources {
-        for Target { resource: r, object, local } in list {
+        for Target { resource: r, object, local, names, prelude } in list {
             let sub_ty = |s: &Subresource| -> TokenStream {
                 if s.kind.kind == r.kind && s.kind.group == r.group {
                     return object.clone();
@@ -124,7 +79,7 @@ pub fn items(model: &Model, ts: &TypeSpace, resources: &BTreeMap<ModPath, Vec<Ta
                     None => well_known(&s.kind),
                 }
             };
-            out.push(resource_client(module, r, object, *local, &sub_ty));
+            out.push(resource_client(module, r, names, prelude, object, *local, &sub_ty));
         }
         out.push(gv_client(module, list));
     }
@@ -140,6 +95,10 @@ pub struct Target<'a> {
     pub object: TokenStream,
     /// Generated here rather than used from k8s-openapi.
     pub local: bool,
+    /// Its client, lister, informer and accessor names.
+    pub names: ResourceNames,
+    /// How its module writes the prelude's names.
+    pub prelude: Prelude,
 }
 
 /// The type of a subresource kind that is not in the model (a CRD's `Scale`).
@@ -162,11 +121,13 @@ fn rt(name: &str) -> TokenStream {
 pub fn resource_client(
     module: &ModPath,
     r: &Resource,
+    names: &ResourceNames,
+    prelude: &Prelude,
     object: &TokenStream,
     local: bool,
     sub_ty: &dyn Fn(&Subresource) -> TokenStream,
 ) -> ClientItem {
-    let name = format!("{}Client", r.kind);
+    let name = names.client.clone();
     let client_ident = ident(&name);
     let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
     let (kind, plural) = (&r.kind, &r.plural);
@@ -196,16 +157,20 @@ pub fn resource_client(
         }
     };
 
-    let mut methods = verb_methods(r, object);
+    let mut methods = verb_methods(r, object, prelude);
     let mut ws = Vec::new();
     let mut markers = Vec::new();
     for s in &r.subresources {
         if s.connect {
-            connect_methods(s, object, local, &mut methods, &mut ws, &mut markers);
+            connect_methods(s, object, local, prelude, &mut methods, &mut ws, &mut markers);
         } else {
-            subresource_methods(r, s, &sub_ty(s), &mut methods);
+            subresource_methods(r, s, &sub_ty(s), prelude, &mut methods);
         }
     }
+    // A subresource whose method name another method has (a subresource called `opt` would
+    // make a second `get_opt`) keeps only the first.
+    let mut seen = std::collections::HashSet::new();
+    methods.retain(|m| seen.insert(m.name.to_string()));
     let methods = methods.iter().map(Method::tokens);
     let ws = (!ws.is_empty()).then(|| {
         let ws = ws.iter().map(Method::tokens);
@@ -251,7 +216,7 @@ struct Method {
 
 impl Method {
     fn new(name: &str, doc: String, args: TokenStream, output: TokenStream, body: TokenStream) -> Method {
-        Method { doc, name: format_ident!("{name}"), generics: None, args, output, where_clause: None, body }
+        Method { doc, name: ident(name), generics: None, args, output, where_clause: None, body }
     }
 
     /// A method generic over the patch body `P`.
@@ -277,7 +242,8 @@ impl Method {
 }
 
 /// The methods of the resource's own verbs.
-fn verb_methods(r: &Resource, object: &TokenStream) -> Vec<Method> {
+fn verb_methods(r: &Resource, object: &TokenStream, prelude: &Prelude) -> Vec<Method> {
+    let option = prelude.path("Option");
     let (kind, plural) = (&r.kind, &r.plural);
     let result = rt("Result");
     let (lp, wp, pp, patch_params, patch, dp) =
@@ -298,7 +264,7 @@ fn verb_methods(r: &Resource, object: &TokenStream) -> Vec<Method> {
             "get_opt",
             format!(" Gets the `{kind}` called `name`, `None` when there is none."),
             quote!(name: &'a str),
-            quote!(#result<Option<#object>>),
+            quote!(#result<#option<#object>>),
             quote!(get_opt(name)),
         ));
     }
@@ -387,7 +353,8 @@ fn list_text(r: &Resource) -> String {
 }
 
 /// Methods of a subresource that reads and writes an object of kind `sub`.
-fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, out: &mut Vec<Method>) {
+fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, prelude: &Prelude, out: &mut Vec<Method>) {
+    let string = prelude.path("String");
     let (result, pp, patch_params, patch, status) =
         (rt("Result"), rt("PostParams"), rt("PatchParams"), rt("Patch"), rt("Status"));
     let name = s.name.as_str();
@@ -421,7 +388,7 @@ fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, out: &m
                 "logs",
                 " The log of a container of the pod called `name` (the `log` subresource).".into(),
                 quote!(name: &'a str, lp: &'a #lp),
-                quote!(#result<String>),
+                quote!(#result<#string>),
                 quote!(logs(name, lp)),
             ));
             out.push(Method::new(
@@ -506,11 +473,14 @@ fn connect_methods(
     s: &Subresource,
     object: &TokenStream,
     local: bool,
+    prelude: &Prelude,
     out: &mut Vec<Method>,
     ws: &mut Vec<Method>,
     markers: &mut Vec<TokenStream>,
 ) {
     let result = rt("Result");
+    let (into_iterator, into, string, vec) =
+        (prelude.path("IntoIterator"), prelude.path("Into"), prelude.path("String"), prelude.path("Vec"));
     let ap = quote!(kube_codegen_runtime::kube::api::AttachParams);
     let process = quote!(kube_codegen_runtime::kube::api::AttachedProcess);
     // kube implements its markers for k8s-openapi's `Pod`; a generated type states them here.
@@ -532,7 +502,7 @@ fn connect_methods(
             );
             exec.generics = Some(quote!(I, T));
             exec.where_clause =
-                Some(quote!(where I: IntoIterator<Item = T> + std::fmt::Debug + 'a, T: Into<String> + 'a,));
+                Some(quote!(where I: #into_iterator<Item = T> + std::fmt::Debug + 'a, T: #into<#string> + 'a,));
             ws.push(exec);
         }
         "attach" => {
@@ -563,7 +533,7 @@ fn connect_methods(
                 format!(
                     " Sends `request` through the `{other}` subresource of the object called `name`: its path and query are appended to `.../{{name}}/{other}/`."
                 ),
-                quote!(name: &'a str, request: #http::Request<Vec<u8>>),
+                quote!(name: &'a str, request: #http::Request<#vec<u8>>),
                 quote!(#result<#http::Response<kube_codegen_runtime::kube::client::Body>>),
                 quote!(connect(#other, name, request)),
             ));
@@ -584,15 +554,15 @@ fn gv_client(module: &ModPath, list: &[Target]) -> ClientItem {
     let doc = format!(" The `{}` API: a client for each of its resources.", gv.unwrap_or_default());
     let mut sorted: Vec<&Target> = list.iter().collect();
     sorted.sort_by(|a, b| a.resource.plural.cmp(&b.resource.plural));
-    let accessors = sorted.iter().map(|Target { resource: r, object, .. }| {
-        let method = ident(&accessor(&r.kind, &r.plural));
-        let typed = ident(&format!("{}Client", r.kind));
+    let accessors = sorted.iter().map(|Target { resource: r, object, names, .. }| {
+        let method = ident(&names.accessor);
+        let typed = ident(&names.client);
         let plural = &r.plural;
         if r.scope == Scope::Namespaced {
             let doc = format!(" The `{plural}` in `namespace`.");
             let all =
                 (r.all_namespaces && r.verbs.contains(Verbs::LIST) && r.verbs.contains(Verbs::WATCH)).then(|| {
-                    let method = format_ident!("{}_all", method.to_string().trim_start_matches("r#"));
+                    let method = ident(&format!("{}_all", names.accessor));
                     let doc = format!(" The `{plural}` of every namespace: list and watch.");
                     let all = rt("AllNamespaces");
                     quote! {
@@ -680,22 +650,4 @@ fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
         }
     };
     ClientItem { module: Vec::new(), name: "Clientset".into(), tokens, ws: None, uses_rt: false }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::accessor;
-
-    #[test]
-    fn accessors_split_the_plural_at_the_kinds_words() {
-        assert_eq!(accessor("ConfigMap", "configmaps"), "config_maps");
-        assert_eq!(accessor("NetworkPolicy", "networkpolicies"), "network_policies");
-        assert_eq!(accessor("HTTPRoute", "httproutes"), "http_routes");
-        assert_eq!(accessor("Endpoints", "endpoints"), "endpoints");
-        assert_eq!(accessor("Pod", "pods"), "pods");
-        assert_eq!(accessor("CustomResourceDefinition", "customresourcedefinitions"), "custom_resource_definitions");
-        assert_eq!(accessor("APIService", "apiservices"), "api_services");
-        assert_eq!(accessor("Widget", "gizmos"), "gizmos");
-        assert_eq!(accessor("BigThing", "thingies"), "thingies");
-    }
 }

@@ -8,15 +8,11 @@ use kube_codegen_openapi::{Resource, Verbs};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::emit_clients::{ClientItem, Target, accessor, gv_accessor, module_path};
-use crate::rust_names::{ident, pascal};
+use crate::emit_clients::{ClientItem, Target, module_path};
+use crate::naming::{gv_accessor, gv_informers_name};
+use crate::rust_names::ident;
 use crate::settings::Artifact;
 use crate::typespace::ModPath;
-
-/// `AppsV1Informers` for `apps::v1`.
-pub fn gv_informers_name(module: &ModPath) -> String {
-    format!("{}Informers", module.iter().map(|m| pascal(m)).collect::<String>())
-}
 
 /// Informers need a list and a watch.
 fn informable(r: &Resource) -> bool {
@@ -34,10 +30,10 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
     let mut factory_modules = Vec::new();
     for (module, list) in resources {
         let mut accessors = Vec::new();
-        for Target { resource: r, object, .. } in list.iter().filter(|t| informable(t.resource)) {
-            let (kind, plural) = (&r.kind, &r.plural);
+        for Target { resource: r, object, names, .. } in list.iter().filter(|t| informable(t.resource)) {
+            let plural = &r.plural;
             if listers {
-                let name = format!("{kind}Lister");
+                let name = names.lister.clone();
                 let id = ident(&name);
                 let doc = if r.scope == kube_codegen_openapi::Scope::Namespaced {
                     format!(
@@ -53,7 +49,7 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
                 out.push(item(module, name, tokens));
             }
             if informers {
-                let name = format!("{kind}Informer");
+                let name = names.informer.clone();
                 let id = ident(&name);
                 let doc = format!(" The shared informer of `{plural}`: its `informer()` and a `lister()`.");
                 let tokens = quote! {
@@ -61,7 +57,7 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
                     pub type #id = kube_codegen_runtime::informer::Informer<#object>;
                 };
                 out.push(item(module, name, tokens));
-                let method = ident(&accessor(kind, plural));
+                let method = ident(&names.accessor);
                 let doc = format!(" The informer of `{plural}`, the same one each time.");
                 accessors.push(quote! {
                     #[doc = #doc]

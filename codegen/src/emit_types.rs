@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::rust_names::ident;
+use crate::rust_names::{Prelude, ident};
 use crate::typespace::{EnumDef, Field, ItemKind, ModPath, ResourceInfo, StructDef, Ty, TypeSpace};
 
 /// The tokens of one item, and for a struct or an enum the text of its runtime macro
@@ -31,7 +31,7 @@ fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
     });
     match &item.kind {
         ItemKind::Struct(s) => structure(ts, &item.module, &name, quote!(#docs #note), s),
-        ItemKind::Enum(e) => enumeration(&name, quote!(#docs #note), e),
+        ItemKind::Enum(e) => enumeration(&name, quote!(#docs #note), e, &ts.prelude(&item.module)),
         ItemKind::Alias(ty) => {
             let ty = render(ts, &item.module, ty);
             quote! { #docs #note pub type #name = #ty; }
@@ -82,7 +82,8 @@ fn field_tokens(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {
 /// A field's declared type: `Option<T>` when it may be absent.
 fn field_type(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {
     let ty = render(ts, module, &f.ty);
-    if f.optional { quote!(Option<#ty>) } else { ty }
+    let option = ts.prelude(module).path("Option");
+    if f.optional { quote!(#option<#ty>) } else { ty }
 }
 
 /// Whether a required field reads `null` or absence as empty: Go writes nil slices and maps
@@ -93,17 +94,19 @@ fn empty_when_null(f: &Field) -> bool {
 
 fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStream, s: &StructDef) -> TokenStream {
     let fields = s.fields.iter().map(|f| field_tokens(ts, module, f));
+    let prelude = ts.prelude(module);
     let unknown = s.unknown_fields.as_ref().map(|u| {
         let u = ident(u);
+        let string = prelude.path("String");
         quote! {
             /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
-            pub #u: std::collections::BTreeMap<String, serde_json::Value>,
+            pub #u: std::collections::BTreeMap<#string, serde_json::Value>,
         }
     });
     // Schema defaults of required scalars make `Default` a hand-written impl.
     let schema_defaults = s.fields.iter().any(|f| f.default.is_some());
     let default = (s.default && !schema_defaults).then(|| quote!(Default,));
-    let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s));
+    let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s, &prelude));
 
     quote! {
         #docs
@@ -117,7 +120,8 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
 }
 
 /// `Default` with the schema's defaults for required scalar fields.
-fn default_impl(name: &syn::Ident, s: &StructDef) -> TokenStream {
+fn default_impl(name: &syn::Ident, s: &StructDef, prelude: &Prelude) -> TokenStream {
+    let default = prelude.path("Default");
     let inits = s.fields.iter().map(|f| {
         let field = ident(&f.ident);
         let value = match &f.default {
@@ -132,18 +136,18 @@ fn default_impl(name: &syn::Ident, s: &StructDef) -> TokenStream {
                     let v = proc_macro2::Literal::i64_unsuffixed(v);
                     quote!(#v)
                 }
-                _ => quote!(Default::default()),
+                _ => quote!(#default::default()),
             },
-            _ => quote!(Default::default()),
+            _ => quote!(#default::default()),
         };
         quote!(#field: #value,)
     });
     let unknown = s.unknown_fields.as_ref().map(|u| {
         let u = ident(u);
-        quote!(#u: Default::default(),)
+        quote!(#u: #default::default(),)
     });
     quote! {
-        impl Default for #name {
+        impl #default for #name {
             fn default() -> Self {
                 Self {
                     #(#inits)*
@@ -188,7 +192,7 @@ fn object(ts: &TypeSpace, module: &ModPath, name: &str, s: &StructDef) -> String
         };
         let mut ty = render_text(ts, module, &f.ty);
         if f.optional {
-            ty = format!("Option<{ty}>");
+            ty = format!("{}<{ty}>", ts.prelude(module).text("Option"));
         }
         // `{:?}` of a str is a valid Rust string literal.
         out.push_str(&format!("        {:?} => {}: {ty} [{mode}],\n", f.json, ident(&f.ident)));
@@ -213,19 +217,21 @@ fn render_text(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> String {
             parts.join("::")
         }
         Ty::Extern(path) => path.split("::").map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::"),
-        Ty::Vec(inner) => format!("Vec<{}>", render_text(ts, from, inner)),
-        Ty::Map(inner) => format!("std::collections::BTreeMap<String, {}>", render_text(ts, from, inner)),
-        Ty::Option(inner) => format!("Option<{}>", render_text(ts, from, inner)),
-        Ty::Boxed(inner) => format!("Box<{}>", render_text(ts, from, inner)),
+        Ty::Vec(inner) => format!("{}<{}>", ts.prelude(from).text("Vec"), render_text(ts, from, inner)),
+        Ty::Map(inner) => {
+            format!("std::collections::BTreeMap<{}, {}>", ts.prelude(from).text("String"), render_text(ts, from, inner))
+        }
+        Ty::Option(inner) => format!("{}<{}>", ts.prelude(from).text("Option"), render_text(ts, from, inner)),
+        Ty::Boxed(inner) => format!("{}<{}>", ts.prelude(from).text("Box"), render_text(ts, from, inner)),
     }
 }
 
 /// An enum with one variant per schema value and a catch-all for values a newer server sends;
 /// its methods and serde impls come from the runtime's `string_enum!` / `int_enum!`.
-fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef) -> TokenStream {
+fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef, prelude: &Prelude) -> TokenStream {
     let idents: Vec<proc_macro2::Ident> = e.variants.iter().map(|v| ident(&v.ident)).collect();
     let variant_docs = e.variants.iter().map(|v| format!(" `{}`", v.value));
-    let other_ty = if e.integer { quote!(i64) } else { quote!(String) };
+    let other_ty = if e.integer { quote!(i64) } else { prelude.path("String") };
     let mut derives = if e.integer {
         quote!(Clone, Copy, Debug, PartialEq, Eq, Hash)
     } else {

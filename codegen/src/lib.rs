@@ -17,6 +17,7 @@ mod emit_clients;
 mod emit_informers;
 mod emit_types;
 pub mod list;
+mod naming;
 mod output;
 mod rust_names;
 mod settings;
@@ -77,8 +78,10 @@ fn units_timed(model: &Model, settings: &Settings, timings: &mut Timings) -> Res
         selected = model.select(&settings.only).map_err(Error::Setting)?;
         &selected
     };
-    let ts = typespace::TypeSpace::build(model, settings);
-    let targets = emit_clients::targets(model, &ts, &model.group_modules(&settings.group_aliases));
+    let modules = model.group_modules(&settings.group_aliases);
+    let names = naming::Names::new(model, &modules);
+    let ts = typespace::TypeSpace::build(model, settings, &names);
+    let targets = emit_clients::targets(model, &ts, &modules, &names);
     let mut items = Vec::new();
     if settings.emit.contains(&Artifact::Clientset) {
         items.extend(emit_clients::items(model, &ts, &targets));
@@ -103,7 +106,8 @@ fn units_timed(model: &Model, settings: &Settings, timings: &mut Timings) -> Res
 /// relative to the generated root for generated types (`core::v1::Pod`), absolute for types
 /// used from other crates (`k8s_openapi::api::core::v1::Pod`).
 pub fn type_paths(model: &Model, settings: &Settings) -> std::collections::BTreeMap<String, String> {
-    let ts = typespace::TypeSpace::build(model, settings);
+    let names = naming::Names::new(model, &model.group_modules(&settings.group_aliases));
+    let ts = typespace::TypeSpace::build(model, settings, &names);
     model.types.iter().filter_map(|def| Some((def.name.clone(), ts.path_of(def.id)?))).collect()
 }
 

@@ -83,12 +83,69 @@ pub fn type_ident(text: &str, empty: &str) -> String {
     s
 }
 
-/// An [`Ident`], raw where the name is a keyword that allows it.
+/// The one way any name becomes an [`Ident`]: characters an identifier cannot hold become
+/// `_`, a leading digit gets a `_` before it, an empty name is `_empty`, and keywords are raw
+/// identifiers where Rust allows that (`r#type`) and `_`-suffixed where it does not (`self_`).
+/// The name-making functions above already give clean names; this keeps any other string
+/// from reaching `Ident::new`, which panics on what is not an identifier.
 pub fn ident(name: &str) -> Ident {
-    match name {
-        "self" | "Self" | "super" | "crate" | "_" => Ident::new(&format!("{name}_"), Span::call_site()),
+    let mut clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if clean.is_empty() {
+        clean.push_str("_empty");
+    } else if clean.starts_with(|c: char| c.is_ascii_digit()) {
+        clean.insert(0, '_');
+    }
+    match clean.as_str() {
+        "self" | "Self" | "super" | "crate" | "_" => Ident::new(&format!("{clean}_"), Span::call_site()),
         n if KEYWORDS.contains(&n) => Ident::new_raw(n, Span::call_site()),
         n => Ident::new(n, Span::call_site()),
+    }
+}
+
+/// Names from Rust's prelude that generated code writes, and their full paths.
+const PRELUDE: &[(&str, &str)] = &[
+    ("Option", "::core::option::Option"),
+    ("String", "::std::string::String"),
+    ("Vec", "::std::vec::Vec"),
+    ("Box", "::std::boxed::Box"),
+    ("Default", "::core::default::Default"),
+    ("Into", "::core::convert::Into"),
+    ("IntoIterator", "::core::iter::IntoIterator"),
+];
+
+/// How one module writes the prelude's names: plainly, or by full path where a type of the
+/// module shadows them (a CRD whose kind is `Option` or `String`).
+#[derive(Clone, Debug, Default)]
+pub struct Prelude {
+    shadowed: Vec<&'static str>,
+}
+
+impl Prelude {
+    /// The prelude of a module in which `defined(name)` says whether a type is called `name`.
+    pub fn new(defined: impl Fn(&str) -> bool) -> Prelude {
+        Prelude { shadowed: PRELUDE.iter().map(|(n, _)| *n).filter(|n| defined(n)).collect() }
+    }
+
+    /// `name` as this module must write it (text).
+    pub fn text(&self, name: &'static str) -> &'static str {
+        match PRELUDE.iter().find(|(n, _)| *n == name) {
+            Some((_, path)) if self.shadowed.contains(&name) => path,
+            _ => name,
+        }
+    }
+
+    /// `name` as this module must write it (tokens).
+    pub fn path(&self, name: &'static str) -> proc_macro2::TokenStream {
+        let mut tokens = proc_macro2::TokenStream::new();
+        for (i, segment) in self.text(name).split("::").enumerate() {
+            if i > 0 {
+                tokens.extend(quote::quote!(::));
+            }
+            if !segment.is_empty() {
+                tokens.extend([proc_macro2::TokenTree::from(ident(segment))]);
+            }
+        }
+        tokens
     }
 }
 
@@ -130,5 +187,19 @@ mod tests {
         assert_eq!(type_ident("", "Empty"), "Empty");
         assert_eq!(type_ident("1.0", "Empty"), "V10");
         assert_eq!(unique("A", |n| n == "A" || n == "A2"), "A3");
+        assert_eq!(ident("my-widgets").to_string(), "my_widgets");
+        assert_eq!(ident("Foo-Bar").to_string(), "Foo_Bar");
+        assert_eq!(ident("").to_string(), "_empty");
+        assert_eq!(ident("3d").to_string(), "_3d");
+        assert_eq!(ident("a.b/c").to_string(), "a_b_c");
+        assert_eq!(ident("Δ").to_string(), "__");
+    }
+
+    #[test]
+    fn prelude_names_are_qualified_only_where_shadowed() {
+        let p = Prelude::new(|n| n == "Option");
+        assert_eq!(p.text("Option"), "::core::option::Option");
+        assert_eq!(p.text("String"), "String");
+        assert_eq!(p.path("Option").to_string(), ":: core :: option :: Option");
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kube_codegen_openapi::{Additional, Gvk, Model, Resource, Schema, SchemaType, Scope, TypeDef, TypeId};
 
-use crate::rust_names::{field_ident, pascal, type_ident, unique};
+use crate::rust_names::{Prelude, field_ident, pascal, type_ident, unique};
 use crate::settings::{Settings, TypeMode};
 
 /// A module below the generated root, as its path segments (`["apps", "v1"]`).
@@ -158,12 +158,12 @@ pub fn gv_module(modules: &BTreeMap<String, String>, group: &str, version: &str)
 
 impl TypeSpace {
     /// Builds the type space of a model.
-    pub fn build(model: &Model, settings: &Settings) -> TypeSpace {
+    pub fn build(model: &Model, settings: &Settings, names: &crate::naming::Names) -> TypeSpace {
         let modules = model.group_modules(&settings.group_aliases);
         let mut ts = TypeSpace::default();
         let roots: HashMap<TypeId, &Resource> = model.resources.iter().filter_map(|r| r.ty.map(|t| (t, r))).collect();
         let packages = package_modules(model, &modules);
-        for (module, name) in crate::emit_clients::reserved_names(model, &modules) {
+        for (module, name) in names.reserved(model) {
             ts.names.entry(module).or_default().insert(name);
         }
 
@@ -247,6 +247,16 @@ impl TypeSpace {
             Ty::Extern(path) => Some(path.clone()),
             _ => None,
         }
+    }
+
+    /// Whether `module` has an item (or a reserved name) called `name`.
+    pub fn defines(&self, module: &ModPath, name: &str) -> bool {
+        self.names.get(module).is_some_and(|names| names.contains(name))
+    }
+
+    /// How `module` writes the prelude's names.
+    pub fn prelude(&self, module: &ModPath) -> Prelude {
+        Prelude::new(|n| self.defines(module, n))
     }
 
     fn reserve(&mut self, module: ModPath, name: &str, taken_note: Option<&str>) -> ItemId {

@@ -219,6 +219,85 @@ fn cases() -> Vec<Case> {
         case("empty file", "empty.yaml", "", &["empty.yaml: the file is empty"]),
         case("whitespace only", "blank.json", "  \n\n", &["blank.json: the file is empty"]),
         case("not UTF-8", "latin1.yaml", b"description: caf\xe9\n".to_vec(), &["latin1.yaml:1:17", "not UTF-8"]),
+        case("List without items", "l.json", r#"{"kind":"List"}"#, &["l.json at /items", "a `List` without `items`"]),
+        case(
+            "List whose items is a string",
+            "l.yaml",
+            "apiVersion: v1\nkind: List\nitems: nope\n",
+            &["l.yaml at /items", "`items` is a string, not an array"],
+        ),
+        case(
+            "List whose items is an object",
+            "l.json",
+            r#"{"kind":"List","items":{"a":1}}"#,
+            &["l.json at /items", "`items` is an object, not an array"],
+        ),
+        case(
+            "List of a List with a bad item",
+            "l.json",
+            r#"{"kind":"List","items":[{"kind":"List","items":[3]}]}"#,
+            &["l.json at /items/0/items/0", "found a number"],
+        ),
+        case(
+            "CRD kind not a string",
+            "c.yaml",
+            crd("thing", "").replace("kind: Thing", "kind: [Thing]"),
+            &["c.yaml at /spec/names/kind", "string"],
+        ),
+        case(
+            "CRD spec not an object",
+            "c.yaml",
+            crd("thing", "").split("spec:").next().unwrap().to_owned() + "spec: 3\n",
+            &["c.yaml at /spec", "`spec` object"],
+        ),
+        case(
+            "CRD version name not a string",
+            "c.yaml",
+            crd("thing", "").replace("- name: v1", "- name: 1"),
+            &["c.yaml at /spec/versions/0/name", "string"],
+        ),
+        case(
+            "CRD schema not an object",
+            "c.yaml",
+            crd("thing", "").replace("openAPIV3Schema:\n          type: object\n", "openAPIV3Schema: 7\n"),
+            &["c.yaml at /spec/versions/0/schema/openAPIV3Schema", "object"],
+        ),
+        case(
+            "CRD properties a list",
+            "c.yaml",
+            crd("thing", "          properties: [a, b]\n"),
+            &["/spec/versions/0/schema/openAPIV3Schema/properties", "expected `properties` to be an object"],
+        ),
+        case(
+            "CRD enum not an array",
+            "c.yaml",
+            crd("thing", "          properties:\n            mode: {type: string, enum: fast}\n"),
+            &["/spec/versions/0/schema/openAPIV3Schema/properties/mode/enum", "array"],
+        ),
+        case(
+            "swagger definitions an array",
+            "s.json",
+            r#"{"swagger": "2.0", "paths": {}, "definitions": [1, 2]}"#,
+            &["s.json at /definitions", "object"],
+        ),
+        case(
+            "swagger paths an array",
+            "s.json",
+            r#"{"swagger": "2.0", "paths": [1]}"#,
+            &["s.json at /paths", "object"],
+        ),
+        case(
+            "GVK extension not a list of objects",
+            "p.json",
+            r#"{"swagger": "2.0", "paths": {"/api/v1/pods": {"get": {"x-kubernetes-action": "list", "x-kubernetes-group-version-kind": "v1/Pod"}}}}"#,
+            &["/paths/~1api~1v1~1pods/get/x-kubernetes-group-version-kind", "object"],
+        ),
+        case(
+            "$ref not a string",
+            "s.json",
+            swagger(r#""A": {"type": "object", "properties": {"b": {"$ref": 7}}}"#),
+            &["/definitions/A/properties/b/$ref", "string"],
+        ),
         Case {
             name: "same resource twice, different schemas",
             files: vec![
@@ -264,10 +343,21 @@ fn run(dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run kube-codegen")
 }
 
+/// `generate` of the same inputs into `out` (beside them), which must stay unwritten.
+fn run_generate(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kube-codegen"))
+        .arg("generate")
+        .args(args)
+        .args(["--out", "out"])
+        .current_dir(dir)
+        .output()
+        .expect("run kube-codegen")
+}
+
 #[test]
 fn every_bad_input_gets_one_clear_message_and_status_2() {
     let cases = cases();
-    assert!(cases.len() >= 25);
+    assert!(cases.len() >= 40, "{} bad inputs", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let dir = tempfile::tempdir().unwrap();
@@ -276,12 +366,12 @@ fn every_bad_input_gets_one_clear_message_and_status_2() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, contents).unwrap();
         }
-        for json in [false, true] {
+        for mode in ["list", "list --json", "generate"] {
             let mut args = case.args.clone();
-            if json {
+            if mode == "list --json" {
                 args.insert(0, "--json");
             }
-            let out = run(dir.path(), &args);
+            let out = if mode == "generate" { run_generate(dir.path(), &args) } else { run(dir.path(), &args) };
             let stderr = String::from_utf8_lossy(&out.stderr);
             let problems: Vec<String> = [
                 (out.status.code() != Some(2)).then(|| format!("exit status {:?}", out.status.code())),
@@ -289,13 +379,14 @@ fn every_bad_input_gets_one_clear_message_and_status_2() {
                 (stderr.lines().count() != 1).then(|| "not exactly one line".to_owned()),
                 (!stderr.starts_with("error: ")).then(|| "no `error: ` prefix".to_owned()),
                 stderr.contains("panicked").then(|| "panicked".to_owned()),
+                dir.path().join("out").exists().then(|| "wrote output".to_owned()),
             ]
             .into_iter()
             .flatten()
             .chain(case.expect.iter().filter(|e| !stderr.contains(*e)).map(|e| format!("missing {e:?}")))
             .collect();
             if !problems.is_empty() {
-                failures.push(format!("{} (json={json}): {}\n    stderr: {stderr}", case.name, problems.join(", ")));
+                failures.push(format!("{} ({mode}): {}\n    stderr: {stderr}", case.name, problems.join(", ")));
             }
         }
     }

@@ -229,10 +229,10 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
                 path,
             )
             .parse()
-            .expect("renamed tokens parse"),
-            None => t,
+            .map_err(|e| darling::Error::custom(format!("crates(kube_codegen_runtime = {path}) is not a path: {e}"))),
+            None => Ok(t),
         })
-        .collect();
+        .collect::<darling::Result<_>>()?;
     let module = format_ident!("__kube_codegen_{}", root_name.to_lowercase());
     let rt_client = quote!(#rt::client);
 

@@ -24,6 +24,11 @@ pub fn snake_ident(text: &str) -> String {
     out
 }
 
+/// Crates generated code names by path from the root of the generated tree (`std::ops`,
+/// `serde_json::Value`): a group module of that name at the root would shadow them, so such a
+/// group is named in full (`std.example.com` -> `std_example_com`).
+const CRATE_NAMES: &[&str] = &["std", "alloc", "serde", "serde_json", "k8s_openapi", "kube_codegen_runtime"];
+
 /// The module of each group: `core` for `""`, the first DNS label where it is unique among
 /// `groups`, the whole group where two share it; `aliases` override.
 pub(crate) fn group_modules(groups: &[&str], aliases: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -40,7 +45,9 @@ pub(crate) fn group_modules(groups: &[&str], aliases: &BTreeMap<String, String>)
             let module = match aliases.get(g) {
                 Some(alias) => alias.clone(),
                 None if g.is_empty() => "core".to_owned(),
-                None if users[&label(g)] > 1 => snake_ident(g),
+                None if users.get(&label(g)).copied().unwrap_or(0) > 1 || CRATE_NAMES.contains(&label(g).as_str()) => {
+                    snake_ident(g)
+                }
                 None => label(g),
             };
             (g.to_owned(), module)

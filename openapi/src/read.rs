@@ -90,6 +90,8 @@ enum Kind {
     OpenApi(Dialect),
     Crd,
     List,
+    /// `kind: List` whose `items` is missing or not an array: always an error.
+    BadList(String),
     Other(String),
 }
 
@@ -106,7 +108,11 @@ fn kind_of(value: &Value) -> Kind {
     let api_version = m.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     match m.get("kind").and_then(Value::as_str) {
         Some("CustomResourceDefinition") if api_version.starts_with("apiextensions.k8s.io/") => Kind::Crd,
-        Some(k) if k == "List" || k.ends_with("List") && m.get("items").is_some_and(Value::is_array) => Kind::List,
+        Some(k) if m.get("items").is_some_and(Value::is_array) && k.ends_with("List") => Kind::List,
+        Some("List") => Kind::BadList(match m.get("items") {
+            None => "a `List` without `items`".to_owned(),
+            Some(v) => format!("a `List` whose `items` is {}, not an array", crate::schema::type_name(v)),
+        }),
         Some(k) => Kind::Other(format!("{api_version} {k}").trim().to_owned()),
         None => Kind::Other("an object without `kind`, `swagger` or `openapi`".to_owned()),
     }
@@ -121,12 +127,12 @@ fn collect(doc: Document, arena: &mut Arena, resources: &mut Vec<Resource>) -> R
 fn collect_value(value: Value, explicit: bool, cx: &mut Ctx, resources: &mut Vec<Resource>) -> Result<bool, Error> {
     match kind_of(&value) {
         Kind::OpenApi(dialect) => {
-            let Value::Object(root) = value else { unreachable!("kind_of saw an object") };
+            let Value::Object(root) = value else { return Err(cx.err("expected an object")) };
             openapi_doc::read(root, dialect, cx, resources)?;
             Ok(true)
         }
         Kind::Crd => {
-            let Value::Object(crd) = value else { unreachable!("kind_of saw an object") };
+            let Value::Object(crd) = value else { return Err(cx.err("expected an object")) };
             if crd.get("apiVersion").and_then(Value::as_str) != Some("apiextensions.k8s.io/v1") {
                 return Err(cx.err_at(
                     "apiVersion",
@@ -139,8 +145,13 @@ fn collect_value(value: Value, explicit: bool, cx: &mut Ctx, resources: &mut Vec
             result.map(|()| true)
         }
         Kind::List => {
-            let Value::Object(mut list) = value else { unreachable!("kind_of saw an object") };
-            let Some(Value::Array(items)) = list.remove("items") else { unreachable!("kind_of saw items") };
+            let items = match value {
+                Value::Object(mut list) => match list.remove("items") {
+                    Some(Value::Array(items)) => items,
+                    _ => return Err(cx.err_at("items", "expected an array")),
+                },
+                _ => return Err(cx.err("expected an object")),
+            };
             let base = cx.ptr.clone();
             let mut any = false;
             for (i, item) in items.into_iter().enumerate() {
@@ -152,6 +163,7 @@ fn collect_value(value: Value, explicit: bool, cx: &mut Ctx, resources: &mut Vec
             cx.ptr = base;
             Ok(any)
         }
+        Kind::BadList(what) => Err(cx.err_at("items", format!("expected an array of manifests, found {what}"))),
         Kind::Other(what) if explicit => Err(cx.err(format!(
             "expected a Kubernetes OpenAPI document (`swagger: \"2.0\"` or `openapi: 3.x`) or an apiextensions.k8s.io/v1 CustomResourceDefinition, found {what}"
         ))),

@@ -31,16 +31,16 @@
 macro_rules! object {
     ($name:ident {}) => {
         impl $crate::__private::serde::Serialize for $name {
-            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 $crate::__private::serde::ser::SerializeMap::end(serializer.serialize_map(Some(0))?)
             }
         }
         impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 <$crate::__private::serde::de::IgnoredAny as $crate::__private::serde::Deserialize>::deserialize(
                     deserializer,
                 )?;
-                Ok($name {})
+                ::core::result::Result::Ok($name {})
             }
         }
     };
@@ -51,7 +51,7 @@ macro_rules! object {
         $(keep $other:ident)?
     ) => {
         impl $crate::__private::serde::Serialize for $name {
-            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 use $crate::__private::serde::ser::SerializeMap;
                 let mut map = serializer.serialize_map(None)?;
                 $($crate::__private::$resource::write_type::<Self, _>(&mut map)?;)?
@@ -61,7 +61,7 @@ macro_rules! object {
             }
         }
         impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 struct Visitor;
                 impl<'de> $crate::__private::serde::de::Visitor<'de> for Visitor {
                     type Value = $name;
@@ -70,16 +70,16 @@ macro_rules! object {
                     }
                     // Slots are named after their fields, whatever the schema calls them.
                     #[allow(clippy::disallowed_names)]
-                    fn visit_map<A: $crate::__private::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
-                        $(let mut $field: $crate::__private::$mode::Slot<$ty> = Default::default();)*
+                    fn visit_map<A: $crate::__private::serde::de::MapAccess<'de>>(self, mut map: A) -> ::core::result::Result<$name, A::Error> {
+                        $(let mut $field: $crate::__private::$mode::Slot<$ty> = ::core::default::Default::default();)*
                         $(let mut $other = ::std::collections::BTreeMap::new();)?
-                        while let Some(key) = map.next_key::<$crate::__private::Key<'de>>()? {
+                        while let ::core::option::Option::Some(key) = map.next_key::<$crate::__private::Key<'de>>()? {
                             match key.as_str() {
                                 $($json => $crate::__private::$mode::read(&mut $field, &mut map)?,)*
                                 _ => $crate::__object_unknown!(map, key $(, keep $other)? $(, $resource)?),
                             }
                         }
-                        Ok($name {
+                        ::core::result::Result::Ok($name {
                             $($field: $crate::__private::$mode::finish($field, $json)?,)*
                             $($other,)?
                         })
@@ -325,14 +325,14 @@ macro_rules! string_enum {
             }
         }
         impl $crate::__private::serde::Serialize for $name {
-            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 serializer.serialize_str(self.as_str())
             }
         }
         impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 let value = <$crate::__private::Key<'de> as $crate::__private::serde::Deserialize>::deserialize(deserializer)?;
-                Ok(match value.as_str() {
+                ::core::result::Result::Ok(match value.as_str() {
                     $($value => Self::$variant,)*
                     _ => Self::Other(value.into_string()),
                 })
@@ -373,14 +373,14 @@ macro_rules! int_enum {
             }
         }
         impl $crate::__private::serde::Serialize for $name {
-            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 serializer.serialize_i64(self.as_i64())
             }
         }
         impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
-            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
                 let value = <i64 as $crate::__private::serde::Deserialize>::deserialize(deserializer)?;
-                Ok(match value {
+                ::core::result::Result::Ok(match value {
                     $($value => Self::$variant,)*
                     other => Self::Other(other),
                 })

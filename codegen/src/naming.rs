@@ -1,0 +1,171 @@
+//! The names the generated code gives each resource and group-version: the `<Kind>Client`,
+//! `<Kind>Lister`, `<Kind>Informer` and `<Kind>ApplyConfiguration` types, the accessor methods,
+//! and the group-version client and informer types. Every emitter asks here, so a name is
+//! made once, from sanitised input, and is the same in the CLI, build.rs and the derive.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kube_codegen_openapi::{Model, Resource};
+
+use crate::rust_names::{field_ident, pascal, snake, type_ident, unique, words};
+use crate::typespace::{ModPath, gv_module};
+
+/// The per-resource names of one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceNames {
+    /// The Kind as a Rust type name (`fooBar` -> `FooBar`, `Foo-Bar` -> `FooBar`), numbered
+    /// when two kinds of a group-version would share it.
+    pub prefix: String,
+    /// `<prefix>Client`.
+    pub client: String,
+    /// `<prefix>Lister`.
+    pub lister: String,
+    /// `<prefix>Informer`.
+    pub informer: String,
+    /// `<prefix>ApplyConfiguration`.
+    pub apply: String,
+    /// The accessor on the group-version client and informers (`config_maps`).
+    pub accessor: String,
+}
+
+impl ResourceNames {
+    /// The names of a resource on its own (the derive's case: one resource, nothing to share
+    /// a module with).
+    pub fn of(resource: &Resource) -> ResourceNames {
+        ResourceNames::with(type_ident(&resource.kind, "Resource"), accessor(&resource.kind, &resource.plural))
+    }
+
+    fn with(prefix: String, accessor: String) -> ResourceNames {
+        ResourceNames {
+            client: format!("{prefix}Client"),
+            lister: format!("{prefix}Lister"),
+            informer: format!("{prefix}Informer"),
+            apply: format!("{prefix}ApplyConfiguration"),
+            prefix,
+            accessor,
+        }
+    }
+
+    /// Every type name these take in their module.
+    pub fn types(&self) -> [&str; 4] {
+        [&self.client, &self.lister, &self.informer, &self.apply]
+    }
+}
+
+/// The names of every resource of a model, unique within each group-version module.
+#[derive(Debug, Default)]
+pub struct Names {
+    by_resource: HashMap<(String, String, String), ResourceNames>,
+    modules: BTreeMap<String, String>,
+}
+
+impl Names {
+    /// Names every resource of `model`, whose groups are the modules `modules` says.
+    pub fn new(model: &Model, modules: &BTreeMap<String, String>) -> Names {
+        let mut prefixes: HashMap<ModPath, BTreeSet<String>> = HashMap::new();
+        let mut accessors: HashMap<ModPath, BTreeSet<String>> = HashMap::new();
+        let mut by_resource = HashMap::new();
+        // Resources come sorted by (group, version, plural): numbering is deterministic.
+        for r in &model.resources {
+            let module = gv_module(modules, &r.group, &r.version);
+            let own = ResourceNames::of(r);
+            let taken = prefixes.entry(module.clone()).or_default();
+            let prefix = unique(&own.prefix, |n| taken.contains(n));
+            taken.insert(prefix.clone());
+            let taken = accessors.entry(module).or_default();
+            let accessor = unique(&own.accessor, |n| taken.contains(n) || taken.contains(&format!("{n}_all")));
+            taken.insert(accessor.clone());
+            taken.insert(format!("{accessor}_all"));
+            by_resource.insert(key(r), ResourceNames::with(prefix, accessor));
+        }
+        Names { by_resource, modules: modules.clone() }
+    }
+
+    /// The names of `resource`, which must be one of the model's (any other gets its own).
+    pub fn of(&self, resource: &Resource) -> ResourceNames {
+        self.by_resource.get(&key(resource)).cloned().unwrap_or_else(|| ResourceNames::of(resource))
+    }
+
+    /// The names the generated clients, listers, informers and apply configurations take in
+    /// each group-version module, reserved before types are named so that a nested type never
+    /// takes one (and types are named the same whatever is emitted).
+    pub fn reserved(&self, model: &Model) -> Vec<(ModPath, String)> {
+        let mut out = Vec::new();
+        for r in &model.resources {
+            let module = gv_module(&self.modules, &r.group, &r.version);
+            let names = self.of(r);
+            out.extend(names.types().iter().map(|n| (module.clone(), n.to_string())));
+            out.push((module.clone(), gv_client_name(&module)));
+            out.push((module.clone(), gv_informers_name(&module)));
+        }
+        out
+    }
+}
+
+fn key(r: &Resource) -> (String, String, String) {
+    (r.group.clone(), r.version.clone(), r.plural.clone())
+}
+
+/// `AppsV1Client` for `apps::v1`.
+pub fn gv_client_name(module: &ModPath) -> String {
+    format!("{}Client", module.iter().map(|m| pascal(m)).collect::<String>())
+}
+
+/// `AppsV1Informers` for `apps::v1`.
+pub fn gv_informers_name(module: &ModPath) -> String {
+    format!("{}Informers", module.iter().map(|m| pascal(m)).collect::<String>())
+}
+
+/// `apps_v1` for `apps::v1` (`type_v1` for `type_::v1`).
+pub fn gv_accessor(module: &ModPath) -> String {
+    field_ident(&module.iter().map(|m| m.trim_end_matches('_')).collect::<Vec<_>>().join("_"))
+}
+
+/// The accessor of a resource: its REST plural split at the Kind's word boundaries
+/// (`configmaps` of `ConfigMap` -> `config_maps`); the plural in snake case when it does not
+/// begin with the Kind's words. Always a valid field-like identifier (`my-widgets` ->
+/// `my_widgets`).
+pub fn accessor(kind: &str, plural: &str) -> String {
+    let words: Vec<String> = words(kind).iter().map(|w| w.to_ascii_lowercase()).collect();
+    let mut rest = plural;
+    let mut parts = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i + 1 == words.len() {
+            break;
+        }
+        match rest.strip_prefix(w.as_str()) {
+            Some(r) if !r.is_empty() => {
+                parts.push(w.clone());
+                rest = r;
+            }
+            _ => return field_ident(&snake(plural)),
+        }
+    }
+    parts.push(rest.to_owned());
+    field_ident(&parts.join("_"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accessor;
+
+    #[test]
+    fn accessors_split_the_plural_at_the_kinds_words() {
+        assert_eq!(accessor("ConfigMap", "configmaps"), "config_maps");
+        assert_eq!(accessor("NetworkPolicy", "networkpolicies"), "network_policies");
+        assert_eq!(accessor("HTTPRoute", "httproutes"), "http_routes");
+        assert_eq!(accessor("Endpoints", "endpoints"), "endpoints");
+        assert_eq!(accessor("Pod", "pods"), "pods");
+        assert_eq!(accessor("CustomResourceDefinition", "customresourcedefinitions"), "custom_resource_definitions");
+        assert_eq!(accessor("APIService", "apiservices"), "api_services");
+        assert_eq!(accessor("Widget", "gizmos"), "gizmos");
+        assert_eq!(accessor("BigThing", "thingies"), "thingies");
+    }
+
+    #[test]
+    fn accessors_of_odd_plurals_are_identifiers() {
+        assert_eq!(accessor("MyWidget", "my-widgets"), "my_widgets");
+        assert_eq!(accessor("Foo-Bar", "foo-bars"), "foo_bars");
+        assert_eq!(accessor("X", "3things"), "field_3things");
+    }
+}

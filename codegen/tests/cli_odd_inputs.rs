@@ -1,0 +1,213 @@
+//! CRDs the API server accepts but that stretch every name: hyphenated plurals, lower-case and
+//! hyphenated kinds, kinds named like Rust's prelude or keywords, property and enum names that
+//! collide once made Rust. Each goes through the CLI alone (exit 0, nothing on stderr), and all
+//! the generated trees compile together in one crate with `#![deny(warnings)]`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A CRD: `group`, `kind`, `plural`, the version list (YAML, indented for `versions:`).
+fn crd(group: &str, kind: &str, plural: &str, versions: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names:
+    kind: {kind}
+    plural: {plural}
+  versions:
+{versions}"
+    )
+}
+
+/// One served version `v1` with `spec` properties (YAML, indented for `properties:` of `spec`)
+/// and a status and scale subresource.
+fn v1(spec: &str) -> String {
+    format!(
+        "    - name: v1
+      served: true
+      storage: true
+      subresources:
+        status: {{}}
+        scale:
+          specReplicasPath: .spec.replicas
+          statusReplicasPath: .status.replicas
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                replicas: {{type: integer}}
+{spec}
+            status:
+              type: object
+              properties:
+                replicas: {{type: integer}}
+"
+    )
+}
+
+fn simple(group: &str, kind: &str, plural: &str) -> String {
+    crd(group, kind, plural, &v1(""))
+}
+
+/// (file name, contents): each is legal for the API server.
+fn odd_crds() -> Vec<(String, String)> {
+    let mut out = vec![
+        ("hyphen-plural", simple("hyphen.example.com", "MyWidget", "my-widgets")),
+        ("lower-kind", simple("lower.example.com", "fooBar", "foobars")),
+        ("hyphen-kind", simple("hyphenkind.example.com", "Foo-Bar", "foo-bars")),
+        ("kind-option", simple("option.example.com", "Option", "options")),
+        ("kind-result", simple("result.example.com", "Result", "results")),
+        ("kind-string", simple("string.example.com", "String", "strings")),
+        ("kind-box", simple("box.example.com", "Box", "boxes")),
+        ("kind-vec", simple("vec.example.com", "Vec", "vecs")),
+        ("kind-self", simple("self.example.com", "Self", "selves")),
+        ("kind-type", simple("type.example.com", "type", "type")),
+        ("kind-some", simple("some.example.com", "Some", "somes")),
+        ("kind-default", simple("default.example.com", "Default", "defaults")),
+        ("digit-group", simple("3scale.example.com", "Tenant", "tenants")),
+        ("group-std", simple("std.example.com", "Widget", "widgets")),
+        ("group-rt", simple("rt.example.com", "Client", "clients")),
+        (
+            "colliding-properties",
+            crd(
+                "props.example.com",
+                "Props",
+                "props",
+                &v1("                foo-bar: {type: string}
+                foo_bar: {type: integer}
+                fooBar: {type: boolean}
+                type: {type: string}
+                self: {type: string}
+                Self: {type: string}
+                1st: {type: string}
+                _: {type: string}
+                \"-\": {type: string}
+                \"$ref\": {type: string}
+                nested-thing: {type: object, properties: {a: {type: string}}}
+                nestedThing: {type: object, properties: {b: {type: string}}}
+                option: {type: object, properties: {c: {type: string}}}"),
+            ),
+        ),
+        (
+            "odd-enums",
+            crd(
+                "enums.example.com",
+                "Enums",
+                "enums",
+                &v1("                mode:
+                  type: string
+                  enum: [\"\", \"-\", \"a b\", Other, \"1\", self, foo-bar, foo_bar, None, Some]
+                level:
+                  type: integer
+                  enum: [0, 1, -1]"),
+            ),
+        ),
+        (
+            "two-kinds-one-name",
+            format!(
+                "{}---\n{}",
+                simple("same.example.com", "FooBar", "foobars"),
+                simple("same.example.com", "Foo-Bar", "foo-bars")
+            ),
+        ),
+        (
+            "kind-like-nested-type",
+            format!(
+                "{}---\n{}",
+                simple("nested.example.com", "Widget", "widgets"),
+                simple("nested.example.com", "WidgetSpec", "widgetspecs")
+            ),
+        ),
+        (
+            "keyword-versions",
+            crd(
+                "versions.example.com",
+                "Thing",
+                "things",
+                &format!(
+                    "{}{}",
+                    v1(""),
+                    "    - name: v2beta3
+      served: true
+      storage: false
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+"
+                ),
+            ),
+        ),
+        ("plural-keyword", simple("kw.example.com", "Fn", "fn")),
+        ("kind-prelude-more", simple("more.example.com", "Vec-Box", "vec-boxes")),
+    ];
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out.into_iter().map(|(n, c)| (n.to_owned(), c)).collect()
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn odd_but_legal_crds_generate_code_that_builds_with_deny_warnings() {
+    let crds = odd_crds();
+    assert!(crds.len() >= 20, "{} odd CRDs", crds.len());
+    let dir = tempfile::Builder::new().prefix("kube-codegen-odd").tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut lib = String::from("//! Odd CRDs.\n#![deny(warnings)]\n\n");
+    let mut failures = Vec::new();
+    for (i, (name, text)) in crds.iter().enumerate() {
+        let input = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&input, text).unwrap();
+        let module = format!("case{i}");
+        let out = Command::new(env!("CARGO_BIN_EXE_kube-codegen"))
+            .args(["generate", input.to_str().unwrap(), "--out", src.join(&module).to_str().unwrap()])
+            .output()
+            .unwrap();
+        if !out.status.success() || !out.stderr.is_empty() {
+            failures.push(format!("{name}: {:?} {}", out.status.code(), String::from_utf8_lossy(&out.stderr)));
+        }
+        lib.push_str(&format!("/// {name}\n#[allow(missing_docs)]\npub mod {module};\n"));
+    }
+    assert!(failures.is_empty(), "generate failed:\n{}", failures.join("\n"));
+    std::fs::write(src.join("lib.rs"), lib).unwrap();
+    let runtime = workspace().join("runtime");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"odd\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+             [dependencies]\nk8s-openapi = {{ version = \"0.29\", features = [\"v1_36\"] }}\n\
+             kube-codegen-runtime = {{ path = {runtime:?} }}\nserde_json = \"1\"\n\n\
+             [profile.dev]\ndebug = 0\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::copy(workspace().join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("harness");
+    let out = Command::new(env!("CARGO"))
+        .args(["build", "--quiet"])
+        .current_dir(dir.path())
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the generated crate does not build ({}):\n{}",
+        dir.path().display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
