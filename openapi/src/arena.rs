@@ -41,20 +41,29 @@ impl Arena {
         id
     }
 
-    /// Defines `name`. Defining it again with the same content is a no-op; with different
-    /// content it is an error naming both places.
+    /// Defines `name`. Defining it again with the same content is a no-op (a kind given only
+    /// one of the times is kept); with different content it is an error naming both places.
     pub fn define(&mut self, name: &str, gvks: Vec<Gvk>, schema: Schema, origin: Origin) -> Result<TypeId, Error> {
         let id = match self.by_name.get(name) {
             Some(&id) => id,
             None => self.reserve(name),
         };
         let slot = &mut self.slots[id.index()];
-        match &slot.def {
+        match &mut slot.def {
             None => {
                 slot.def = Some(TypeDef { id, name: name.to_owned(), gvks, schema, origin });
                 Ok(id)
             }
             Some(existing) if existing.gvks == gvks && existing.schema == schema => Ok(id),
+            // One document names the kind of a definition that another only refers to (a
+            // document without `x-kubernetes-group-version-kind`, whose kinds were inferred
+            // from the paths that return them): the same definition, now with its kind.
+            Some(existing) if existing.schema == schema && (existing.gvks.is_empty() || gvks.is_empty()) => {
+                if existing.gvks.is_empty() {
+                    existing.gvks = gvks;
+                }
+                Ok(id)
+            }
             Some(existing) => Err(Error::at(
                 &origin,
                 format!(

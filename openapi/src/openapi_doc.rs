@@ -26,7 +26,13 @@ const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "
 struct RawDef {
     gvks: Vec<Gvk>,
     list_item: Option<String>,
+    /// Has `metadata` among its properties: an object of some kind, even where the document
+    /// does not say which (no `x-kubernetes-group-version-kind`).
+    object_like: bool,
 }
+
+/// Kinds the reader inferred for definitions that do not declare theirs, by definition name.
+type Inferred = HashMap<String, Gvk>;
 
 /// Reads one OpenAPI document into the arena and `resources`.
 pub(crate) fn read(
@@ -54,21 +60,27 @@ pub(crate) fn read(
     }
 
     cx.ptr = Pointer::new("");
+    let mut inferred = Inferred::new();
     if let Some(paths) = take_object(&mut root, "paths", cx)? {
-        read_paths(paths, dialect, &raw, cx, resources)?;
+        read_paths(paths, dialect, &raw, &mut inferred, cx, resources)?;
     }
     drop(raw);
 
     for (name, mut def) in defs {
         cx.ptr = Pointer::new(defs_ptr);
         cx.ptr.push(&name);
-        let gvks = match &mut def {
+        let mut gvks = match &mut def {
             Value::Object(m) => match m.remove("x-kubernetes-group-version-kind") {
                 Some(v) => gvk_list(&v, cx)?,
                 None => Vec::new(),
             },
             _ => Vec::new(),
         };
+        if gvks.is_empty()
+            && let Some(gvk) = inferred.remove(&name)
+        {
+            gvks.push(gvk);
+        }
         let origin = cx.origin();
         let schema = schema::convert(def, cx, 0)?;
         cx.arena.define(&name, gvks, schema, origin)?;
@@ -93,7 +105,8 @@ fn raw_def(def: &Value, cx: &Ctx) -> Result<RawDef, Error> {
         None => Vec::new(),
     };
     let list_item = m.get("properties").and_then(|p| p.get("items")).and_then(|i| i.get("items")).and_then(ref_of);
-    Ok(RawDef { gvks, list_item })
+    let object_like = m.get("properties").and_then(|p| p.get("metadata")).is_some();
+    Ok(RawDef { gvks, list_item, object_like })
 }
 
 /// The definition name a schema refers to, directly or through a one-element `allOf`.
@@ -220,13 +233,11 @@ struct Acc {
     origin: Option<Origin>,
 }
 
-/// What is known of one subresource: its kind (and whether an extension named it), its verbs,
-/// and the pointer of its first path.
+/// What is known of one subresource: its kind (and whether an extension named it), its verbs.
 struct SubAcc {
     kind: Option<(Gvk, bool)>,
     verbs: Verbs,
     connect: bool,
-    pointer: String,
 }
 
 /// Keeps an explicit kind over an inferred one, and the first of each.
@@ -242,6 +253,7 @@ fn read_paths(
     paths: Map<String, Value>,
     dialect: Dialect,
     raw: &HashMap<&str, RawDef>,
+    inferred: &mut Inferred,
     cx: &mut Ctx,
     resources: &mut Vec<Resource>,
 ) -> Result<(), Error> {
@@ -288,7 +300,7 @@ fn read_paths(
                 Some(g) => Some((g, true)),
                 // Watch and delete responses (WatchEvent, Status) say nothing of the kind.
                 None if !matches!(verb, Verbs::WATCH | Verbs::DELETE | Verbs::DELETECOLLECTION) => {
-                    response_kind(op, dialect, raw).map(|g| (g, false))
+                    response_kind(op, dialect, raw, &shape, inferred).map(|g| (g, false))
                 }
                 None => None,
             };
@@ -313,10 +325,12 @@ fn read_paths(
                         kind: None,
                         verbs: Verbs::empty(),
                         connect: false,
-                        pointer: cx.ptr.as_str().to_owned(),
                     });
                     entry.verbs.insert(verb);
-                    entry.connect |= action == Some("connect");
+                    // Without `x-kubernetes-action`, the subresources Kubernetes serves by
+                    // `connect` are known by name.
+                    entry.connect |=
+                        action == Some("connect") || (action.is_none() && CONNECT_SUBRESOURCES.contains(&sub));
                     if let Some((g, e)) = gvk {
                         offer(&mut entry.kind, g, e);
                     }
@@ -330,7 +344,7 @@ fn read_paths(
         if !acc.has_own_path {
             continue;
         }
-        let origin = acc.origin.expect("set with has_own_path");
+        let Some(origin) = acc.origin else { continue };
         let Some((kind, _)) = acc.kind else {
             return Err(Error::at(
                 &origin,
@@ -340,16 +354,10 @@ fn read_paths(
             ));
         };
         let mut subresources = Vec::with_capacity(acc.subresources.len());
-        for (name, SubAcc { kind: gvk, verbs, connect, pointer }) in acc.subresources {
-            let Some((gvk, _)) = gvk else {
-                let origin = Origin { pointer, ..origin.clone() };
-                return Err(Error::at(
-                    &origin,
-                    format!(
-                        "cannot tell the kind of `{plural}/{name}`: no operation has x-kubernetes-group-version-kind or a response schema that names one"
-                    ),
-                ));
-            };
+        for (name, SubAcc { kind: gvk, verbs, connect }) in acc.subresources {
+            // A subresource whose operations name no kind (a connect subresource such as
+            // `nodes/{name}/proxy`, whose responses are strings) is the parent's.
+            let gvk = gvk.map(|(g, _)| g).unwrap_or_else(|| kind.clone());
             if !verbs.is_empty() {
                 subresources.push(Subresource { name, kind: gvk, verbs, scale: None, connect });
             }
@@ -377,9 +385,21 @@ fn read_paths(
     Ok(())
 }
 
+/// Subresources Kubernetes serves through the `connect` action.
+const CONNECT_SUBRESOURCES: &[&str] = &["attach", "exec", "portforward", "proxy"];
+
 /// The kind an operation returns, from its success response's schema: the definition's own
-/// group-version-kind, or for a list the kind of its items.
-fn response_kind(op: &Map<String, Value>, dialect: Dialect, raw: &HashMap<&str, RawDef>) -> Option<Gvk> {
+/// group-version-kind, or for a list the kind of its items. A definition that declares no kind
+/// but is an object with `metadata` is taken to be the kind its name ends with, in the
+/// group-version of the path (`io.k8s.api.core.v1.Binding` at `/api/v1/...` is `v1 Binding`),
+/// and that is remembered for the definition. Subresources get no such guess.
+fn response_kind(
+    op: &Map<String, Value>,
+    dialect: Dialect,
+    raw: &HashMap<&str, RawDef>,
+    shape: &PathShape,
+    inferred: &mut Inferred,
+) -> Option<Gvk> {
     let responses = op.get("responses")?.as_object()?;
     for code in ["200", "201", "202"] {
         let Some(response) = responses.get(code) else {
@@ -398,12 +418,27 @@ fn response_kind(op: &Map<String, Value>, dialect: Dialect, raw: &HashMap<&str, 
             let Some(def) = raw.get(name.as_str()) else {
                 continue;
             };
-            let gvk = match &def.list_item {
-                Some(item) => raw.get(item.as_str()).and_then(|d| d.gvks.first()),
-                None => def.gvks.first(),
+            let (item, item_def) = match &def.list_item {
+                Some(item) => match raw.get(item.as_str()) {
+                    Some(d) => (item.as_str(), d),
+                    None => continue,
+                },
+                None => (name.as_str(), def),
             };
-            if let Some(gvk) = gvk.filter(|g| g.kind != "Status") {
+            if let Some(gvk) = item_def.gvks.first().filter(|g| g.kind != "Status") {
                 return Some(gvk.clone());
+            }
+            // A subresource's kind is often another group's (`apps/v1` scales are
+            // `autoscaling/v1 Scale`): the path says nothing of it.
+            if item_def.gvks.is_empty() && item_def.object_like && shape.subresource.is_none() {
+                let kind = item.rsplit('.').next().unwrap_or(item);
+                if kind == "Status" || kind.is_empty() {
+                    continue;
+                }
+                let gvk =
+                    Gvk { group: shape.group.to_owned(), version: shape.version.to_owned(), kind: kind.to_owned() };
+                inferred.entry(item.to_owned()).or_insert_with(|| gvk.clone());
+                return Some(gvk);
             }
         }
     }
