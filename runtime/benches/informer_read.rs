@@ -50,7 +50,7 @@ fn reads() {
     let indexer = Indexer::new();
     indexer.add_label_index().unwrap();
     for o in &objects {
-        indexer.upsert(Arc::new(o.clone()));
+        let _ = indexer.upsert(Arc::new(o.clone()));
     }
     let lister = Lister::new(indexer);
     let (store, mut writer) = reflector::store::<ConfigMap>();

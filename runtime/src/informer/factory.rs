@@ -1,7 +1,7 @@
 //! The shared informer factory: one informer per resource type however often it is asked
 //! for, started together, synced together, shut down together.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,7 +11,7 @@ use kube::core::{ApiResource, ClusterResourceScope, DynamicObject, NamespaceReso
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
-use super::shared::{SharedInformer, SyncState, Transform};
+use super::shared::{InformerHealth, SharedInformer, SyncState, Transform};
 
 /// How a resource type's `kube::Api` is made for a factory: across the cluster, or in the
 /// factory's namespace for a namespaced resource.
@@ -64,6 +64,7 @@ trait Control: Send + Sync {
     fn start(&self, shutdown: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()>;
     fn state(&self) -> tokio::sync::watch::Receiver<SyncState>;
     fn informer(&self) -> &(dyn Any + Send + Sync);
+    fn health(&self) -> InformerHealth;
 }
 
 struct Typed<K: kube::Resource>(SharedInformer<K>);
@@ -91,6 +92,10 @@ where
     fn informer(&self) -> &(dyn Any + Send + Sync) {
         &self.0
     }
+
+    fn health(&self) -> InformerHealth {
+        self.0.health()
+    }
 }
 
 struct Entry {
@@ -117,7 +122,9 @@ struct Options {
 pub struct SharedInformerFactory {
     client: kube::Client,
     options: Options,
-    entries: Mutex<BTreeMap<String, Entry>>,
+    /// By resource and Rust type: two types of one resource (a derived `Widget` beside a
+    /// generated one, k8s-openapi's `Pod` beside a generated `Pod`) get an informer each.
+    entries: Mutex<BTreeMap<(String, TypeId), Entry>>,
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
@@ -238,12 +245,17 @@ impl SharedInformerFactory {
         K::DynamicType: Clone + Send + Sync,
     {
         let mut entries = lock(&self.entries);
-        let entry = entries.entry(name.clone()).or_insert_with(|| Entry {
-            name: name.clone(),
-            control: Box::new(Typed(make())),
-            task: None,
-        });
-        entry.control.informer().downcast_ref::<SharedInformer<K>>().expect("one type per resource").clone()
+        let key = (name.clone(), TypeId::of::<SharedInformer<K>>());
+        if let Some(informer) = entries.get(&key).and_then(|e| e.control.informer().downcast_ref::<SharedInformer<K>>())
+        {
+            return informer.clone();
+        }
+        // Another type of the same resource is told apart in reports by its type's name.
+        let shared = entries.keys().any(|(n, _)| *n == name);
+        let display = if shared { format!("{name} as {}", std::any::type_name::<K>()) } else { name };
+        let informer = make();
+        entries.insert(key, Entry { name: display, control: Box::new(Typed(informer.clone())), task: None });
+        informer
     }
 
     /// Starts every informer not yet running; calling it again starts only new ones.
@@ -252,6 +264,59 @@ impl SharedInformerFactory {
         for entry in entries.values_mut().filter(|e| e.task.is_none()) {
             entry.task = Some(entry.control.start(self.shutdown.subscribe()));
         }
+    }
+
+    /// The health of every informer made so far: running, synced, last error. A readiness
+    /// probe is ready when each [`is_healthy`](InformerHealth::is_healthy).
+    pub fn health(&self) -> Vec<InformerHealth> {
+        lock(&self.entries)
+            .values()
+            .map(|e| InformerHealth { resource: e.name.clone(), ..e.control.health() })
+            .collect()
+    }
+
+    /// Whether every informer made is running and synced (false after a shutdown).
+    pub fn is_healthy(&self) -> bool {
+        lock(&self.entries).values().all(|e| e.control.health().is_healthy())
+    }
+
+    /// Waits until every started informer has synced, through failures that may pass (a
+    /// resource whose CRD is not installed yet answers 404 until it is): for a controller
+    /// started before its CRDs. After `timeout`, the error names each informer still not
+    /// synced and the last error it saw.
+    pub async fn wait_for_cache_sync_timeout(&self, timeout: Duration) -> Result<(), SyncFailures> {
+        let entries: Vec<(String, tokio::sync::watch::Receiver<SyncState>)> = lock(&self.entries)
+            .values()
+            .filter(|e| e.task.is_some())
+            .map(|e| (e.name.clone(), e.control.state()))
+            .collect();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut failed = BTreeMap::new();
+        for (name, mut rx) in entries {
+            let waited = tokio::time::timeout_at(
+                deadline,
+                rx.wait_for(|s| matches!(s, SyncState::Synced | SyncState::Stopped(_))),
+            )
+            .await;
+            let why = match waited {
+                Ok(Ok(state)) => match &*state {
+                    SyncState::Stopped(why) => Some(format!("the informer stopped: {why}")),
+                    _ => None,
+                },
+                Ok(Err(_)) => Some("the informer stopped".to_owned()),
+                Err(_) => {
+                    let last = self.health().into_iter().find(|h| h.resource == name).and_then(|h| h.last_error);
+                    Some(match last {
+                        Some(e) => format!("not synced after {timeout:?}; last error: {e}"),
+                        None => format!("not synced after {timeout:?}, with no error seen"),
+                    })
+                }
+            };
+            if let Some(why) = why {
+                failed.insert(name, why);
+            }
+        }
+        if failed.is_empty() { Ok(()) } else { Err(SyncFailures(failed)) }
     }
 
     /// Waits until every started informer has synced or failed; the failures by resource.
@@ -267,6 +332,9 @@ impl SharedInformerFactory {
             match state {
                 Ok(SyncState::Failed(why)) => {
                     failed.insert(name, why);
+                }
+                Ok(SyncState::Stopped(why)) => {
+                    failed.insert(name, format!("the informer stopped: {why}"));
                 }
                 Err(_) => {
                     failed.insert(name, "the informer stopped".into());

@@ -12,13 +12,22 @@ pub const LABEL_INDEX: &str = "labels";
 /// An index function: the values an object is filed under.
 pub type IndexFn<K> = Arc<dyn Fn(&K) -> Vec<String> + Send + Sync>;
 
-/// An index that does not exist, or one added twice.
+/// An index that does not exist, one added twice, or an index function that panicked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexError {
     /// No index has this name.
     Unknown(String),
     /// An index of this name exists already.
     Exists(String),
+    /// The index function panicked on an object; nothing was changed.
+    Panicked {
+        /// The index.
+        index: String,
+        /// The object's key.
+        key: String,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl fmt::Display for IndexError {
@@ -26,6 +35,9 @@ impl fmt::Display for IndexError {
         match self {
             IndexError::Unknown(name) => write!(f, "no index named `{name}`"),
             IndexError::Exists(name) => write!(f, "an index named `{name}` exists already"),
+            IndexError::Panicked { index, key, message } => {
+                write!(f, "the index function `{index}` panicked on `{key}`: {message}")
+            }
         }
     }
 }
@@ -82,7 +94,8 @@ impl<K: kube::Resource + 'static> Indexer<K> {
     pub fn new() -> Indexer<K> {
         let indexer = Indexer { store: Arc::new(RwLock::new(Store { items: HashMap::new(), indexes: Vec::new() })) };
         let by_namespace: IndexFn<K> = Arc::new(|o: &K| vec![o.meta().namespace.clone().unwrap_or_default()]);
-        indexer.add_index(NAMESPACE_INDEX, by_namespace).expect("a new indexer has no indexes");
+        // A new indexer has no index to clash with and no object to file.
+        let _ = indexer.add_index(NAMESPACE_INDEX, by_namespace);
         indexer
     }
 
@@ -100,25 +113,33 @@ impl<K: kube::Resource + 'static> Indexer<K> {
             return Err(IndexError::Exists(name.to_owned()));
         }
         let mut index = Index { function, values: HashMap::new() };
-        let Store { items, .. } = &mut *store;
-        for (key, (object, filed)) in items.iter_mut() {
-            let values = (index.function)(object);
+        // Every object is filed before anything changes: a panic leaves no half-built index.
+        let mut filed = Vec::with_capacity(store.items.len());
+        for (key, (object, _)) in store.items.iter() {
+            let values = call_index(name, &index.function, key, object)?;
             for v in &values {
                 index.values.entry(v.clone()).or_default().insert(Arc::clone(key));
             }
-            filed.push(values);
+            filed.push((Arc::clone(key), values));
+        }
+        for (key, values) in filed {
+            if let Some((_, f)) = store.items.get_mut(&key) {
+                f.push(values);
+            }
         }
         store.indexes.push((name.to_owned(), index));
         Ok(())
     }
 
-    /// Caches `object` under its key; the object it replaces, if any.
-    pub fn upsert(&self, object: Arc<K>) -> Option<Arc<K>> {
+    /// Caches `object` under its key; the object it replaces, if any. When an index function
+    /// panics on it, nothing changes (the old object stays, filed as it was).
+    pub fn upsert(&self, object: Arc<K>) -> Result<Option<Arc<K>>, IndexError> {
         let key: Key = object_key(object.as_ref()).into();
         let mut store = self.write();
+        let filed = store.file(&key, &object)?;
         let old = store.remove(&key);
-        store.insert(key, object);
-        old
+        store.insert(key, object, filed);
+        Ok(old)
     }
 
     /// Removes the object of `key`, and returns it.
@@ -126,18 +147,28 @@ impl<K: kube::Resource + 'static> Indexer<K> {
         self.write().remove(key)
     }
 
-    /// Replaces everything with `objects`; what was cached before, by key.
-    pub fn replace(&self, objects: Vec<Arc<K>>) -> HashMap<String, Arc<K>> {
+    /// Replaces everything with `objects`; what was cached before, by key, and the objects
+    /// left out because an index function panicked on them.
+    pub fn replace(&self, objects: Vec<Arc<K>>) -> (HashMap<String, Arc<K>>, Vec<IndexError>) {
         let mut store = self.write();
+        // File every object before the old state goes.
+        let mut filed = Vec::with_capacity(objects.len());
+        let mut failed = Vec::new();
+        for object in objects {
+            let key: Key = object_key(object.as_ref()).into();
+            match store.file(&key, &object) {
+                Ok(values) => filed.push((key, object, values)),
+                Err(e) => failed.push(e),
+            }
+        }
         let old: HashMap<String, Arc<K>> = store.items.drain().map(|(k, (o, _))| (k.to_string(), o)).collect();
         for (_, index) in &mut store.indexes {
             index.values.clear();
         }
-        for object in objects {
-            let key: Key = object_key(object.as_ref()).into();
-            store.insert(key, object);
+        for (key, object, values) in filed {
+            store.insert(key, object, values);
         }
-        old
+        (old, failed)
     }
 
     /// The object of `key` (`namespace/name`, or `name`).
@@ -198,6 +229,15 @@ impl<K: kube::Resource + 'static> Indexer<K> {
     }
 }
 
+/// Runs a user's index function; a panic becomes an error.
+fn call_index<K>(name: &str, function: &IndexFn<K>, key: &str, object: &K) -> Result<Vec<String>, IndexError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| function(object))).map_err(|panic| IndexError::Panicked {
+        index: name.to_owned(),
+        key: key.to_owned(),
+        message: crate::informer::panic_message(panic.as_ref()),
+    })
+}
+
 impl<K> Store<K> {
     fn values(&self, index: &str) -> Result<&HashMap<String, HashSet<Key>>, IndexError> {
         self.indexes
@@ -207,14 +247,17 @@ impl<K> Store<K> {
             .ok_or_else(|| IndexError::Unknown(index.to_owned()))
     }
 
-    fn insert(&mut self, key: Key, object: Arc<K>) {
-        let mut filed = Vec::with_capacity(self.indexes.len());
-        for (_, index) in &mut self.indexes {
-            let values = (index.function)(&object);
-            for v in &values {
+    /// The values each index files `object` under; an index function that panics is an
+    /// error, and nothing has changed.
+    fn file(&self, key: &str, object: &K) -> Result<Vec<Vec<String>>, IndexError> {
+        self.indexes.iter().map(|(name, index)| call_index(name, &index.function, key, object)).collect()
+    }
+
+    fn insert(&mut self, key: Key, object: Arc<K>, filed: Vec<Vec<String>>) {
+        for ((_, index), values) in self.indexes.iter_mut().zip(&filed) {
+            for v in values {
                 index.values.entry(v.clone()).or_default().insert(Arc::clone(&key));
             }
-            filed.push(values);
         }
         self.items.insert(key, (object, filed));
     }

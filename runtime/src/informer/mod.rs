@@ -11,6 +11,15 @@ pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures,
 pub use indexer::{IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key, object_key};
 pub use lister::{Lister, NamespaceLister};
 pub use shared::{
-    DeletedObject, EventHandler, Handler, HandlerRegistration, Informer, SharedInformer, SyncState, Transform,
-    drop_managed_fields, strip_managed_fields,
+    DeletedObject, EventHandler, Handler, HandlerRegistration, Informer, InformerError, InformerHealth, SharedInformer,
+    SyncState, Transform, drop_managed_fields, strip_managed_fields,
 };
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}

@@ -12,7 +12,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
-use super::indexer::{Indexer, object_key};
+use super::indexer::{IndexError, Indexer, object_key};
 use super::lister::Lister;
 
 /// What an informer's handlers are told of an object that went away.
@@ -144,9 +144,16 @@ impl<K> Clone for Notification<K> {
 pub struct HandlerRegistration {
     id: u64,
     synced: Arc<AtomicBool>,
+    active: bool,
 }
 
 impl HandlerRegistration {
+    /// Whether the handler was taken: a handler added to an informer that has stopped is
+    /// dropped at once (no thread waits for events that will not come).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
     /// Whether the handler has been given every object of the informer's initial list.
     pub fn has_synced(&self) -> bool {
         self.synced.load(Ordering::Acquire)
@@ -163,6 +170,115 @@ pub enum SyncState {
     /// Listing failed in a way retrying will not fix by itself (401, 403, 404); it is still
     /// retried, with backoff.
     Failed(String),
+    /// The informer's task ended other than by a shutdown: the cache no longer changes.
+    Stopped(String),
+}
+
+/// What went wrong in an informer. None of these stops it, except [`InformerError::Stopped`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InformerError {
+    /// The list or watch failed; it is retried with backoff.
+    Watch(String),
+    /// The transform panicked on an object, which was not cached or handed to handlers.
+    Transform {
+        /// The object's key.
+        key: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// An index function panicked on an object, which was not cached (the cache keeps the
+    /// version it had, filed as before).
+    Index(IndexError),
+    /// A handler panicked on an event; it goes on with the next one.
+    Handler {
+        /// The event: `add NAME`, `update NAME`, `delete NAME`, `resync`.
+        event: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// The informer's task ended other than by a shutdown; its cache no longer changes.
+    Stopped(String),
+}
+
+impl std::fmt::Display for InformerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InformerError::Watch(e) => write!(f, "watch error (retried): {e}"),
+            InformerError::Transform { key, message } => {
+                write!(f, "the transform panicked on `{key}`, which was skipped: {message}")
+            }
+            InformerError::Index(e) => write!(f, "{e}; the object was skipped"),
+            InformerError::Handler { event, message } => write!(f, "a handler panicked on `{event}`: {message}"),
+            InformerError::Stopped(why) => write!(f, "the informer stopped: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for InformerError {}
+
+/// An informer's state as a readiness probe wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InformerHealth {
+    /// `deployments.apps/v1`.
+    pub resource: String,
+    /// Its task is running (started, and neither shut down nor stopped).
+    pub running: bool,
+    /// The cache holds the initial list.
+    pub synced: bool,
+    /// The last thing that went wrong, if anything did.
+    pub last_error: Option<InformerError>,
+    /// How many things went wrong in all.
+    pub errors: u64,
+}
+
+impl InformerHealth {
+    /// Running and synced: its listers serve a live cache.
+    pub fn is_healthy(&self) -> bool {
+        self.running && self.synced
+    }
+}
+
+type InformerErrorCallback = Arc<dyn Fn(&InformerError) + Send + Sync>;
+
+/// Where an informer's failures go: its last error, a count, and the user's callbacks. Shared
+/// with the handler threads, which report their panics here.
+#[derive(Default)]
+struct Health {
+    last_error: Mutex<Option<InformerError>>,
+    errors: AtomicU64,
+    callbacks: Mutex<Vec<InformerErrorCallback>>,
+    running: AtomicBool,
+}
+
+impl Health {
+    fn report(&self, error: InformerError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let callbacks: Vec<InformerErrorCallback> = lock(&self.callbacks).clone();
+        for callback in callbacks {
+            // A panicking callback must not take the informer with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&error)));
+        }
+        *lock(&self.last_error) = Some(error);
+    }
+}
+
+/// Clears `running` when the task ends however it ends, and reports an end that was not a
+/// shutdown (a panic in the informer's own code, or the watch stream ending).
+struct RunGuard<'a> {
+    health: &'a Health,
+    state: &'a tokio::sync::watch::Sender<SyncState>,
+    clean: bool,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.health.running.store(false, Ordering::Release);
+        if !self.clean {
+            let why = if std::thread::panicking() { "its task panicked" } else { "the watch stream ended" };
+            self.health.report(InformerError::Stopped(why.to_owned()));
+            self.state.send_replace(SyncState::Stopped(why.to_owned()));
+        }
+    }
 }
 
 /// Transforms each object before it is cached (and before handlers see it).
@@ -191,6 +307,8 @@ struct Slot<K> {
 
 struct Dispatch<K> {
     handlers: Vec<Slot<K>>,
+    /// The informer ran and ended: new handlers are not taken.
+    stopped: bool,
     /// The initial list has been cached.
     synced: bool,
     /// Objects of a (re)list in progress.
@@ -209,6 +327,7 @@ struct Inner<K: kube::Resource> {
     dispatch: Mutex<Dispatch<K>>,
     state: tokio::sync::watch::Sender<SyncState>,
     on_error: Mutex<Vec<ErrorCallback>>,
+    health: Arc<Health>,
     next_id: AtomicU64,
     started: AtomicBool,
 }
@@ -257,9 +376,10 @@ where
                 default_resync: Mutex::new(None),
                 config,
                 transform,
-                dispatch: Mutex::new(Dispatch { handlers: Vec::new(), synced: false, listing: None }),
+                dispatch: Mutex::new(Dispatch { handlers: Vec::new(), stopped: false, synced: false, listing: None }),
                 state,
                 on_error: Mutex::new(Vec::new()),
+                health: Arc::new(Health::default()),
                 next_id: AtomicU64::new(1),
                 started: AtomicBool::new(false),
             }),
@@ -304,8 +424,8 @@ where
         let mut rx = self.inner.state.subscribe();
         let state = rx.wait_for(|s| *s != SyncState::Pending).await.map_err(|e| e.to_string())?;
         match &*state {
-            SyncState::Failed(why) => Err(why.clone()),
-            _ => Ok(()),
+            SyncState::Failed(why) | SyncState::Stopped(why) => Err(why.clone()),
+            SyncState::Pending | SyncState::Synced => Ok(()),
         }
     }
 
@@ -317,6 +437,35 @@ where
     /// Calls `f` with every error of the watch (each is retried with backoff).
     pub fn on_watch_error(&self, f: impl Fn(&watcher::Error) + Send + Sync + 'static) {
         lock(&self.inner.on_error).push(Arc::new(f));
+    }
+
+    /// Calls `f` with everything that goes wrong: watch errors, and the panics of transforms,
+    /// index functions and handlers, which the informer survives (the object or event is
+    /// skipped), and the informer stopping.
+    pub fn on_error(&self, f: impl Fn(&InformerError) + Send + Sync + 'static) {
+        lock(&self.inner.health.callbacks).push(Arc::new(f));
+    }
+
+    /// Whether the informer's task is running: started, and neither shut down nor stopped.
+    pub fn is_running(&self) -> bool {
+        self.inner.health.running.load(Ordering::Acquire)
+    }
+
+    /// The last thing that went wrong, if anything did.
+    pub fn last_error(&self) -> Option<InformerError> {
+        lock(&self.inner.health.last_error).clone()
+    }
+
+    /// Running, synced, and the last error: what a readiness probe asks.
+    pub fn health(&self) -> InformerHealth {
+        let group = K::group(&self.inner.dyntype);
+        InformerHealth {
+            resource: format!("{}.{}/{}", K::plural(&self.inner.dyntype), group, K::version(&self.inner.dyntype)),
+            running: self.is_running(),
+            synced: self.has_synced(),
+            last_error: self.last_error(),
+            errors: self.inner.health.errors.load(Ordering::Relaxed),
+        }
     }
 
     /// Adds a handler. It is first given the objects cached now (as adds, in the initial list
@@ -335,8 +484,11 @@ where
     ) -> HandlerRegistration {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let synced = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = mpsc::channel::<Notification<K>>();
         let mut dispatch = lock(&self.inner.dispatch);
+        if dispatch.stopped {
+            return HandlerRegistration { id, synced, active: false };
+        }
+        let (tx, rx) = mpsc::channel::<Notification<K>>();
         for object in self.inner.indexer.list() {
             let _ = tx.send(Notification::Add(object, true));
         }
@@ -345,8 +497,16 @@ where
         }
         let flag = Arc::clone(&synced);
         let indexer = self.inner.indexer.clone();
+        let health = Arc::clone(&self.inner.health);
         let name = format!("informer-{}", K::plural(&self.inner.dyntype));
         let thread = std::thread::Builder::new().name(name).spawn(move || {
+            // A panicking handler is told of, and goes on with the next event.
+            let mut guarded = |event: &dyn Fn() -> String, call: &mut dyn FnMut(&mut dyn EventHandler<K>)| {
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&mut handler))) {
+                    let message = super::panic_message(panic.as_ref());
+                    health.report(InformerError::Handler { event: event(), message });
+                }
+            };
             let mut next_resync = resync.map(|p| Instant::now() + p);
             loop {
                 let received = match next_resync {
@@ -354,13 +514,21 @@ where
                     None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
                 };
                 match received {
-                    Ok(Notification::Add(o, initial)) => handler.on_add(&o, initial),
-                    Ok(Notification::Update(old, new)) => handler.on_update(&old, &new),
-                    Ok(Notification::Delete(d)) => handler.on_delete(&d),
+                    Ok(Notification::Add(o, initial)) => {
+                        guarded(&|| format!("add {}", object_key(o.as_ref())), &mut |h| h.on_add(&o, initial))
+                    }
+                    Ok(Notification::Update(old, new)) => {
+                        guarded(&|| format!("update {}", object_key(new.as_ref())), &mut |h| h.on_update(&old, &new))
+                    }
+                    Ok(Notification::Delete(d)) => {
+                        guarded(&|| format!("delete {}", object_key(d.object().as_ref())), &mut |h| h.on_delete(&d))
+                    }
                     Ok(Notification::Synced) => flag.store(true, Ordering::Release),
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         for object in indexer.list() {
-                            handler.on_update(&object, &object);
+                            guarded(&|| format!("resync {}", object_key(object.as_ref())), &mut |h| {
+                                h.on_update(&object, &object)
+                            });
                         }
                         next_resync = resync.map(|p| Instant::now() + p);
                     }
@@ -370,7 +538,7 @@ where
         });
         let thread = thread.ok();
         dispatch.handlers.push(Slot { id, tx, thread });
-        HandlerRegistration { id, synced }
+        HandlerRegistration { id, synced, active: true }
     }
 
     /// Removes a handler; it is given nothing more, and its thread ends.
@@ -395,12 +563,17 @@ where
         if self.inner.started.swap(true, Ordering::AcqRel) {
             return;
         }
+        self.inner.health.running.store(true, Ordering::Release);
+        let mut guard = RunGuard { health: &self.inner.health, state: &self.inner.state, clean: false };
         let stream = watcher::watcher(self.inner.api.clone(), self.inner.config.clone()).default_backoff();
         let mut stream = std::pin::pin!(stream);
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             tokio::select! {
-                _ = &mut shutdown => break,
+                _ = &mut shutdown => {
+                    guard.clean = true;
+                    break;
+                }
                 item = stream.next() => match item {
                     Some(Ok(event)) => self.apply(event),
                     Some(Err(error)) => self.error(&error),
@@ -408,7 +581,12 @@ where
                 },
             }
         }
-        let slots: Vec<Slot<K>> = std::mem::take(&mut lock(&self.inner.dispatch).handlers);
+        drop(guard);
+        let slots: Vec<Slot<K>> = {
+            let mut dispatch = lock(&self.inner.dispatch);
+            dispatch.stopped = true;
+            std::mem::take(&mut dispatch.handlers)
+        };
         let threads: Vec<_> = slots.into_iter().filter_map(|s| s.thread).collect();
         // Dropping the senders ends each thread once its queue is drained.
         let _ = tokio::task::spawn_blocking(move || {
@@ -419,23 +597,45 @@ where
         .await;
     }
 
+    /// The transformed object, or `None` (reported) when the transform panicked on it.
+    fn transform(&self, o: K) -> Option<Arc<K>> {
+        let Some(t) = &self.inner.transform else { return Some(Arc::new(o)) };
+        let key = object_key(&o);
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(o))) {
+            Ok(o) => Some(Arc::new(o)),
+            Err(panic) => {
+                let message = super::panic_message(panic.as_ref());
+                self.inner.health.report(InformerError::Transform { key, message });
+                None
+            }
+        }
+    }
+
     fn apply(&self, event: watcher::Event<K>) {
-        let transform = |o: K| {
-            Arc::new(match &self.inner.transform {
-                Some(t) => t(o),
-                None => o,
-            })
-        };
         let mut dispatch = lock(&self.inner.dispatch);
         match event {
             watcher::Event::Init => dispatch.listing = Some(Vec::new()),
-            watcher::Event::InitApply(o) => dispatch.listing.get_or_insert_with(Vec::new).push(transform(o)),
+            watcher::Event::InitApply(o) => {
+                if let Some(o) = self.transform(o) {
+                    dispatch.listing.get_or_insert_with(Vec::new).push(o);
+                }
+            }
             watcher::Event::InitDone => {
                 let listed = dispatch.listing.take().unwrap_or_default();
                 let initial = !dispatch.synced;
                 let mut notes = Vec::with_capacity(listed.len());
-                let mut old = self.inner.indexer.replace(listed.clone());
-                for object in listed {
+                let (mut old, failed) = self.inner.indexer.replace(listed.clone());
+                let failed_keys: std::collections::HashSet<String> = failed
+                    .iter()
+                    .filter_map(|e| match e {
+                        IndexError::Panicked { key, .. } => Some(key.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                for e in failed {
+                    self.inner.health.report(InformerError::Index(e));
+                }
+                for object in listed.into_iter().filter(|o| !failed_keys.contains(&object_key(o.as_ref()))) {
                     match old.remove(&object_key(object.as_ref())) {
                         Some(before) if before.meta().resource_version == object.meta().resource_version => {}
                         Some(before) => notes.push(Notification::Update(before, object)),
@@ -456,18 +656,22 @@ where
                 self.inner.state.send_replace(SyncState::Synced);
             }
             watcher::Event::Apply(o) => {
-                let object = transform(o);
+                let Some(object) = self.transform(o) else { return };
                 let note = match self.inner.indexer.upsert(Arc::clone(&object)) {
-                    Some(old) => Notification::Update(old, object),
-                    None => Notification::Add(object, false),
+                    Ok(Some(old)) => Notification::Update(old, object),
+                    Ok(None) => Notification::Add(object, false),
+                    Err(e) => return self.inner.health.report(InformerError::Index(e)),
                 };
                 send(&dispatch, note);
             }
             watcher::Event::Delete(o) => {
-                // The event carries the object's final state, which is what handlers get.
-                let object = transform(o);
-                self.inner.indexer.remove(&object_key(object.as_ref()));
-                send(&dispatch, Notification::Delete(DeletedObject::Known(object)));
+                // The event carries the object's final state, which is what handlers get; the
+                // cached object goes even when the transform fails on that final state.
+                let key = object_key(&o);
+                let removed = self.inner.indexer.remove(&key);
+                if let Some(object) = self.transform(o).or(removed) {
+                    send(&dispatch, Notification::Delete(DeletedObject::Known(object)));
+                }
             }
         }
     }
@@ -476,6 +680,7 @@ where
         for callback in lock(&self.inner.on_error).iter() {
             callback(error);
         }
+        self.inner.health.report(InformerError::Watch(error.to_string()));
         let status = match error {
             watcher::Error::InitialListFailed(kube::Error::Api(s))
             | watcher::Error::WatchStartFailed(kube::Error::Api(s)) => Some(s.as_ref()),
