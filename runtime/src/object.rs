@@ -75,7 +75,7 @@ macro_rules! object {
                         $(let mut $other = ::std::collections::BTreeMap::new();)?
                         while let ::core::option::Option::Some(key) = map.next_key::<$crate::__private::Key<'de>>()? {
                             match key.as_str() {
-                                $($json => $crate::__private::$mode::read(&mut $field, &mut map)?,)*
+                                $($json => $crate::__private::$mode::read(&mut $field, $json, &mut map)?,)*
                                 _ => $crate::__object_unknown!(map, key $(, keep $other)? $(, $resource)?),
                             }
                         }
@@ -99,13 +99,17 @@ macro_rules! __object_unknown {
         $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
     };
     ($map:ident, $key:ident, resource) => {
-        $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
+        if !$crate::__private::resource::check_type::<Self::Value, _>(&$key, &mut $map)? {
+            $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
+        }
     };
     ($map:ident, $key:ident, keep $other:ident) => {
-        $crate::__private::keep(&mut $other, $key, &mut $map, &[])?
+        $crate::__private::keep(&mut $other, $key, &mut $map)?
     };
     ($map:ident, $key:ident, keep $other:ident, resource) => {
-        $crate::__private::keep(&mut $other, $key, &mut $map, $crate::__private::resource::TYPE_FIELDS)?
+        if !$crate::__private::resource::check_type::<Self::Value, _>(&$key, &mut $map)? {
+            $crate::__private::keep(&mut $other, $key, &mut $map)?
+        }
     };
 }
 
@@ -147,11 +151,15 @@ pub mod __private {
             map.serialize_entry(key, value)
         }
 
-        /// Reads the field's value.
+        /// Reads the field's value; a second one is an error.
         pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
             slot: &mut Option<T>,
+            key: &'static str,
             map: &mut A,
         ) -> Result<(), A::Error> {
+            if slot.is_some() {
+                return Err(<A::Error as serde::de::Error>::duplicate_field(key));
+            }
             *slot = Some(map.next_value()?);
             Ok(())
         }
@@ -164,8 +172,9 @@ pub mod __private {
 
     /// A field that may be absent: `None` is not written.
     pub mod optional {
-        /// What `visit_map` holds while reading: the field's own `Option`.
-        pub type Slot<T> = T;
+        /// What `visit_map` holds while reading: whether the field was seen, and the field's
+        /// own `Option`.
+        pub type Slot<T> = (bool, T);
 
         /// Writes the field when it is set.
         pub fn write<M: serde::ser::SerializeMap, T: serde::Serialize>(
@@ -179,18 +188,22 @@ pub mod __private {
             }
         }
 
-        /// Reads the field's value; `null` is `None`.
+        /// Reads the field's value; `null` is `None`; a second one is an error.
         pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
-            slot: &mut Option<T>,
+            slot: &mut (bool, Option<T>),
+            key: &'static str,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            *slot = map.next_value()?;
+            if slot.0 {
+                return Err(<A::Error as serde::de::Error>::duplicate_field(key));
+            }
+            *slot = (true, map.next_value()?);
             Ok(())
         }
 
         /// The field as read.
-        pub fn finish<T, E>(slot: Option<T>, _key: &'static str) -> Result<Option<T>, E> {
-            Ok(slot)
+        pub fn finish<T, E>(slot: (bool, Option<T>), _key: &'static str) -> Result<Option<T>, E> {
+            Ok(slot.1)
         }
     }
 
@@ -198,50 +211,75 @@ pub mod __private {
     pub mod list {
         pub use super::required::write;
 
-        /// What `visit_map` holds while reading.
-        pub type Slot<T> = Option<T>;
+        /// What `visit_map` holds while reading: whether the field was seen, and its value.
+        pub type Slot<T> = (bool, Option<T>);
 
-        /// Reads the field's value; `null` leaves it empty.
+        /// Reads the field's value; `null` leaves it empty; a second one is an error.
         pub fn read<'de, A: serde::de::MapAccess<'de>, T: serde::Deserialize<'de>>(
-            slot: &mut Option<T>,
+            slot: &mut (bool, Option<T>),
+            key: &'static str,
             map: &mut A,
         ) -> Result<(), A::Error> {
-            *slot = map.next_value()?;
+            if slot.0 {
+                return Err(<A::Error as serde::de::Error>::duplicate_field(key));
+            }
+            *slot = (true, map.next_value()?);
             Ok(())
         }
 
         /// The field, or empty.
-        pub fn finish<T: Default, E>(slot: Option<T>, _key: &'static str) -> Result<T, E> {
-            Ok(slot.unwrap_or_default())
+        pub fn finish<T: Default, E>(slot: (bool, Option<T>), _key: &'static str) -> Result<T, E> {
+            Ok(slot.1.unwrap_or_default())
         }
     }
 
     /// What a resource writes before its fields.
     pub mod resource {
-        /// The fields a resource's constants stand for.
-        pub const TYPE_FIELDS: &[&str] = &["apiVersion", "kind"];
-
         /// Writes `apiVersion` and `kind` from the type's constants.
         pub fn write_type<K: k8s_openapi::Resource, M: serde::ser::SerializeMap>(map: &mut M) -> Result<(), M::Error> {
             map.serialize_entry("apiVersion", K::API_VERSION)?;
             map.serialize_entry("kind", K::KIND)
         }
+
+        /// Reads a field the struct does not name; `apiVersion` and `kind`, where present,
+        /// must be the type's (as k8s-openapi's own types check): a `v1beta1` object is not a
+        /// `v1` one.
+        pub fn check_type<'de, K: k8s_openapi::Resource, A: serde::de::MapAccess<'de>>(
+            key: &super::Key<'de>,
+            map: &mut A,
+        ) -> Result<bool, A::Error> {
+            let expected = match key.as_str() {
+                "apiVersion" => K::API_VERSION,
+                "kind" => K::KIND,
+                _ => return Ok(false),
+            };
+            let value: super::Key<'de> = map.next_value()?;
+            if value.as_str() != expected {
+                return Err(<A::Error as serde::de::Error>::invalid_value(
+                    serde::de::Unexpected::Str(value.as_str()),
+                    &expected,
+                ));
+            }
+            Ok(true)
+        }
     }
 
-    /// Keeps a field the schema does not name, unless it is one of `skip`.
+    /// Keeps a field the schema does not name; a second one of the same name is an error.
     pub fn keep<'de, A: serde::de::MapAccess<'de>>(
         other: &mut std::collections::BTreeMap<String, serde_json::Value>,
         key: Key<'de>,
         map: &mut A,
-        skip: &[&str],
     ) -> Result<(), A::Error> {
-        if skip.contains(&key.as_str()) {
-            map.next_value::<serde::de::IgnoredAny>()?;
-        } else {
-            let value = map.next_value()?;
-            other.insert(key.into_string(), value);
+        let value = map.next_value()?;
+        match other.entry(key.into_string()) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                Err(<A::Error as serde::de::Error>::custom(format_args!("duplicate field `{}`", e.key())))
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(value);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// An object key, borrowed from the input where the format allows.
@@ -446,4 +484,64 @@ macro_rules! resource {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    #[derive(Debug, PartialEq)]
+    struct Widget {
+        metadata: ObjectMeta,
+        replicas: Option<i32>,
+        ports: Vec<i32>,
+        other: std::collections::BTreeMap<String, serde_json::Value>,
+    }
+    crate::resource! {
+        Widget {
+            api_version: "example.com/v1",
+            group: "example.com",
+            version: "v1",
+            kind: "Widget",
+            plural: "widgets",
+            scope: Namespaced,
+        }
+    }
+    crate::object! {
+        Widget [resource] {
+            "metadata" => metadata: ObjectMeta [required],
+            "replicas" => replicas: Option<i32> [optional],
+            "ports" => ports: Vec<i32> [list],
+        }
+        keep other
+    }
+
+    fn read(json: &str) -> Result<Widget, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn identity_is_checked_where_present() {
+        let ok = read(r#"{"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {}, "x": 1}"#).unwrap();
+        assert_eq!(ok.other.len(), 1, "apiVersion and kind are not kept as unknown fields");
+        assert!(read(r#"{"metadata": {}}"#).is_ok(), "absent apiVersion and kind are fine");
+        let err = read(r#"{"apiVersion": "example.com/v1beta1", "kind": "Widget", "metadata": {}}"#).unwrap_err();
+        assert!(err.contains("example.com/v1beta1") && err.contains("expected example.com/v1"), "{err}");
+        let err = read(r#"{"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {}}"#).unwrap_err();
+        assert!(err.contains("Gadget"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        for json in [
+            r#"{"metadata": {}, "metadata": {}}"#,
+            r#"{"metadata": {}, "replicas": 1, "replicas": 2}"#,
+            r#"{"metadata": {}, "replicas": null, "replicas": 2}"#,
+            r#"{"metadata": {}, "ports": null, "ports": [1]}"#,
+            r#"{"metadata": {}, "x": 1, "x": 2}"#,
+        ] {
+            let err = read(json).unwrap_err();
+            assert!(err.contains("duplicate field"), "{json}: {err}");
+        }
+    }
 }
