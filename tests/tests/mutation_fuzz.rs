@@ -309,8 +309,8 @@ fn find(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// Reads and generates `doc`: `Ok` when it ended in code or an error, `Err` on a panic.
 fn run_case(doc: &Value, types: TypeMode) -> Result<bool, String> {
-    let bytes = serde_json::to_vec(doc).unwrap();
     std::panic::catch_unwind(|| {
+        let bytes = serde_json::to_vec(doc).unwrap_or_default();
         let Ok(model) = kube_codegen_openapi::read_bytes(Path::new("case.json"), &bytes) else {
             return false;
         };
@@ -342,12 +342,21 @@ fn mutated_documents_never_panic_the_reader_or_the_generator() {
         let mut rng = Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x6A09_E667);
         let (name, base) = rng.pick(&seeds);
         let mut doc = base.clone();
-        let steps: Vec<String> = (0..1 + rng.below(4)).map(|_| mutate(&mut rng, &mut doc)).collect();
+        let mutated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (0..1 + rng.below(4)).map(|_| mutate(&mut rng, &mut doc)).collect::<Vec<String>>()
+        }));
+        let Ok(steps) = mutated else {
+            failures.push(format!("seed {seed} ({name}): the test's own mutation panicked"));
+            continue;
+        };
         let types = if rng.below(3) == 0 { TypeMode::Generate } else { TypeMode::MapK8sOpenapi };
         match run_case(&doc, types) {
             Ok(true) => generated += 1,
             Ok(false) => errors += 1,
             Err(panic) => failures.push(format!("seed {seed} ({name}; {}): {panic}", steps.join("; "))),
+        }
+        if only.is_some() {
+            eprintln!("seed {seed}: {name}; {}", steps.join("; "));
         }
     }
     let _ = std::panic::take_hook();

@@ -2,14 +2,15 @@
 //! `metadata.managedFields` (FieldsV1), an apply takes ownership of what it sets, drops what its
 //! manager set before and no longer sets, and conflicts (409) with fields another manager owns
 //! at another value unless forced; updates and creates make their manager own what they change.
-//! Lists merge as in strategic merge: by the Kubernetes merge key of their field name, as sets
-//! for `finalizers`, atomically otherwise.
+//! Lists merge as the resource's schema says ([`Lists`]): by their keys, as sets, or whole.
+//! Writes through a subresource (`status`, `scale`) are owned per subresource, as the real
+//! server's `managedFields` entries say with `subresource`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::strategic::merge_key;
+use super::lists::{ListKind, Lists, Node};
 
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,13 +26,48 @@ enum Seg {
 type Path = Vec<Seg>;
 type FieldSet = BTreeSet<Path>;
 
-/// Lists of scalars that merge as sets.
-const SET_LISTS: &[&str] = &["finalizers"];
+/// Which part of an object a write manages: the main resource (everything but `status`), or
+/// a subresource's part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Scope<'a> {
+    /// The main endpoint: everything but `status` (when `status` is a subresource).
+    Main {
+        /// The resource has a `status` subresource, which owns `status`.
+        status_subresource: bool,
+    },
+    /// `status`: only `status`.
+    Status,
+    /// `scale`: only the replicas field at this JSON pointer (`/spec/replicas`).
+    Scale(&'a str),
+}
+
+impl Scope<'_> {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Scope::Main { .. } => None,
+            Scope::Status => Some("status"),
+            Scope::Scale(_) => Some("scale"),
+        }
+    }
+
+    fn contains(self, path: &[Seg]) -> bool {
+        match self {
+            Scope::Main { status_subresource } => {
+                !(status_subresource && matches!(path.first(), Some(Seg::Field(f)) if f == "status"))
+            }
+            Scope::Status => matches!(path.first(), Some(Seg::Field(f)) if f == "status"),
+            Scope::Scale(pointer) => {
+                let fields: Vec<&str> = pointer.split('/').skip(1).collect();
+                path.len() == fields.len() && path.iter().zip(&fields).all(|(s, f)| *s == Seg::Field((*f).to_owned()))
+            }
+        }
+    }
+}
 
 /// Fields the server owns or that identify the object: never managed.
 fn unmanaged(path: &[Seg]) -> bool {
     match path {
-        [Seg::Field(f), ..] if f == "apiVersion" || f == "kind" || f == "status" => true,
+        [Seg::Field(f), ..] if f == "apiVersion" || f == "kind" => true,
         [Seg::Field(m), Seg::Field(f), ..] if m == "metadata" => matches!(
             f.as_str(),
             "name"
@@ -49,21 +85,22 @@ fn unmanaged(path: &[Seg]) -> bool {
     }
 }
 
-/// The fields `object` sets, as leaf paths.
-fn fields_of(object: &Value) -> FieldSet {
+/// The fields `object` sets in `scope`, as leaf paths.
+fn fields_of(object: &Value, lists: Lists, scope: Scope) -> FieldSet {
     let mut out = FieldSet::new();
-    walk(object, None, &mut Vec::new(), &mut out);
-    out.retain(|p| !unmanaged(p));
+    walk(object, lists.root(), None, &mut Vec::new(), &mut out);
+    out.retain(|p| !unmanaged(p) && scope.contains(p));
     out
 }
 
-/// A `LabelSelector` is atomic (`x-kubernetes-map-type: atomic`): owned whole.
-fn atomic(field: Option<&str>, v: &Value) -> bool {
-    field == Some("selector") && (v.get("matchLabels").is_some() || v.get("matchExpressions").is_some())
+/// The `k:` key of a keyed list's item.
+fn item_key(item: &Value, keys: &[String]) -> String {
+    let key: Map<String, Value> = keys.iter().map(|k| (k.clone(), item[k.as_str()].clone())).collect();
+    Value::Object(key).to_string()
 }
 
-fn walk(v: &Value, field: Option<&str>, path: &mut Path, out: &mut FieldSet) {
-    if atomic(field, v) {
+fn walk(v: &Value, node: Node, field: Option<&str>, path: &mut Path, out: &mut FieldSet) {
+    if v.is_object() && node.atomic_map(field, v) {
         out.insert(path.clone());
         return;
     }
@@ -71,27 +108,27 @@ fn walk(v: &Value, field: Option<&str>, path: &mut Path, out: &mut FieldSet) {
         Value::Object(m) if !m.is_empty() => {
             for (k, child) in m {
                 path.push(Seg::Field(k.clone()));
-                walk(child, Some(k), path, out);
+                walk(child, node.field(k), Some(k), path, out);
                 path.pop();
             }
         }
-        Value::Array(items) if field.is_some_and(|f| SET_LISTS.contains(&f)) => {
-            for item in items {
-                path.push(Seg::Value(item.to_string()));
-                out.insert(path.clone());
-                path.pop();
-            }
-        }
-        Value::Array(items) => match field.and_then(|f| merge_key(f, items.iter())) {
-            Some(key) if !items.is_empty() => {
+        Value::Array(items) if !items.is_empty() => match node.list(field, items.iter()) {
+            ListKind::Set => {
                 for item in items {
-                    path.push(Seg::Key(json!({ key: item[key] }).to_string()));
+                    path.push(Seg::Value(item.to_string()));
                     out.insert(path.clone());
-                    walk(item, None, path, out);
                     path.pop();
                 }
             }
-            _ => {
+            ListKind::Map(keys) => {
+                for item in items {
+                    path.push(Seg::Key(item_key(item, &keys)));
+                    out.insert(path.clone());
+                    walk(item, node.items(), None, path, out);
+                    path.pop();
+                }
+            }
+            ListKind::Atomic => {
                 out.insert(path.clone());
             }
         },
@@ -224,32 +261,33 @@ fn remove(object: &mut Value, path: &[Seg]) {
     }
 }
 
-/// Merges an applied configuration into the live object: maps recursively, keyed lists by
-/// key, set lists as sets, everything else replaced.
-fn merge(live: &mut Value, applied: &Value, field: Option<&str>) {
+/// Merges an applied configuration into the live object: maps recursively (unless atomic),
+/// keyed lists by key, set lists as sets, everything else replaced.
+fn merge(live: &mut Value, applied: &Value, node: Node, field: Option<&str>) {
     match (live, applied) {
-        (Value::Object(l), Value::Object(a)) => {
+        (Value::Object(l), Value::Object(a)) if !node.atomic_map(field, applied) => {
             for (k, v) in a {
-                merge(l.entry(k.clone()).or_insert(Value::Null), v, Some(k));
+                merge(l.entry(k.clone()).or_insert(Value::Null), v, node.field(k), Some(k));
             }
         }
-        (Value::Array(l), Value::Array(a)) if field.is_some_and(|f| SET_LISTS.contains(&f)) => {
-            for v in a {
-                if !l.contains(v) {
-                    l.push(v.clone());
+        (Value::Array(l), Value::Array(a)) => match node.list(field, a.iter().chain(l.iter())) {
+            ListKind::Set => {
+                for v in a {
+                    if !l.contains(v) {
+                        l.push(v.clone());
+                    }
                 }
             }
-        }
-        (Value::Array(l), Value::Array(a)) => match field.and_then(|f| merge_key(f, a.iter().chain(l.iter()))) {
-            Some(key) => {
+            ListKind::Map(keys) => {
                 for item in a {
-                    match l.iter().position(|i| i.get(key) == item.get(key)) {
-                        Some(at) => merge(&mut l[at], item, None),
+                    let same = |i: &Value| keys.iter().all(|k| i.get(k) == item.get(k));
+                    match l.iter().position(same) {
+                        Some(at) => merge(&mut l[at], item, node.items(), None),
                         None => l.push(item.clone()),
                     }
                 }
             }
-            None => *l = a.clone(),
+            ListKind::Atomic => *l = a.clone(),
         },
         (live, applied) => *live = applied.clone(),
     }
@@ -318,22 +356,33 @@ fn display(path: &[Seg]) -> String {
         .collect()
 }
 
-/// Applies `applied` for `manager` to `live` (`Value::Null` when the object does not exist):
-/// the new object, or the conflicts (`manager`, field) when not `force`d.
-pub(super) fn apply(
-    live: &Value,
-    applied: &Value,
-    manager: &str,
-    force: bool,
-    api_version: &str,
-    now: &str,
-) -> Result<Value, Vec<(String, String)>> {
-    let wanted = fields_of(applied);
+/// What one apply request is: by whom, forced or not, through which part of the object, with
+/// which list semantics, stamped with which version and time.
+pub(super) struct Request<'a> {
+    pub manager: &'a str,
+    pub force: bool,
+    pub scope: Scope<'a>,
+    pub lists: Lists<'a>,
+    pub api_version: &'a str,
+    pub now: &'a str,
+}
+
+/// Applies `applied` for the request's manager to `live` (`Value::Null` when the object does
+/// not exist): the new object, or the conflicts (`manager`, field) when not `force`d. Only the
+/// request's scope of `applied` is taken (`status` for the status subresource).
+pub(super) fn apply(live: &Value, applied: &Value, r: &Request) -> Result<Value, Vec<(String, String)>> {
+    let subresource = r.scope.name();
+    let wanted = fields_of(applied, r.lists, r.scope);
     let mut owners = entries(live);
+    let is_mine = |e: &Entry| {
+        e.manager == r.manager
+            && e.operation == "Apply"
+            && e.subresource.as_ref().and_then(Value::as_str) == subresource
+    };
     let mut conflicts = Vec::new();
     let mut taken: BTreeMap<usize, FieldSet> = BTreeMap::new();
     for (i, e) in owners.iter().enumerate() {
-        if (e.manager == manager && e.operation == "Apply") || e.subresource.is_some() {
+        if is_mine(e) {
             continue;
         }
         for path in wanted.intersection(&e.set) {
@@ -343,7 +392,7 @@ pub(super) fn apply(
             }
         }
     }
-    if !conflicts.is_empty() && !force {
+    if !conflicts.is_empty() && !r.force {
         return Err(conflicts);
     }
     for (i, paths) in taken {
@@ -351,7 +400,7 @@ pub(super) fn apply(
     }
     let mut object = if live.is_null() { json!({}) } else { live.clone() };
     // What this manager applied before and no longer does goes, unless another manager owns it.
-    let mine = owners.iter().position(|e| e.manager == manager && e.operation == "Apply");
+    let mine = owners.iter().position(is_mine);
     if let Some(at) = mine {
         let others: FieldSet =
             owners.iter().enumerate().filter(|(i, _)| *i != at).flat_map(|(_, e)| e.set.iter().cloned()).collect();
@@ -362,18 +411,25 @@ pub(super) fn apply(
             remove(&mut object, path);
         }
     }
-    let mut body = applied.clone();
-    if let Some(m) = body.as_object_mut() {
-        m.remove("status");
-    }
-    merge(&mut object, &body, None);
+    let body = match r.scope {
+        Scope::Main { status_subresource } => {
+            let mut body = applied.clone();
+            if let (true, Some(m)) = (status_subresource, body.as_object_mut()) {
+                m.remove("status");
+            }
+            body
+        }
+        Scope::Status => json!({"status": applied["status"]}),
+        Scope::Scale(_) => applied.clone(),
+    };
+    merge(&mut object, &body, r.lists.root(), None);
     let entry = Entry {
-        manager: manager.to_owned(),
+        manager: r.manager.to_owned(),
         operation: "Apply".into(),
-        api_version: api_version.to_owned(),
-        time: json!(now),
+        api_version: r.api_version.to_owned(),
+        time: json!(r.now),
         set: wanted,
-        subresource: None,
+        subresource: subresource.map(|s| json!(s)),
     };
     match mine {
         Some(at) => owners[at] = entry,
@@ -386,38 +442,47 @@ pub(super) fn apply(
 /// The managedFields entry of a manager that wrote `object`'s status through the `status`
 /// subresource (the API server establishing a CRD, a controller reporting).
 pub(super) fn status_entry(object: &Value, manager: &str, api_version: &str, now: &str) -> Value {
-    let mut set = FieldSet::new();
-    walk(&object["status"], Some("status"), &mut vec![Seg::Field("status".into())], &mut set);
+    let set = fields_of(object, Lists::Builtin, Scope::Status);
     json!({
         "manager": manager, "operation": "Update", "apiVersion": api_version, "time": now,
         "fieldsType": "FieldsV1", "fieldsV1": encode(&set), "subresource": "status",
     })
 }
 
-/// Records that `manager` wrote `new` over `old` with a create, update or patch: it owns what
-/// changed, and no one else does any more.
-pub(super) fn record_update(old: &Value, new: &mut Value, manager: &str, api_version: &str, now: &str) {
-    let (before, after) = (fields_of(old), fields_of(new));
-    let changed: FieldSet =
-        after.iter().filter(|p| !before.contains(*p) || get(old, p) != get(new, p)).cloned().collect();
+/// Records that the request's manager wrote `new` over `old` with a create, update or patch
+/// (through the request's scope): it owns what changed, and no one else does any more.
+pub(super) fn record_update(old: &Value, new: &mut Value, r: &Request) {
+    let everything = Scope::Main { status_subresource: false };
+    let (before, after) = (fields_of(old, r.lists, everything), fields_of(new, r.lists, everything));
+    let changed: FieldSet = after
+        .iter()
+        .filter(|p| r.scope.contains(p) && (!before.contains(*p) || get(old, p) != get(new, p)))
+        .cloned()
+        .collect();
+    let subresource = r.scope.name();
     let mut owners = entries(old);
-    for e in owners.iter_mut().filter(|e| e.subresource.is_none()) {
+    for e in owners.iter_mut() {
         // Fields that are gone are owned by no one; changed ones move to the writer.
         e.set.retain(|p| after.contains(p) && !changed.contains(p));
     }
     if !changed.is_empty() {
-        match owners.iter_mut().find(|e| e.manager == manager && e.operation == "Update" && e.subresource.is_none()) {
+        let mine = |e: &&mut Entry| {
+            e.manager == r.manager
+                && e.operation == "Update"
+                && e.subresource.as_ref().and_then(Value::as_str) == subresource
+        };
+        match owners.iter_mut().find(mine) {
             Some(e) => {
                 e.set.extend(changed);
-                e.time = json!(now);
+                e.time = json!(r.now);
             }
             None => owners.push(Entry {
-                manager: manager.to_owned(),
+                manager: r.manager.to_owned(),
                 operation: "Update".into(),
-                api_version: api_version.to_owned(),
-                time: json!(now),
+                api_version: r.api_version.to_owned(),
+                time: json!(r.now),
                 set: changed,
-                subresource: None,
+                subresource: subresource.map(|s| json!(s)),
             }),
         }
     }
@@ -433,7 +498,7 @@ mod tests {
         let object = json!({"metadata": {"name": "x", "labels": {"a": "1"}, "finalizers": ["f"]}, "spec": {
             "replicas": 1, "containers": [{"name": "c", "image": "i"}], "args": ["x", "y"],
         }});
-        let set = fields_of(&object);
+        let set = fields_of(&object, Lists::Builtin, Scope::Main { status_subresource: true });
         let encoded = encode(&set);
         assert_eq!(
             encoded,
@@ -445,20 +510,31 @@ mod tests {
         assert_eq!(decode(&encoded), set);
     }
 
+    fn req(manager: &str, force: bool) -> Request<'_> {
+        Request {
+            manager,
+            force,
+            scope: Scope::Main { status_subresource: true },
+            lists: Lists::Builtin,
+            api_version: "v1",
+            now: "t",
+        }
+    }
+
     #[test]
     fn apply_owns_conflicts_and_forgets() {
         let applied = json!({"metadata": {"name": "x"}, "spec": {"replicas": 1, "paused": false}});
-        let live = apply(&Value::Null, &applied, "a", false, "v1", "t").unwrap();
+        let live = apply(&Value::Null, &applied, &req("a", false)).unwrap();
         assert_eq!(live["spec"], json!({"replicas": 1, "paused": false}));
         // Another manager applying a different replicas conflicts; forced, it takes the field.
         let other = json!({"metadata": {"name": "x"}, "spec": {"replicas": 3}});
-        let conflicts = apply(&live, &other, "b", false, "v1", "t").unwrap_err();
+        let conflicts = apply(&live, &other, &req("b", false)).unwrap_err();
         assert_eq!(conflicts, [("a".to_owned(), ".spec.replicas".to_owned())]);
-        let live = apply(&live, &other, "b", true, "v1", "t").unwrap();
+        let live = apply(&live, &other, &req("b", true)).unwrap();
         assert_eq!(live["spec"]["replicas"], 3);
         // `a` applies again without `paused`: the field goes, `replicas` is now b's.
         let again = json!({"metadata": {"name": "x"}, "spec": {"replicas": 3}});
-        let live = apply(&live, &again, "a", false, "v1", "t").unwrap();
+        let live = apply(&live, &again, &req("a", false)).unwrap();
         assert_eq!(live["spec"], json!({"replicas": 3}));
         let managers: Vec<&str> = live["metadata"]["managedFields"]
             .as_array()
@@ -470,8 +546,8 @@ mod tests {
         // An update moves what it changes to its manager.
         let mut updated = live.clone();
         updated["spec"]["replicas"] = json!(5);
-        record_update(&live, &mut updated, "kubectl", "v1", "t");
-        let conflicts = apply(&updated, &json!({"spec": {"replicas": 7}}), "b", false, "v1", "t").unwrap_err();
+        record_update(&live, &mut updated, &req("kubectl", false));
+        let conflicts = apply(&updated, &json!({"spec": {"replicas": 7}}), &req("b", false)).unwrap_err();
         assert_eq!(conflicts, [("kubectl".to_owned(), ".spec.replicas".to_owned())]);
     }
 }

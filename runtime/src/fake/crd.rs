@@ -95,7 +95,25 @@ pub(super) fn served(crd: &Value) -> Vec<(ResourceKey, Served)> {
             let key = (group.to_owned(), version.to_owned(), plural.to_owned());
             let schema = v["schema"]["openAPIV3Schema"].clone();
             let schema = (!schema.is_null()).then_some(schema);
-            Some((key, Served { kind: kind.to_owned(), list_kind: list_kind.clone(), namespaced, options, schema }))
+            // `.spec.color` is selected as `spec.color`.
+            let selectable = v["selectableFields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["jsonPath"].as_str())
+                .map(|p| p.trim_start_matches('.').to_owned())
+                .collect();
+            let served = Served {
+                kind: kind.to_owned(),
+                list_kind: list_kind.clone(),
+                namespaced,
+                options,
+                schema,
+                custom: true,
+                selectable,
+                create_only: false,
+            };
+            Some((key, served))
         })
         .collect()
 }

@@ -21,8 +21,73 @@ enum Requirement {
     NotExists(String),
 }
 
+/// The fields Kubernetes registers as selectable, besides `metadata.name` and
+/// `metadata.namespace`, by (group, plural).
+pub(super) fn builtin_fields(group: &str, plural: &str) -> &'static [&'static str] {
+    match (group, plural) {
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        ("", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("events.k8s.io", "events") => &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "type",
+        ],
+        ("", "secrets") => &["type"],
+        ("", "namespaces") => &["status.phase"],
+        ("", "nodes") => &["spec.unschedulable"],
+        ("", "replicationcontrollers") => &["status.replicas"],
+        ("", "services") => &["spec.clusterIP", "spec.type"],
+        ("apps", "replicasets") => &["status.replicas"],
+        ("batch", "jobs") => &["status.successful"],
+        ("certificates.k8s.io", "certificatesigningrequests") => &["spec.signerName"],
+        _ => &[],
+    }
+}
+
+/// The value of a dotted field as a field selector compares it: strings as they are, other
+/// scalars as JSON writes them, absent as empty.
+fn field_value(object: &Value, field: &str) -> String {
+    let value = field.split('.').fold(object, |v, part| &v[part]);
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 impl Filter {
-    pub(super) fn new(query: &HashMap<String, String>) -> Result<Filter, String> {
+    /// The selectors of a request; `selectable` are the fields besides `metadata.name` and
+    /// `metadata.namespace` the resource lets a field selector name (anything else is an
+    /// error, as the real server's 400).
+    pub(super) fn new(query: &HashMap<String, String>, selectable: &[String]) -> Result<Filter, String> {
         let mut filter = Filter::default();
         if let Some(s) = query.get("labelSelector") {
             filter.labels = parse_labels(s)?;
@@ -36,7 +101,7 @@ impl Filter {
                 } else {
                     return Err(format!("invalid field selector: {term}"));
                 };
-                if field != "metadata.name" && field != "metadata.namespace" {
+                if field != "metadata.name" && field != "metadata.namespace" && !selectable.iter().any(|f| f == field) {
                     return Err(format!("field label not supported: {field}"));
                 }
                 filter.fields.push((field.to_owned(), equal, value.to_owned()));
@@ -56,15 +121,7 @@ impl Filter {
             Requirement::Exists(k) => label(k).is_some(),
             Requirement::NotExists(k) => label(k).is_none(),
         });
-        labels_ok
-            && self.fields.iter().all(|(field, equal, value)| {
-                let actual = match field.as_str() {
-                    "metadata.name" => object["metadata"]["name"].as_str(),
-                    _ => object["metadata"]["namespace"].as_str(),
-                }
-                .unwrap_or("");
-                (actual == value) == *equal
-            })
+        labels_ok && self.fields.iter().all(|(field, equal, value)| (field_value(object, field) == *value) == *equal)
     }
 }
 

@@ -38,6 +38,7 @@ mod apply;
 mod crd;
 mod defaults;
 mod filter;
+mod lists;
 mod page;
 mod replay;
 mod schema;
@@ -65,6 +66,25 @@ struct Served {
     options: ResourceOptions,
     /// A custom resource's schema, which prunes, defaults and validates its objects.
     schema: Option<Value>,
+    /// A custom resource (served by a CRD, or registered as a generated or derived type):
+    /// strategic merge patches are refused, as the real server refuses them.
+    custom: bool,
+    /// The fields a field selector may name besides `metadata.name` and `metadata.namespace`
+    /// (a CRD's `selectableFields`; the built-in resources' come from a table).
+    selectable: Vec<String>,
+    /// Only `create` is served (TokenReview, SubjectAccessReview): nothing is stored, and a
+    /// reactor usually answers.
+    create_only: bool,
+}
+
+impl Served {
+    /// Where its list semantics come from: its schema, else the built-in table.
+    fn lists(&self) -> lists::Lists<'_> {
+        match &self.schema {
+            Some(s) => lists::Lists::Schema(s),
+            None => lists::Lists::Builtin,
+        }
+    }
 }
 
 /// (group, version, plural)
@@ -76,6 +96,9 @@ struct Event {
     resource: ResourceKey,
     kind: &'static str,
     object: Value,
+    /// What a `MODIFIED` object was before: a watch with selectors turns a change into
+    /// `ADDED` or `DELETED` when the object starts or stops matching, as the watch cache does.
+    old: Option<Value>,
 }
 
 /// One request the server served, for tests to assert on (client-go's fake `Actions()`).
@@ -178,10 +201,39 @@ impl ApiServer {
         &self,
         options: ResourceOptions,
     ) -> &Self {
-        let namespaced = std::any::type_name::<K::Scope>().ends_with("NamespaceResourceScope");
+        let namespaced = is_namespaced::<K>();
         let key = (K::GROUP.to_owned(), K::VERSION.to_owned(), K::URL_PATH_SEGMENT.to_owned());
-        let served =
-            Served { kind: K::KIND.to_owned(), list_kind: K::LIST_KIND.to_owned(), namespaced, options, schema: None };
+        let served = Served {
+            kind: K::KIND.to_owned(),
+            list_kind: K::LIST_KIND.to_owned(),
+            namespaced,
+            options,
+            schema: None,
+            custom: false,
+            selectable: Vec::new(),
+            create_only: false,
+        };
+        self.lock().served.insert(key, served);
+        self
+    }
+
+    /// Serves a resource that is only ever created, whose answer is computed rather than stored
+    /// (`TokenReview`, `SubjectAccessReview`, `SelfSubjectAccessReview`): a reactor on
+    /// `create` answers as the authenticator or authorizer would; without one, the object comes
+    /// back as sent with an empty `status`. Every other verb is 405, as on a real server.
+    pub fn register_create_only<K: k8s_openapi::Resource>(&self) -> &Self {
+        let namespaced = is_namespaced::<K>();
+        let key = (K::GROUP.to_owned(), K::VERSION.to_owned(), K::URL_PATH_SEGMENT.to_owned());
+        let served = Served {
+            kind: K::KIND.to_owned(),
+            list_kind: format!("{}List", K::KIND),
+            namespaced,
+            options: ResourceOptions::default(),
+            schema: None,
+            custom: false,
+            selectable: Vec::new(),
+            create_only: true,
+        };
         self.lock().served.insert(key, served);
         self
     }
@@ -281,7 +333,7 @@ impl ApiServer {
         meta["resourceVersion"] = json!(rv.to_string());
         let store = storage(&key.0, &key.2);
         state.objects.entry(store.clone()).or_default().insert((namespace.unwrap_or_default(), name), object.clone());
-        self.record(&mut state, &store, "ADDED", &object);
+        self.record(&mut state, &store, "ADDED", &object, None);
         Ok(())
     }
 
@@ -318,6 +370,12 @@ impl ApiServer {
         // A panic while holding the lock leaves consistent data (every change is one insert).
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Whether `K`'s scope is k8s-openapi's namespaced one (the whole type name, not a guess
+/// from its end).
+fn is_namespaced<K: k8s_openapi::Resource>() -> bool {
+    std::any::type_name::<K::Scope>() == std::any::type_name::<k8s_openapi::NamespaceResourceScope>()
 }
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -376,6 +434,39 @@ struct Target {
     /// Who writes: `fieldManager`, else the client's user agent up to its first `/`, as the
     /// real server names managers of writes that do not say.
     manager: String,
+}
+
+impl Target {
+    /// The fields a field selector may name, besides `metadata.name` and `metadata.namespace`.
+    fn selectable(&self) -> Vec<String> {
+        let builtin = filter::builtin_fields(&self.resource.0, &self.resource.2).iter().map(|f| (*f).to_owned());
+        builtin.chain(self.served.selectable.iter().cloned()).collect()
+    }
+
+    /// The JSON pointer of a scale subresource's replicas (`/spec/replicas`).
+    fn scale_pointer(&self) -> String {
+        let path = self.served.options.scale.as_ref().map_or(".spec.replicas", |s| s.spec_replicas_path.as_str());
+        path.trim_start_matches('.').split('.').fold(String::new(), |p, s| format!("{p}/{s}"))
+    }
+
+    /// Who writes what, for field ownership: the manager, the part of the object this
+    /// endpoint writes, and the resource's list semantics.
+    fn request<'a>(&'a self, api_version: &'a str, now: &'a str, scale: &'a str) -> apply::Request<'a> {
+        let scope = match self.subresource.as_deref() {
+            None => apply::Scope::Main { status_subresource: self.served.options.status },
+            Some("status") => apply::Scope::Status,
+            Some("scale") => apply::Scope::Scale(scale),
+            Some(_) => apply::Scope::Main { status_subresource: true },
+        };
+        apply::Request {
+            manager: &self.manager,
+            force: self.query.get("force").is_some_and(|f| f == "true"),
+            scope,
+            lists: self.served.lists(),
+            api_version,
+            now,
+        }
+    }
 }
 
 impl ApiServer {
@@ -457,6 +548,24 @@ impl ApiServer {
         let propagation =
             options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
         target.background = matches!(propagation, Some("Background" | "Foreground"));
+        if target.served.create_only {
+            return match (&parts.method, &target.name) {
+                (&Method::POST, None) => match serde_json::from_slice::<Value>(&body) {
+                    Ok(mut object @ Value::Object(_)) => {
+                        if object["status"].is_null() {
+                            object["status"] = json!({});
+                        }
+                        respond(StatusCode::CREATED, &object)
+                    }
+                    _ => status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+                },
+                (method, _) => status(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "MethodNotAllowed",
+                    &format!("the server does not allow this method on the requested resource ({method})"),
+                ),
+            };
+        }
         if let (Some(sub), Some(name)) = (&target.subresource, &target.name) {
             return self.subresource(&target, name, sub, &parts.method, &content_type, &body);
         }
@@ -527,7 +636,14 @@ impl ApiServer {
         state.rv
     }
 
-    fn record(&self, state: &mut State, resource: &ResourceKey, kind: &'static str, object: &Value) {
+    fn record(
+        &self,
+        state: &mut State,
+        resource: &ResourceKey,
+        kind: &'static str,
+        object: &Value,
+        old: Option<&Value>,
+    ) {
         if crd::is_crd(resource) {
             // Serve what the CRD now says, or stop serving what it said.
             if let Some(before) = state.crds.remove(object["metadata"]["name"].as_str().unwrap_or_default()) {
@@ -545,7 +661,7 @@ impl ApiServer {
                 state.crds.insert(object["metadata"]["name"].as_str().unwrap_or_default().to_owned(), keys);
             }
         }
-        let event = Event { rv: state.rv, resource: resource.clone(), kind, object: object.clone() };
+        let event = Event { rv: state.rv, resource: resource.clone(), kind, object: object.clone(), old: old.cloned() };
         state.history.push_back(event.clone());
         while state.history.len() > self.window {
             if let Some(old) = state.history.pop_front() {
@@ -631,12 +747,13 @@ impl ApiServer {
             return *response;
         }
         if !t.applied {
-            apply::record_update(&Value::Null, &mut object, &t.manager, &api_version(&t.resource), &now());
+            let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
+            apply::record_update(&Value::Null, &mut object, &t.request(&api_version, &now, &scale));
         }
         defaults::prepare(&t.resource.0, &t.resource.2, &mut object);
         if !dry_run {
             state.objects.entry(t.store.clone()).or_default().insert(key.clone(), object.clone());
-            self.record(&mut state, &t.store, "ADDED", &object);
+            self.record(&mut state, &t.store, "ADDED", &object, None);
             if is_crd {
                 drop(state);
                 self.establish_later(t.store.clone(), key);
@@ -658,7 +775,7 @@ impl ApiServer {
     }
 
     fn list(&self, t: &Target) -> Response<Body> {
-        let filter = match Filter::new(&t.query) {
+        let filter = match Filter::new(&t.query, &t.selectable()) {
             Ok(f) => f,
             Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
         };
@@ -721,14 +838,14 @@ impl ApiServer {
         if content_type.starts_with("application/apply-patch") {
             return self.apply(t, name, body);
         }
-        let Some(current) = self.current(t, name) else {
-            return missing(t, name);
-        };
-        match apply_patch(current, content_type, body, &t.served.kind, name) {
-            // A patch applies to what is stored now, whatever version the patch names.
-            Ok(patched) => self.replace(t, name, patched, false),
-            Err(response) => *response,
+        if let Some(response) = refuse_strategic(t, content_type) {
+            return response;
         }
+        // A patch applies to what is stored now, whatever version the patch names, under the
+        // same lock as the write: concurrent patches never lose one another's changes.
+        self.update_with(t, name, false, |current| {
+            apply_patch(current.clone(), content_type, body, &t.served.kind, name)
+        })
     }
 
     /// Server-side apply: creates the object if it is missing.
@@ -736,22 +853,15 @@ impl ApiServer {
         let Some(manager) = t.query.get("fieldManager").filter(|m| !m.is_empty()) else {
             return status(StatusCode::BAD_REQUEST, "BadRequest", "PATCH, fieldManager is required for apply requests");
         };
-        let applied: Value = match serde_json::from_slice(body) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => {
-                return status(StatusCode::BAD_REQUEST, "BadRequest", "the applied configuration must be an object");
-            }
-            Err(_) => match std::str::from_utf8(body).ok().map(serde_saphyr::from_str::<Value>) {
-                Some(Ok(v @ Value::Object(_))) => v,
-                _ => {
-                    return status(
-                        StatusCode::BAD_REQUEST,
-                        "BadRequest",
-                        "the applied configuration is not YAML or JSON",
-                    );
-                }
-            },
+        let applied = match applied_configuration(body) {
+            Ok(v) => v,
+            Err(response) => return *response,
         };
+        self.apply_value(t, name, manager, applied)
+    }
+
+    /// [`apply`](Self::apply) of a parsed configuration.
+    fn apply_value(&self, t: &Target, name: &str, manager: &str, applied: Value) -> Response<Body> {
         if applied["metadata"]["name"].as_str().is_some_and(|n| n != name) {
             return invalid(
                 &t.served.kind,
@@ -759,31 +869,30 @@ impl ApiServer {
                 "metadata.name: the name of the object does not match the name on the URL",
             );
         }
-        let force = t.query.get("force").is_some_and(|f| f == "true");
-        let current = self.current(t, name);
-        let live = current.clone().unwrap_or(Value::Null);
-        let mut object = match apply::apply(&live, &applied, manager, force, &api_version(&t.resource), &now()) {
-            Ok(o) => o,
-            Err(conflicts) => {
-                let list: Vec<String> = conflicts.iter().map(|(m, f)| format!("conflict with \"{m}\": {f}")).collect();
-                let message = format!(
-                    "Apply failed with {} conflict{}: {}",
-                    conflicts.len(),
-                    if conflicts.len() == 1 { "" } else { "s" },
-                    list.join("; ")
-                );
-                return failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message);
-            }
+        let t = Target { applied: true, manager: manager.to_owned(), ..t.clone() };
+        let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
+        let request = t.request(&api_version, &now, &scale);
+        let run = |live: &Value| {
+            apply::apply(live, &applied, &request).map_err(|conflicts| Box::new(apply_conflict(&t, name, &conflicts)))
         };
-        let t = Target { applied: true, ..t.clone() };
-        match current {
-            Some(_) => self.replace(&t, name, object, false),
-            None => {
-                object["metadata"]["name"] = json!(name);
-                let body = serde_json::to_vec(&object).unwrap_or_default();
-                self.create(&t, &body)
+        // Two tries: an object created by another request between the two is applied to.
+        for _ in 0..2 {
+            // Through a subresource, the object must exist.
+            if self.current(&t, name).is_some() || t.subresource.is_some() {
+                return self.update_with(&t, name, false, run);
+            }
+            let mut object = match run(&Value::Null) {
+                Ok(o) => o,
+                Err(response) => return *response,
+            };
+            object["metadata"]["name"] = json!(name);
+            let body = serde_json::to_vec(&object).unwrap_or_default();
+            let response = self.create(&t, &body);
+            if response.status() != StatusCode::CONFLICT {
+                return response;
             }
         }
+        self.update_with(&t, name, false, run)
     }
 
     /// The stored object `name` of the target's resource and namespace.
@@ -797,11 +906,28 @@ impl ApiServer {
     }
 
     /// Stores `object` in place of `name`; `check_version` enforces optimistic concurrency.
-    fn replace(&self, t: &Target, name: &str, mut object: Value, check_version: bool) -> Response<Body> {
+    fn replace(&self, t: &Target, name: &str, object: Value, check_version: bool) -> Response<Body> {
+        self.update_with(t, name, check_version, |_| Ok(object))
+    }
+
+    /// The one read-modify-write of the store (the real server's `GuaranteedUpdate`): `change`
+    /// makes the new object from the stored one under the same lock as the write, so no other
+    /// request's change is lost between the read and the write.
+    fn update_with(
+        &self,
+        t: &Target,
+        name: &str,
+        check_version: bool,
+        change: impl FnOnce(&Value) -> Result<Value, Box<Response<Body>>>,
+    ) -> Response<Body> {
         let mut state = self.lock();
         let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
         let Some(current) = state.objects.get(&t.store).and_then(|o| o.get(&key)).cloned() else {
             return missing(t, name);
+        };
+        let mut object = match change(&current) {
+            Ok(o) => o,
+            Err(response) => return *response,
         };
         let stored_rv = current["metadata"]["resourceVersion"].clone();
         let sent_rv = object["metadata"]["resourceVersion"].as_str();
@@ -851,7 +977,8 @@ impl ApiServer {
         }
         strip_nulls(&mut object["metadata"]);
         if !t.applied {
-            apply::record_update(&current, &mut object, &t.manager, &api_version(&t.resource), &now());
+            let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
+            apply::record_update(&current, &mut object, &t.request(&api_version, &now, &scale));
         }
         // Removing the last finalizer of a deleted object deletes it.
         let finalized = !current["metadata"]["deletionTimestamp"].is_null()
@@ -866,10 +993,10 @@ impl ApiServer {
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         if finalized {
             state.objects.entry(t.store.clone()).or_default().remove(&key);
-            self.record(&mut state, &t.store, "DELETED", &object);
+            self.record(&mut state, &t.store, "DELETED", &object, None);
         } else {
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
-            self.record(&mut state, &t.store, "MODIFIED", &object);
+            self.record(&mut state, &t.store, "MODIFIED", &object, Some(&current));
         }
         respond(StatusCode::OK, &object)
     }
@@ -896,8 +1023,8 @@ impl ApiServer {
             }
             let rv = Self::next_rv(&mut state);
             crd["metadata"]["resourceVersion"] = json!(rv.to_string());
-            state.objects.entry(store.clone()).or_default().insert(key, crd.clone());
-            server.record(&mut state, &store, "MODIFIED", &crd);
+            let before = state.objects.entry(store.clone()).or_default().insert(key, crd.clone());
+            server.record(&mut state, &store, "MODIFIED", &crd, before.as_ref());
         };
         match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
@@ -919,6 +1046,7 @@ impl ApiServer {
         if t.query.get("dryRun").is_some_and(|d| d == "All") {
             return respond(StatusCode::OK, &object);
         }
+        let current = object.clone();
         let rv = Self::next_rv(&mut state);
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         let has_finalizers = object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
@@ -928,11 +1056,11 @@ impl ApiServer {
                 bump_generation(&mut object);
             }
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
-            self.record(&mut state, &t.store, "MODIFIED", &object);
+            self.record(&mut state, &t.store, "MODIFIED", &object, Some(&current));
             return respond(StatusCode::OK, &object);
         }
         state.objects.entry(t.store.clone()).or_default().remove(&key);
-        self.record(&mut state, &t.store, "DELETED", &object);
+        self.record(&mut state, &t.store, "DELETED", &object, None);
         // A CRD answers with itself terminating (its resources go with it); a Job, whose API
         // orphans its pods by default, with the orphan finalizer the garbage collector then
         // removes; anything else with a Status.
@@ -957,7 +1085,7 @@ impl ApiServer {
     }
 
     fn delete_collection(&self, t: &Target) -> Response<Body> {
-        let filter = match Filter::new(&t.query) {
+        let filter = match Filter::new(&t.query, &t.selectable()) {
             Ok(f) => f,
             Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
         };
@@ -1044,7 +1172,7 @@ impl ApiServer {
     }
 
     fn watch(&self, t: &Target) -> Response<Body> {
-        let filter = match Filter::new(&t.query) {
+        let filter = match Filter::new(&t.query, &t.selectable()) {
             Ok(f) => f,
             Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
         };
@@ -1057,10 +1185,22 @@ impl ApiServer {
                 namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)) && filter.matches(o)
             }
         };
+        // The event a watch with these selectors sends for a change, if any.
         let wanted = {
             let resource = t.store.clone();
             let in_scope = in_scope.clone();
-            move |e: &Event| e.resource == resource && in_scope(&e.object)
+            move |e: &Event| -> Option<&'static str> {
+                if e.resource != resource {
+                    return None;
+                }
+                let now = in_scope(&e.object);
+                match (e.kind, e.old.as_ref().map(|o| in_scope(o))) {
+                    ("MODIFIED", Some(true)) if !now => Some("DELETED"),
+                    ("MODIFIED", Some(false)) if now => Some("ADDED"),
+                    ("MODIFIED", Some(false)) => None,
+                    (kind, _) => now.then_some(kind),
+                }
+            }
         };
         // Under the lock: what happened so far, and a subscription to what happens next.
         let (initial, live) = {
@@ -1071,8 +1211,8 @@ impl ApiServer {
                 Some(Ok(rv)) => state
                     .history
                     .iter()
-                    .filter(|e| e.rv > rv && wanted(e))
-                    .map(|e| json!({"type": e.kind, "object": as_version(t, &e.object)}))
+                    .filter(|e| e.rv > rv)
+                    .filter_map(|e| wanted(e).map(|kind| json!({"type": kind, "object": as_version(t, &e.object)})))
                     .collect(),
                 Some(Err(_)) => {
                     return status(StatusCode::BAD_REQUEST, "BadRequest", "resourceVersion must be a number");
@@ -1129,13 +1269,13 @@ impl ApiServer {
                 loop {
                     tokio::select! {
                         received = rx.recv() => match received {
-                            Ok(e) if wanted(&e) => {
+                            Ok(e) => {
+                                let Some(kind) = wanted(&e) else { continue };
                                 let mut object = e.object.clone();
                                 object["apiVersion"] = json!(version);
-                                let event = line(json!({"type": e.kind, "object": object}));
+                                let event = line(json!({"type": kind, "object": object}));
                                 return Some((event, (rx, false, ticker)));
                             }
-                            Ok(_) => continue,
                             // A watcher that falls behind is closed; the client resumes or relists.
                             Err(_) => return None,
                         },
@@ -1233,11 +1373,55 @@ fn apply_patch(
     }
 }
 
+/// A strategic-merge patch on a custom resource: 415, as the real server answers (custom
+/// resources have no Go struct tags to merge by).
+fn refuse_strategic(t: &Target, content_type: &str) -> Option<Response<Body>> {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    (media == "application/strategic-merge-patch+json" && t.served.custom).then(|| {
+        status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+        )
+    })
+}
+
+/// An apply request's body: a JSON or YAML object.
+fn applied_configuration(body: &[u8]) -> Result<Value, Box<Response<Body>>> {
+    match serde_json::from_slice(body) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => {
+            Err(Box::new(status(StatusCode::BAD_REQUEST, "BadRequest", "the applied configuration must be an object")))
+        }
+        Err(_) => match std::str::from_utf8(body).ok().map(serde_saphyr::from_str::<Value>) {
+            Some(Ok(v @ Value::Object(_))) => Ok(v),
+            _ => Err(Box::new(status(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "the applied configuration is not YAML or JSON",
+            ))),
+        },
+    }
+}
+
+/// The 409 of an apply whose fields other managers own.
+fn apply_conflict(t: &Target, name: &str, conflicts: &[(String, String)]) -> Response<Body> {
+    let list: Vec<String> = conflicts.iter().map(|(m, f)| format!("conflict with \"{m}\": {f}")).collect();
+    let message = format!(
+        "Apply failed with {} conflict{}: {}",
+        conflicts.len(),
+        if conflicts.len() == 1 { "" } else { "s" },
+        list.join("; ")
+    );
+    failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message)
+}
+
 /// The `APIResourceList` of a group-version, if it is served.
 fn resource_list(state: &State, group: &str, version: &str) -> Option<Value> {
     let verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
     let mut resources = Vec::new();
     for ((_, _, plural), s) in state.served.iter().filter(|((g, v, _), _)| g == group && v == version) {
+        let verbs: &[&str] = if s.create_only { &["create"] } else { &verbs };
         resources.push(json!({"name": plural, "singularName": s.kind.to_lowercase(), "namespaced": s.namespaced, "kind": s.kind, "verbs": verbs}));
         if s.options.status {
             resources.push(json!({"name": format!("{plural}/status"), "singularName": "", "namespaced": s.namespaced, "kind": s.kind, "verbs": ["get", "patch", "update"]}));

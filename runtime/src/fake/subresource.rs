@@ -7,7 +7,10 @@ use http::{Method, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
-use super::{ApiServer, Body, Target, apply_patch, missing, not_found, now, respond, status};
+use super::{
+    ApiServer, Body, Target, applied_configuration, apply_patch, missing, not_found, now, refuse_strategic, respond,
+    status,
+};
 
 /// The subresources a registered resource has.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -122,9 +125,17 @@ impl ApiServer {
                     let message = format!("pod {name} is already assigned to node \"{bound}\"");
                     return status(StatusCode::CONFLICT, "Conflict", &message);
                 }
-                let mut object = current;
-                object["spec"]["nodeName"] = json!(node);
-                let response = self.replace(t, name, object, false);
+                let node = node.to_owned();
+                let response = self.update_with(t, name, false, |current| {
+                    // Checked again under the write's lock: two binds race to one winner.
+                    if let Some(bound) = current["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+                        let message = format!("pod {name} is already assigned to node \"{bound}\"");
+                        return Err(Box::new(status(StatusCode::CONFLICT, "Conflict", &message)));
+                    }
+                    let mut object = current.clone();
+                    object["spec"]["nodeName"] = json!(node);
+                    Ok(object)
+                });
                 if response.status().is_success() { success(StatusCode::CREATED) } else { response }
             }
             ((_, _, "log"), &Method::GET) => {
@@ -160,26 +171,35 @@ impl ApiServer {
             ((_, _, "status" | "finalize" | "approval" | "ephemeralcontainers" | "resize"), &Method::GET) => {
                 respond(StatusCode::OK, &current)
             }
+            ((_, _, "status"), &Method::PATCH) if content_type.starts_with("application/apply-patch") => {
+                self.apply(t, name, body)
+            }
             ((_, _, part @ ("status" | "finalize" | "approval" | "ephemeralcontainers" | "resize")), _) => {
-                let sent = match *method {
+                if let Some(response) = refuse_strategic(t, content_type) {
+                    return response;
+                }
+                let put = match *method {
                     Method::PUT => match serde_json::from_slice::<Value>(body) {
-                        Ok(v @ Value::Object(_)) => v,
+                        Ok(v @ Value::Object(_)) => Some(v),
                         _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
                     },
-                    Method::PATCH => match apply_patch(current.clone(), content_type, body, &t.served.kind, name) {
-                        Ok(v) => v,
-                        Err(response) => return *response,
-                    },
+                    Method::PATCH => None,
                     _ => return method_not_allowed(method, sub),
                 };
-                // Only what the subresource owns changes; the rest stays as stored.
-                let mut object = current;
-                for owned in owned_by(part) {
-                    let value = sent.pointer(owned).cloned().unwrap_or(Value::Null);
-                    set(&mut object, owned, value);
-                }
-                keep_sent_version(&mut object, &sent, method);
-                self.replace(t, name, object, *method == Method::PUT)
+                self.update_with(t, name, put.is_some(), |current| {
+                    let sent = match &put {
+                        Some(sent) => sent.clone(),
+                        None => apply_patch(current.clone(), content_type, body, &t.served.kind, name)?,
+                    };
+                    // Only what the subresource owns changes; the rest stays as stored.
+                    let mut object = current.clone();
+                    for owned in owned_by(part) {
+                        let value = sent.pointer(owned).cloned().unwrap_or(Value::Null);
+                        set(&mut object, owned, value);
+                    }
+                    keep_sent_version(&mut object, &sent, method);
+                    Ok(object)
+                })
             }
             _ => method_not_allowed(method, sub),
         }
@@ -218,26 +238,56 @@ impl ApiServer {
                 "status": status,
             })
         };
-        let scale = scale_of(&current);
-        let sent = match *method {
-            Method::GET => return respond(StatusCode::OK, &scale),
-            Method::PUT => match serde_json::from_slice::<Value>(body) {
-                Ok(v @ Value::Object(_)) => v,
-                _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a Scale"),
-            },
-            Method::PATCH => match apply_patch(scale, content_type, body, "Scale", name) {
-                Ok(v) => v,
-                Err(response) => return *response,
-            },
+        let replicas_of = |sent: &Value| {
+            sent["spec"]["replicas"].as_i64().ok_or_else(|| {
+                Box::new(status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "spec.replicas: Required value"))
+            })
+        };
+        let response = match *method {
+            Method::GET => return respond(StatusCode::OK, &scale_of(&current)),
+            // Applied in the object's terms: the manager owns the replicas field the scale
+            // subresource maps to, through `scale`.
+            Method::PATCH if content_type.starts_with("application/apply-patch") => {
+                let Some(manager) = t.query.get("fieldManager").filter(|m| !m.is_empty()) else {
+                    return status(
+                        StatusCode::BAD_REQUEST,
+                        "BadRequest",
+                        "PATCH, fieldManager is required for apply requests",
+                    );
+                };
+                let replicas = match applied_configuration(body).and_then(|sent| replicas_of(&sent)) {
+                    Ok(r) => r,
+                    Err(response) => return *response,
+                };
+                let mut applied = json!({});
+                set(&mut applied, &pointer(&paths.spec_replicas_path), json!(replicas));
+                self.apply_value(t, name, manager, applied)
+            }
+            Method::PUT | Method::PATCH => {
+                if let Some(response) = refuse_strategic(t, content_type) {
+                    return response;
+                }
+                let put = match *method {
+                    Method::PUT => match serde_json::from_slice::<Value>(body) {
+                        Ok(v @ Value::Object(_)) => Some(v),
+                        _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a Scale"),
+                    },
+                    _ => None,
+                };
+                self.update_with(t, name, put.is_some(), |current| {
+                    let sent = match &put {
+                        Some(sent) => sent.clone(),
+                        None => apply_patch(scale_of(current), content_type, body, "Scale", name)?,
+                    };
+                    let replicas = replicas_of(&sent)?;
+                    let mut object = current.clone();
+                    set(&mut object, &pointer(&paths.spec_replicas_path), json!(replicas));
+                    keep_sent_version(&mut object, &sent, method);
+                    Ok(object)
+                })
+            }
             _ => return method_not_allowed(method, "scale"),
         };
-        let Some(replicas) = sent["spec"]["replicas"].as_i64() else {
-            return status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "spec.replicas: Required value");
-        };
-        let mut object = current;
-        set(&mut object, &pointer(&paths.spec_replicas_path), json!(replicas));
-        keep_sent_version(&mut object, &sent, method);
-        let response = self.replace(t, name, object, *method == Method::PUT);
         if !response.status().is_success() {
             return response;
         }
