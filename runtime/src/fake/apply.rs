@@ -404,10 +404,21 @@ pub(super) fn apply(live: &Value, applied: &Value, r: &Request) -> Result<Value,
     if let Some(at) = mine {
         let others: FieldSet =
             owners.iter().enumerate().filter(|(i, _)| *i != at).flat_map(|(_, e)| e.set.iter().cloned()).collect();
-        let dropped: Vec<Path> =
+        let dropped: BTreeSet<Path> =
             owners[at].set.iter().filter(|p| !wanted.contains(*p) && !others.contains(*p)).cloned().collect();
+        // A dropped list item goes whole (its fields with it); a kept item keeps its key fields.
+        let removable = |p: &Path| {
+            let under_dropped = (1..p.len()).any(|n| dropped.contains(&p[..n]));
+            let key_field = match p.as_slice() {
+                [.., Seg::Key(k), Seg::Field(f)] => {
+                    serde_json::from_str::<Map<String, Value>>(k).is_ok_and(|k| k.contains_key(f))
+                }
+                _ => false,
+            };
+            !under_dropped && !key_field
+        };
         // Deepest first, so a list item goes before the list that held it is looked at.
-        for path in dropped.iter().rev() {
+        for path in dropped.iter().rev().filter(|p| removable(p)) {
             remove(&mut object, path);
         }
     }
