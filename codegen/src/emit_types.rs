@@ -161,7 +161,8 @@ fn default_impl(name: &syn::Ident, s: &StructDef, prelude: &Prelude) -> TokenStr
 /// The `resource!` invocation that gives a resource k8s-openapi's traits, so `kube::Api<T>`
 /// takes it.
 fn resource(name: &str, r: &ResourceInfo) -> String {
-    let ResourceInfo { group, version, kind, plural, namespaced, list_kind } = r;
+    let ResourceInfo { group, version, kind, plural, namespaced, list_kind, custom, status, scale, selectable, lists } =
+        r;
     let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
     let scope = if *namespaced { "Namespaced" } else { "Cluster" };
     let mut out = format!(
@@ -170,6 +171,25 @@ fn resource(name: &str, r: &ResourceInfo) -> String {
     );
     if let Some(list) = list_kind {
         out.push_str(&format!("        list_kind: {list:?},\n"));
+    }
+    if *custom {
+        out.push_str("        custom: true,\n");
+    }
+    if *status {
+        out.push_str("        status: true,\n");
+    }
+    if let Some((spec, status, selector)) = scale {
+        let selector = selector.as_ref().map(|s| format!(", {s:?}")).unwrap_or_default();
+        out.push_str(&format!("        scale: ({spec:?}, {status:?}{selector}),\n"));
+    }
+    if !selectable.is_empty() {
+        let fields: Vec<String> = selectable.iter().map(|f| format!("{f:?}")).collect();
+        out.push_str(&format!("        selectable: [{}],\n", fields.join(", ")));
+    }
+    if let Some(lists) = lists {
+        // A raw string long enough that no `"#` sequence in the JSON can end it.
+        let hashes = "#".repeat((1..).find(|n| !lists.contains(&format!("\"{}", "#".repeat(*n)))).unwrap_or(1));
+        out.push_str(&format!("        lists: r{hashes}\"{lists}\"{hashes},\n"));
     }
     out.push_str("    }\n}\n");
     out

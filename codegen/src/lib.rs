@@ -17,6 +17,7 @@ mod emit_clients;
 mod emit_informers;
 mod emit_types;
 pub mod list;
+mod list_schema;
 mod naming;
 mod output;
 mod rust_names;

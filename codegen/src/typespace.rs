@@ -138,6 +138,16 @@ pub struct ResourceInfo {
     pub plural: String,
     pub namespaced: bool,
     pub list_kind: Option<String>,
+    /// Served by a CRD.
+    pub custom: bool,
+    /// Has a `status` subresource.
+    pub status: bool,
+    /// The `scale` subresource's spec and status replica paths and selector path.
+    pub scale: Option<(String, String, Option<String>)>,
+    /// Fields a field selector may name.
+    pub selectable: Vec<String>,
+    /// The schema reduced to its list semantics, as JSON.
+    pub lists: Option<String>,
 }
 
 /// The whole type space.
@@ -191,7 +201,7 @@ impl TypeSpace {
             }
         }
         for (def, id) in local {
-            let resource = roots.get(&def.id).map(|r| resource_info(r));
+            let resource = roots.get(&def.id).map(|r| resource_info(model, r));
             ts.items[id].docs = def.schema.description.clone();
             ts.items[id].kind = ts.def_kind(def, id, resource);
         }
@@ -584,7 +594,12 @@ struct Cx {
     pointer: String,
 }
 
-fn resource_info(r: &Resource) -> ResourceInfo {
+fn resource_info(model: &Model, r: &Resource) -> ResourceInfo {
+    let scale = r.subresources.iter().find(|s| s.name == "scale").map(|s| match &s.scale {
+        Some(p) => (p.spec_replicas.clone(), p.status_replicas.clone(), p.label_selector.clone()),
+        // The built-in workloads' scale: replicas in spec and status, the selector from spec.
+        None => (".spec.replicas".to_owned(), ".status.replicas".to_owned(), None),
+    });
     ResourceInfo {
         group: r.group.clone(),
         version: r.version.clone(),
@@ -592,6 +607,11 @@ fn resource_info(r: &Resource) -> ResourceInfo {
         plural: r.plural.clone(),
         namespaced: r.scope == Scope::Namespaced,
         list_kind: r.list_kind.clone(),
+        custom: r.custom,
+        status: r.subresources.iter().any(|s| s.name == "status"),
+        scale,
+        selectable: r.selectable_fields.clone(),
+        lists: r.ty.and_then(|t| crate::list_schema::of(model, t)),
     }
 }
 

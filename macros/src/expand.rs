@@ -180,6 +180,15 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
     let status_object = a.status.as_ref().map(|s| quote!("status" => status: Option<#s> [optional],));
     let status_init = a.status.as_ref().map(|_| quote!(status: None,));
     let metadata = quote!(#k8s::apimachinery::pkg::apis::meta::v1::ObjectMeta);
+    let has_status = a.status.is_some();
+    let scale_field = a.scale.as_ref().map(|s| {
+        let (spec, status) = (&s.spec_replicas_path, &s.status_replicas_path);
+        match &s.label_selector_path {
+            Some(selector) => quote!(scale: (#spec, #status, #selector),),
+            None => quote!(scale: (#spec, #status),),
+        }
+    });
+    let selectable: Vec<String> = a.selectable.iter().map(|p| p.trim_start_matches('.').to_owned()).collect();
 
     let schema_mode = a.schema.unwrap_or(SchemaMode::Derived);
     let validations = a.validations.iter().map(|v| &v.0);
@@ -257,6 +266,11 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
                 plural: #plural,
                 scope: #scope,
                 list_kind: #list_kind,
+                custom: true,
+                status: #has_status,
+                #scale_field
+                selectable: [#(#selectable),*],
+                derived: crd,
             }
         }
 

@@ -73,6 +73,7 @@ pub(crate) fn read(crd: Map<String, Value>, cx: &mut Ctx, resources: &mut Vec<Re
         let deprecated = opt_bool(&version, "deprecated", cx)?;
         let deprecation_warning = opt_str(&version, "deprecationWarning", cx)?;
         let subresources = subresources(&version, &group, &vname, &kind, cx)?;
+        let selectable_fields = selectable_fields(&version, cx)?;
 
         let root = match version.remove("schema") {
             None => None,
@@ -113,6 +114,8 @@ pub(crate) fn read(crd: Map<String, Value>, cx: &mut Ctx, resources: &mut Vec<Re
             ty: Some(ty),
             deprecated,
             deprecation_warning,
+            custom: true,
+            selectable_fields,
             storage,
             origin: Origin { pointer: cx.ptr.as_str().to_owned(), ..origin },
         });
@@ -120,6 +123,22 @@ pub(crate) fn read(crd: Map<String, Value>, cx: &mut Ctx, resources: &mut Vec<Re
     }
     cx.ptr.truncate(mark);
     Ok(())
+}
+
+/// `selectableFields[].jsonPath` (`.spec.color`) as the field a selector names (`spec.color`).
+fn selectable_fields(version: &Map<String, Value>, cx: &Ctx) -> Result<Vec<String>, Error> {
+    let Some(fields) = version.get("selectableFields") else { return Ok(Vec::new()) };
+    let Value::Array(fields) = fields else {
+        return Err(cx.err_at("selectableFields", format!("expected an array, found {}", type_name(fields))));
+    };
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match f.get("jsonPath").and_then(Value::as_str) {
+            Some(path) => Ok(path.trim_start_matches('.').to_owned()),
+            None => Err(cx.err_at(&format!("selectableFields/{i}"), "expected an object with a string `jsonPath`")),
+        })
+        .collect()
 }
 
 /// The definition name the API server publishes for a CRD version: the group reversed,

@@ -286,6 +286,11 @@ pub struct Resource {
     pub deprecated: bool,
     /// The warning the server sends for a deprecated version (CRDs).
     pub deprecation_warning: Option<String>,
+    /// Served by a CustomResourceDefinition (strategic merge patches do not apply to it).
+    pub custom: bool,
+    /// The fields a field selector may name besides `metadata.name` and `metadata.namespace`
+    /// (a CRD version's `selectableFields`, as `spec.color`).
+    pub selectable_fields: Vec<String>,
     /// Whether this is the storage version (CRDs).
     pub storage: bool,
     /// Where it was defined.

@@ -378,6 +378,8 @@ fn read_paths(
             ty: None,
             deprecated: false,
             deprecation_warning: None,
+            custom: false,
+            selectable_fields: Vec::new(),
             storage: false,
             origin,
         });

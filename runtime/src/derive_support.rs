@@ -49,3 +49,11 @@ pub fn crd(json: &str, schema: Option<Value>) -> CustomResourceDefinition {
     }
     serde_json::from_value(crd).expect("the derive writes a valid CustomResourceDefinition")
 }
+
+/// The list schema of a derived resource: its CRD's `openAPIV3Schema`, which holds the list
+/// and map extensions schemars wrote.
+pub fn list_schema<K: kube_core::CustomResourceExt>() -> Option<Value> {
+    let crd = serde_json::to_value(K::crd()).ok()?;
+    let schema = crd.pointer("/spec/versions/0/schema/openAPIV3Schema")?;
+    (!schema.is_null()).then(|| schema.clone())
+}

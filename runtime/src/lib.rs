@@ -29,6 +29,7 @@ pub use informer::{Lister, SharedInformer, SharedInformerFactory};
 pub use kube;
 #[doc(hidden)]
 pub use object::__private;
+pub use object::{ResourceSchema, ScalePaths};
 
 /// `#[derive(CustomResource)]`: a drop-in for kube-derive's, whose `#[kube(...)]` attributes it
 /// takes, that also gives the resource a typed `<Kind>Client`, `<Kind>Lister` and

@@ -427,8 +427,67 @@ macro_rules! int_enum {
     };
 }
 
+/// What a generated or derived resource type says of how the API serves it, beyond
+/// k8s-openapi's `Resource`: whether it is a custom resource, its subresources, the fields a
+/// field selector may name and how its lists merge. The in-memory API server serves it from
+/// this (`ApiServer::register_generated`), as a real server serves the CRD or API it came from.
+pub trait ResourceSchema: k8s_openapi::Resource {
+    /// Served by a CRD: strategic merge patches are refused.
+    const CUSTOM: bool;
+    /// It has a `status` subresource.
+    const STATUS: bool;
+    /// Its `scale` subresource, if it has one.
+    const SCALE: Option<ScalePaths>;
+    /// Fields a field selector may name besides `metadata.name` and `metadata.namespace`.
+    const SELECTABLE: &'static [&'static str];
+    /// Its schema reduced to what says how lists and maps merge: `properties`, `items`,
+    /// `additionalProperties` and the `x-kubernetes-list-type`, `-list-map-keys`, `-map-type`,
+    /// `-patch-merge-key` and `-patch-strategy` extensions; `None` when nothing in it says.
+    fn list_schema() -> Option<serde_json::Value>;
+}
+
+/// Where a `scale` subresource reads and writes, as JSON paths (`.spec.replicas`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScalePaths {
+    /// `specReplicasPath`
+    pub spec_replicas: &'static str,
+    /// `statusReplicasPath`
+    pub status_replicas: &'static str,
+    /// `labelSelectorPath`
+    pub label_selector: Option<&'static str>,
+}
+
+/// The first of its arguments, or the default after `;`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __or {
+    ($value:expr ; $default:expr) => {
+        $value
+    };
+    (; $default:expr) => {
+        $default
+    };
+}
+
+/// A `resource!`'s list schema: its JSON, the derived CRD's, or none.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __list_schema {
+    ($json:literal ;) => {
+        $crate::__private::serde_json::from_str($json).ok()
+    };
+    (; crd) => {
+        $crate::__private::derive::list_schema::<Self>()
+    };
+    (;) => {
+        ::core::option::Option::None
+    };
+}
+
 /// k8s-openapi's `Resource`, `ListableResource` and `Metadata` for a generated resource type
-/// with a `metadata: ObjectMeta` field, so `kube::Api<K>` and kube-runtime take it.
+/// with a `metadata: ObjectMeta` field, so `kube::Api<K>` and kube-runtime take it, and
+/// [`ResourceSchema`] from the optional fields after `list_kind` (`custom`, `status`,
+/// `scale`, `selectable`, `lists`).
 ///
 /// ```
 /// #[derive(Default)]
@@ -459,8 +518,30 @@ macro_rules! resource {
             plural: $plural:literal,
             scope: $scope:ident,
             $(list_kind: $list:literal,)?
+            $(custom: $custom:literal,)?
+            $(status: $status:literal,)?
+            $(scale: ($spec_replicas:literal, $status_replicas:literal $(, $selector:literal)?),)?
+            $(selectable: [$($field:literal),* $(,)?],)?
+            $(lists: $lists:literal,)?
+            $(derived: $derived:ident,)?
         }
     ) => {
+        impl $crate::ResourceSchema for $name {
+            const CUSTOM: bool = $crate::__or!($($custom)? ; false);
+            const STATUS: bool = $crate::__or!($($status)? ; false);
+            const SCALE: ::core::option::Option<$crate::ScalePaths> = $crate::__or!(
+                $(::core::option::Option::Some($crate::ScalePaths {
+                    spec_replicas: $spec_replicas,
+                    status_replicas: $status_replicas,
+                    label_selector: $crate::__or!($(::core::option::Option::Some($selector))? ; ::core::option::Option::None),
+                }))? ;
+                ::core::option::Option::None
+            );
+            const SELECTABLE: &'static [&'static str] = &[$($($field),*)?];
+            fn list_schema() -> ::core::option::Option<$crate::__private::serde_json::Value> {
+                $crate::__list_schema!($($lists)? ; $($derived)?)
+            }
+        }
         impl $crate::__private::k8s_openapi::Resource for $name {
             const API_VERSION: &'static str = $api_version;
             const GROUP: &'static str = $group;

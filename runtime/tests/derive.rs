@@ -349,3 +349,39 @@ async fn the_other_spellings_give_their_crd_and_a_client() {
     assert_eq!(created.spec.count, 3);
     assert_eq!(gizmos.get_scale("g").await.unwrap().spec.unwrap().replicas, Some(3));
 }
+
+mod odd {
+    use super::*;
+
+    /// A thing whose plural has a hyphen and which has no status subresource.
+    #[derive(CustomResource, Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+    #[kube(group = "odd.example.com", version = "v1", kind = "MyWidget", plural = "my-widgets", namespaced)]
+    pub struct MyWidgetSpec {
+        /// Anything.
+        pub size: i32,
+    }
+}
+
+#[tokio::test]
+async fn derived_types_register_as_their_crd_says() {
+    use kube_codegen_runtime::ResourceSchema;
+    // Widget: status and scale, a selectable field; MyWidget: none of them.
+    assert!(Widget::STATUS && Widget::SCALE.is_some() && Widget::CUSTOM);
+    assert_eq!(Widget::SELECTABLE, ["spec.size"]);
+    assert!(!odd::MyWidget::STATUS && odd::MyWidget::SCALE.is_none());
+    let server = ApiServer::new();
+    server.register_generated::<Widget>().register_generated::<odd::MyWidget>();
+    let widgets = WidgetClient::new(server.client(), "ns");
+    let mut w = Widget::new("w", WidgetSpec { replicas: 1, size: "L".into() });
+    w.status = Some(WidgetStatus { replicas: 4, ..Default::default() });
+    let created = widgets.create(&PostParams::default(), &w).await.unwrap();
+    assert!(created.status.is_none(), "status is written through its subresource only");
+    let found = widgets.list(&ListParams::default().fields("spec.size=L")).await.unwrap();
+    assert_eq!(found.items.len(), 1);
+    // No status subresource: status would be kept by the main endpoint; the plural with a
+    // hyphen is served.
+    let mine = odd::MyWidgetClient::new(server.client(), "ns");
+    mine.create(&PostParams::default(), &odd::MyWidget::new("m", odd::MyWidgetSpec { size: 2 })).await.unwrap();
+    assert_eq!(mine.get("m").await.unwrap().spec.size, 2);
+    assert_eq!(server.count("create", "my-widgets"), 1);
+}

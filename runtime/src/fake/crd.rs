@@ -109,6 +109,7 @@ pub(super) fn served(crd: &Value) -> Vec<(ResourceKey, Served)> {
                 namespaced,
                 options,
                 schema,
+                lists: None,
                 custom: true,
                 selectable,
                 create_only: false,

@@ -66,6 +66,9 @@ struct Served {
     options: ResourceOptions,
     /// A custom resource's schema, which prunes, defaults and validates its objects.
     schema: Option<Value>,
+    /// A schema that says how lists merge, for a type registered with one but not served by
+    /// a CRD here (its objects are not pruned by it).
+    lists: Option<Value>,
     /// A custom resource (served by a CRD, or registered as a generated or derived type):
     /// strategic merge patches are refused, as the real server refuses them.
     custom: bool,
@@ -80,7 +83,7 @@ struct Served {
 impl Served {
     /// Where its list semantics come from: its schema, else the built-in table.
     fn lists(&self) -> lists::Lists<'_> {
-        match &self.schema {
+        match self.schema.as_ref().or(self.lists.as_ref()) {
             Some(s) => lists::Lists::Schema(s),
             None => lists::Lists::Builtin,
         }
@@ -209,10 +212,48 @@ impl ApiServer {
             namespaced,
             options,
             schema: None,
+            lists: None,
             custom: false,
             selectable: Vec::new(),
             create_only: false,
         };
+        self.lock().served.insert(key, served);
+        self
+    }
+
+    /// Serves a generated or derived resource type as the CRD or API it came from describes it
+    /// ([`ResourceSchema`](crate::ResourceSchema)): its scope, its `status` and `scale`
+    /// subresources, its selectable fields, how its lists merge in server-side apply, and
+    /// (for a custom resource) 415 for strategic merge patches. [`register`](Self::register)
+    /// is for k8s-openapi's types, which carry none of this.
+    pub fn register_generated<K>(&self) -> &Self
+    where
+        K: crate::ResourceSchema + k8s_openapi::ListableResource,
+    {
+        let scale = K::SCALE.map(|s| ScaleSubresource {
+            spec_replicas_path: s.spec_replicas.to_owned(),
+            status_replicas_path: s.status_replicas.to_owned(),
+            label_selector_path: s.label_selector.map(str::to_owned),
+        });
+        // A built-in workload's scale selector comes from its `spec.selector`.
+        let scale = match (scale, K::CUSTOM) {
+            (Some(s), false) => Some(ScaleSubresource { label_selector_path: None, ..s }),
+            (scale, _) => scale,
+        };
+        let served = Served {
+            kind: K::KIND.to_owned(),
+            list_kind: K::LIST_KIND.to_owned(),
+            namespaced: is_namespaced::<K>(),
+            options: ResourceOptions { status: K::STATUS, scale },
+            // Only custom resources are pruned and validated by their schema; this one holds
+            // their list semantics alone, which is what the fake reads of it.
+            schema: None,
+            lists: K::list_schema(),
+            custom: K::CUSTOM,
+            selectable: K::SELECTABLE.iter().map(|f| (*f).to_owned()).collect(),
+            create_only: false,
+        };
+        let key = (K::GROUP.to_owned(), K::VERSION.to_owned(), K::URL_PATH_SEGMENT.to_owned());
         self.lock().served.insert(key, served);
         self
     }
@@ -230,6 +271,7 @@ impl ApiServer {
             namespaced,
             options: ResourceOptions::default(),
             schema: None,
+            lists: None,
             custom: false,
             selectable: Vec::new(),
             create_only: true,

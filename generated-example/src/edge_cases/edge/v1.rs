@@ -21,6 +21,8 @@ kube_codegen_runtime::resource! {
         plural: "oddities",
         scope: Namespaced,
         list_kind: "OddityList",
+        custom: true,
+        status: true,
     }
 }
 kube_codegen_runtime::object! {

@@ -21,6 +21,8 @@ kube_codegen_runtime::resource! {
         plural: "gadgets",
         scope: Cluster,
         list_kind: "GadgetList",
+        custom: true,
+        status: true,
     }
 }
 kube_codegen_runtime::object! {
@@ -100,6 +102,10 @@ kube_codegen_runtime::resource! {
         plural: "widgets",
         scope: Namespaced,
         list_kind: "WidgetList",
+        custom: true,
+        status: true,
+        scale: (".spec.replicas", ".status.replicas", ".status.selector"),
+        lists: r#"{"properties":{"spec":{"properties":{"ports":{"x-kubernetes-list-map-keys":["name"],"x-kubernetes-list-type":"map"}}},"status":{"properties":{"conditions":{"x-kubernetes-list-type":"atomic"}}}}}"#,
     }
 }
 kube_codegen_runtime::object! {

@@ -19,6 +19,7 @@ kube_codegen_runtime::resource! {
         plural: "widgets",
         scope: Namespaced,
         list_kind: "WidgetList",
+        custom: true,
     }
 }
 kube_codegen_runtime::object! {
