@@ -232,10 +232,19 @@ fn mutate(rng: &mut Rng, doc: &mut Value) -> String {
                 && let Some(first) = versions.first().cloned()
             {
                 let mut copy = first;
-                match rng.below(3) {
-                    0 => {}
-                    1 => copy["name"] = json!(rng.pick(&["v2", "v1beta1", "type", "V1", "v1.0", ""]).to_string()),
-                    _ => copy["served"] = json!(false),
+                let choice = rng.below(3);
+                let name = rng.pick(&["v2", "v1beta1", "type", "V1", "v1.0", ""]).to_string();
+                // A version mutated into a non-object earlier is copied as it is.
+                if let Value::Object(m) = &mut copy {
+                    match choice {
+                        0 => {}
+                        1 => {
+                            m.insert("name".into(), json!(name));
+                        }
+                        _ => {
+                            m.insert("served".into(), json!(false));
+                        }
+                    }
                 }
                 versions.push(copy);
             }
@@ -345,9 +354,13 @@ fn mutated_documents_never_panic_the_reader_or_the_generator() {
         let mutated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             (0..1 + rng.below(4)).map(|_| mutate(&mut rng, &mut doc)).collect::<Vec<String>>()
         }));
-        let Ok(steps) = mutated else {
-            failures.push(format!("seed {seed} ({name}): the test's own mutation panicked"));
-            continue;
+        let steps = match mutated {
+            Ok(steps) => steps,
+            Err(panic) => {
+                let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+                failures.push(format!("seed {seed} ({name}): the test's own mutation panicked: {message}"));
+                continue;
+            }
         };
         let types = if rng.below(3) == 0 { TypeMode::Generate } else { TypeMode::MapK8sOpenapi };
         match run_case(&doc, types) {

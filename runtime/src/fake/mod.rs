@@ -19,6 +19,42 @@
 //! the current state and a bookmark annotated `k8s.io/initial-events-end`; then live events,
 //! ended by `timeoutSeconds`. `resourceVersion` is one global counter, as etcd's is. Every
 //! request is logged as an [`Action`].
+//!
+//! Register k8s-openapi's types with [`ApiServer::register`], generated and derived ones with
+//! [`ApiServer::register_generated`] (which serves them as their CRD says), resources that are
+//! only created (`TokenReview`) with [`ApiServer::register_create_only`], or create CRDs
+//! through the API.
+//!
+//! # Known differences from a real API server
+//!
+//! Where the fake differs, a test written against it can pass where a cluster would fail. These
+//! are all the differences known; `runtime/tests/replay_fidelity.rs` checks the rest against
+//! recorded Kubernetes v1.36 traffic.
+//!
+//! - **No controllers and no garbage collector**: a Deployment makes no ReplicaSet, a Job's
+//!   status stays empty, a deleted owner leaves its dependents, a deleted namespace leaves its
+//!   objects.
+//! - **No admission beyond schemas**: no RBAC (every request is allowed unless a reactor says
+//!   otherwise), no quota, limit ranges, pod security or webhooks; CEL
+//!   `x-kubernetes-validations` are not evaluated (OpenAPI validation, pruning and defaults are).
+//! - **List semantics of k8s-openapi's types** (registered with `register`): strategic merge and
+//!   server-side apply key lists by a table of the Kubernetes API's merge keys by field name
+//!   (`containers` by `name`, `ports` by `containerPort` or `port`, `conditions` by `type`, ...),
+//!   not by each type's schema; a list the table does not name is atomic. CRDs and generated or
+//!   derived types use their schema's `x-kubernetes-list-type`, `-list-map-keys`, `-map-type` and
+//!   `patch-merge-key`.
+//! - **Ownership through other subresources**: writes through `status` and `scale` are owned per
+//!   subresource in `managedFields`; writes through the core API's other subresources
+//!   (`ephemeralcontainers`, `resize`, `approval`, `finalize`, `binding`) are recorded as
+//!   writes of the main resource.
+//! - **Lists read the latest state**: `resourceVersion` and `resourceVersionMatch` on a list are
+//!   ignored (a paginated list does read one snapshot).
+//! - **CRD versions convert by `None` only**: objects change `apiVersion` and nothing else;
+//!   conversion webhooks are not called.
+//! - **Discovery lists only what is registered**, and the fake serves JSON only (no protobuf,
+//!   no CBOR, no `Table` output).
+//! - **Connect subresources are not served**: `exec`, `attach`, `portforward` and `proxy`
+//!   answer 404.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
