@@ -97,7 +97,7 @@ pub struct StructDef {
     /// fields the schema does not name.
     pub unknown_fields: Option<String>,
     /// Set when this is the object type of a resource.
-    pub resource: Option<ResourceInfo>,
+    pub resource: Option<Box<ResourceInfo>>,
     /// Whether `Default` can be derived.
     pub default: bool,
 }
@@ -301,7 +301,7 @@ impl TypeSpace {
             SchemaType::Object(_) => {
                 let shape = if resource.is_some() { Shape::Resource } else { Shape::Plain };
                 let mut s = self.struct_def(&mut cx, &def.schema, &name, shape);
-                s.resource = resource;
+                s.resource = resource.map(Box::new);
                 ItemKind::Struct(s)
             }
             _ => match enum_of(&def.schema) {

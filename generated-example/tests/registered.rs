@@ -18,13 +18,13 @@ fn code(e: kube::Error) -> u16 {
 
 #[test]
 fn generated_types_say_what_their_crd_says() {
-    assert!(Widget::CUSTOM && Widget::STATUS);
+    assert_eq!((Widget::CUSTOM, Widget::STATUS), (true, true));
     let scale = Widget::SCALE.unwrap();
     assert_eq!((scale.spec_replicas, scale.label_selector), (".spec.replicas", Some(".status.selector")));
-    assert!(Gadget::STATUS && Gadget::SCALE.is_none());
+    assert_eq!((Gadget::STATUS, Gadget::SCALE), (true, None));
     let lists = Widget::list_schema().unwrap();
     assert_eq!(lists["properties"]["spec"]["properties"]["ports"]["x-kubernetes-list-map-keys"], json!(["name"]));
-    assert!(Oddity::CUSTOM);
+    assert_eq!((Oddity::CUSTOM, Oddity::STATUS), (true, true));
 }
 
 #[tokio::test]

@@ -366,14 +366,14 @@ mod odd {
 async fn derived_types_register_as_their_crd_says() {
     use kube_codegen_runtime::ResourceSchema;
     // Widget: status and scale, a selectable field; MyWidget: none of them.
-    assert!(Widget::STATUS && Widget::SCALE.is_some() && Widget::CUSTOM);
+    assert_eq!((Widget::STATUS, Widget::SCALE.is_some(), Widget::CUSTOM), (true, true, true));
     assert_eq!(Widget::SELECTABLE, ["spec.size"]);
-    assert!(!odd::MyWidget::STATUS && odd::MyWidget::SCALE.is_none());
+    assert_eq!((odd::MyWidget::STATUS, odd::MyWidget::SCALE), (false, None));
     let server = ApiServer::new();
     server.register_generated::<Widget>().register_generated::<odd::MyWidget>();
     let widgets = WidgetClient::new(server.client(), "ns");
     let mut w = Widget::new("w", WidgetSpec { replicas: 1, size: "L".into() });
-    w.status = Some(WidgetStatus { replicas: 4, ..Default::default() });
+    w.status = Some(WidgetStatus { replicas: 4 });
     let created = widgets.create(&PostParams::default(), &w).await.unwrap();
     assert!(created.status.is_none(), "status is written through its subresource only");
     let found = widgets.list(&ListParams::default().fields("spec.size=L")).await.unwrap();

@@ -1272,7 +1272,7 @@ impl ApiServer {
                     return None;
                 }
                 let now = in_scope(&e.object);
-                match (e.kind, e.old.as_ref().map(|o| in_scope(o))) {
+                match (e.kind, e.old.as_ref().map(&in_scope)) {
                     ("MODIFIED", Some(true)) if !now => Some("DELETED"),
                     ("MODIFIED", Some(false)) if now => Some("ADDED"),
                     ("MODIFIED", Some(false)) => None,
