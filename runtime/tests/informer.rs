@@ -2,6 +2,9 @@
 //! in order, and the cache equals the server's state after dropped watches, 410 relists,
 //! error responses and quiet periods.
 
+mod common;
+use common::{cm, create, eventually, setup};
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ObjectMeta, Selector};
 use kube_codegen_runtime::ErrorExt;
-use kube_codegen_runtime::fake::{ApiServer, Reaction};
+use kube_codegen_runtime::fake::Reaction;
 use kube_codegen_runtime::informer::{DeletedObject, Handler, SharedInformerFactory, drop_managed_fields};
 use serde_json::json;
 
@@ -41,20 +44,6 @@ fn lines(log: &Log) -> Vec<String> {
     log.lock().unwrap().clone()
 }
 
-fn cm(name: &str) -> ConfigMap {
-    ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() }
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..1500 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 /// Waits until the cache holds exactly the server's objects at the server's versions.
 async fn cache_matches_server(api: &Api<ConfigMap>, factory: &SharedInformerFactory) {
     let server: BTreeMap<String, String> = api
@@ -72,19 +61,6 @@ async fn cache_matches_server(api: &Api<ConfigMap>, factory: &SharedInformerFact
         cached == server
     })
     .await;
-}
-
-fn setup() -> (ApiServer, Api<ConfigMap>) {
-    let server = ApiServer::new();
-    server.register::<ConfigMap>().register::<Pod>().register::<Secret>();
-    let api = Api::namespaced(server.client(), "ns");
-    (server, api)
-}
-
-async fn create(api: &Api<ConfigMap>, names: &[&str]) {
-    for n in names {
-        api.create(&PostParams::default(), &cm(n)).await.unwrap();
-    }
 }
 
 #[tokio::test]

@@ -3,6 +3,9 @@
 //! frozen cache; two Rust types of one resource share a factory; a controller started before
 //! its CRD waits for it with a timeout.
 
+mod common;
+use common::{cm, create, eventually, setup};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,33 +17,6 @@ use kube::core::ObjectMeta;
 use kube_codegen_runtime::fake::ApiServer;
 use kube_codegen_runtime::informer::{Handler, IndexError, Indexer, InformerError, SharedInformerFactory};
 use serde_json::json;
-
-fn cm(name: &str) -> ConfigMap {
-    ConfigMap { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() }
-}
-
-fn setup() -> (ApiServer, Api<ConfigMap>) {
-    let server = ApiServer::new();
-    server.register::<ConfigMap>();
-    let api = Api::namespaced(server.client(), "ns");
-    (server, api)
-}
-
-async fn create(api: &Api<ConfigMap>, names: &[&str]) {
-    for n in names {
-        api.create(&PostParams::default(), &cm(n)).await.unwrap();
-    }
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..1500 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
 
 fn named(c: &ConfigMap) -> &str {
     c.metadata.name.as_deref().unwrap_or_default()

@@ -175,16 +175,12 @@ impl ApiServer {
                 self.apply(t, name, body)
             }
             ((_, _, part @ ("status" | "finalize" | "approval" | "ephemeralcontainers" | "resize")), _) => {
-                if let Some(response) = refuse_strategic(t, content_type) {
-                    return response;
+                if *method != Method::PUT && *method != Method::PATCH {
+                    return method_not_allowed(method, sub);
                 }
-                let put = match *method {
-                    Method::PUT => match serde_json::from_slice::<Value>(body) {
-                        Ok(v @ Value::Object(_)) => Some(v),
-                        _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
-                    },
-                    Method::PATCH => None,
-                    _ => return method_not_allowed(method, sub),
+                let put = match write_body(t, method, content_type, body, "a JSON object") {
+                    Ok(put) => put,
+                    Err(response) => return *response,
                 };
                 self.update_with(t, name, put.is_some(), |current| {
                     let sent = match &put {
@@ -264,15 +260,9 @@ impl ApiServer {
                 self.apply_value(t, name, manager, applied)
             }
             Method::PUT | Method::PATCH => {
-                if let Some(response) = refuse_strategic(t, content_type) {
-                    return response;
-                }
-                let put = match *method {
-                    Method::PUT => match serde_json::from_slice::<Value>(body) {
-                        Ok(v @ Value::Object(_)) => Some(v),
-                        _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a Scale"),
-                    },
-                    _ => None,
+                let put = match write_body(t, method, content_type, body, "a Scale") {
+                    Ok(put) => put,
+                    Err(response) => return *response,
                 };
                 self.update_with(t, name, put.is_some(), |current| {
                     let sent = match &put {
@@ -295,6 +285,28 @@ impl ApiServer {
             Some(stored) => respond(StatusCode::OK, &scale_of(&stored)),
             None => missing(t, name),
         }
+    }
+}
+
+/// What a subresource write sends: a PUT's object (`Some`), or `None` for a patch, which is
+/// applied to the stored object under the write's lock. A strategic merge patch of a custom
+/// resource is a 415 here, as everywhere.
+fn write_body(
+    t: &Target,
+    method: &Method,
+    content_type: &str,
+    body: &[u8],
+    what: &str,
+) -> Result<Option<Value>, Box<Response<Body>>> {
+    if let Some(response) = refuse_strategic(t, content_type) {
+        return Err(Box::new(response));
+    }
+    if *method != Method::PUT {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Ok(Some(v)),
+        _ => Err(Box::new(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("the body must be {what}")))),
     }
 }
 
