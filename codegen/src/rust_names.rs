@@ -113,6 +113,11 @@ const PRELUDE: &[(&str, &str)] = &[
     ("IntoIterator", "::core::iter::IntoIterator"),
 ];
 
+/// Whether a module with these type names shadows a prelude name generated code writes.
+pub fn shadows_prelude(names: &std::collections::BTreeSet<String>) -> bool {
+    PRELUDE.iter().any(|(n, _)| names.contains(*n))
+}
+
 /// How one module writes the prelude's names: plainly, or by full path where a type of the
 /// module shadows them (a CRD whose kind is `Option` or `String`).
 #[derive(Clone, Debug, Default)]

@@ -156,6 +156,8 @@ pub struct TypeSpace {
     pub items: Vec<Item>,
     /// Names used per module, so new names stay unique.
     names: HashMap<ModPath, BTreeSet<String>>,
+    /// Some module has a type named like a prelude type generated code writes.
+    shadows_prelude: bool,
     /// How each IR type is referred to.
     defs: HashMap<TypeId, Ty>,
 }
@@ -200,8 +202,9 @@ impl TypeSpace {
                 local.push((*def, id));
             }
         }
+        let mut lists = crate::list_schema::Reducer::new(model);
         for (def, id) in local {
-            let resource = roots.get(&def.id).map(|r| resource_info(model, r));
+            let resource = roots.get(&def.id).map(|r| resource_info(r, &mut lists));
             ts.items[id].docs = def.schema.description.clone();
             ts.items[id].kind = ts.def_kind(def, id, resource);
         }
@@ -214,6 +217,7 @@ impl TypeSpace {
                 ts.items[id].kind = ItemKind::ReExport(path);
             }
         }
+        ts.shadows_prelude = ts.names.values().any(|names| crate::rust_names::shadows_prelude(names));
         ts.box_cycles();
         ts.compute_defaults();
         if !settings.docs {
@@ -266,6 +270,10 @@ impl TypeSpace {
 
     /// How `module` writes the prelude's names.
     pub fn prelude(&self, module: &ModPath) -> Prelude {
+        // Asked for every field: most modules shadow nothing, and are answered without a lookup.
+        if !self.shadows_prelude {
+            return Prelude::default();
+        }
         Prelude::new(|n| self.defines(module, n))
     }
 
@@ -594,7 +602,7 @@ struct Cx {
     pointer: String,
 }
 
-fn resource_info(model: &Model, r: &Resource) -> ResourceInfo {
+fn resource_info(r: &Resource, lists: &mut crate::list_schema::Reducer) -> ResourceInfo {
     let scale = r.subresources.iter().find(|s| s.name == "scale").map(|s| match &s.scale {
         Some(p) => (p.spec_replicas.clone(), p.status_replicas.clone(), p.label_selector.clone()),
         // The built-in workloads' scale: replicas in spec and status, the selector from spec.
@@ -611,7 +619,7 @@ fn resource_info(model: &Model, r: &Resource) -> ResourceInfo {
         status: r.subresources.iter().any(|s| s.name == "status"),
         scale,
         selectable: r.selectable_fields.clone(),
-        lists: r.ty.and_then(|t| crate::list_schema::of(model, t)),
+        lists: r.ty.and_then(|t| lists.of(t)),
     }
 }
 
