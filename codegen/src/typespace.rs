@@ -217,7 +217,7 @@ impl TypeSpace {
                 ts.items[id].kind = ItemKind::ReExport(path);
             }
         }
-        ts.shadows_prelude = ts.names.values().any(|names| crate::rust_names::shadows_prelude(names));
+        ts.shadows_prelude = ts.names.values().any(crate::rust_names::shadows_prelude);
         ts.box_cycles();
         ts.compute_defaults();
         if !settings.docs {
