@@ -10,7 +10,7 @@ repo=$(pwd)
 corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
 swagger="$corpus/openapi/v2/swagger-v1.36.0.json"
 source benches/lib.sh
-cargo build --release -q -p kube-codegen
+cargo build --release -q -p kube-codegen-cli
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/a/src"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
 source benches/lib.sh
-cargo build --release -q -p kube-codegen
+cargo build --release -q -p kube-codegen-cli
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 # A: k8s-openapi itself.

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-11}
 corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
-cargo build --release -q -p kube-codegen
+cargo build --release -q -p kube-codegen-cli
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 for mode in map generate; do
   for i in $(seq "$runs"); do

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-9}
 corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
-cargo build --release -q -p kube-codegen
+cargo build --release -q -p kube-codegen-cli
 kc=target/release/kube-codegen
 command -v kopium >/dev/null || { echo "kopium not installed: cargo install kopium --version 0.24.1" >&2; exit 2; }
 kopium --version | grep -q '0.24.1' || { echo "need kopium 0.24.1" >&2; exit 2; }

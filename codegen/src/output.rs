@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use rayon::prelude::*;
 
 use crate::rust_names::ident;
 use crate::typespace::{ModPath, TypeSpace};
@@ -92,29 +91,28 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>, work: &Work
         .into_iter()
         .map(|c| (c.module, c.name, c.tokens.to_string(), c.ws.map(|w| w.to_string()), c.uses_rt))
         .collect();
-    let formatted: Result<Vec<Unit>, Error> = texts
-        .into_par_iter()
-        .map(|(module, name, tokens, ws, uses_rt)| {
-            let started = std::time::Instant::now();
-            let parse = |t: &str| t.parse::<TokenStream>().expect("printed tokens parse");
-            let mut text = format(parse(&tokens), &module)?;
-            if let Some(ws) = ws {
-                // A formatter leaves a macro's body alone, so the body is formatted first.
-                let body = format(parse(&ws), &module)?;
-                text.push_str("\nkube_codegen_runtime::ws! {\n");
-                for line in body.lines() {
-                    if !line.is_empty() {
-                        text.push_str("    ");
-                    }
-                    text.push_str(line);
-                    text.push('\n');
+    let formatted: Result<Vec<Unit>, Error> = map_all(texts, |(module, name, tokens, ws, uses_rt)| {
+        let started = std::time::Instant::now();
+        let parse = |t: &str| t.parse::<TokenStream>().expect("printed tokens parse");
+        let mut text = format(parse(&tokens), &module)?;
+        if let Some(ws) = ws {
+            // A formatter leaves a macro's body alone, so the body is formatted first.
+            let body = format(parse(&ws), &module)?;
+            text.push_str("\nkube_codegen_runtime::ws! {\n");
+            for line in body.lines() {
+                if !line.is_empty() {
+                    text.push_str("    ");
                 }
-                text.push_str("}\n");
+                text.push_str(line);
+                text.push('\n');
             }
-            Work::add(&work.format, started);
-            Ok(Unit { module, rank: 1, name, text, uses_rt })
-        })
-        .collect();
+            text.push_str("}\n");
+        }
+        Work::add(&work.format, started);
+        Ok(Unit { module, rank: 1, name, text, uses_rt })
+    })
+    .into_iter()
+    .collect();
     units.extend(formatted?);
     units.sort_by(|a, b| (&a.module, a.rank, &a.name).cmp(&(&b.module, b.rank, &b.name)));
     Ok(units)
@@ -233,22 +231,35 @@ fn tree(units: &[Unit]) -> Node {
 /// Every type item formatted, one by one, so the work spreads evenly over the cores however
 /// unevenly items are spread over modules.
 fn formatted_items(ts: &TypeSpace, work: &Work) -> Result<Vec<Unit>, Error> {
-    (0..ts.items.len())
-        .into_par_iter()
-        .map(|id| {
-            let item = &ts.items[id];
-            let started = std::time::Instant::now();
-            let (tokens, trailer) = emit_types::item(ts, id);
-            Work::add(&work.emit, started);
-            let started = std::time::Instant::now();
-            let mut text = format(tokens, &item.module)?;
-            Work::add(&work.format, started);
-            if let Some(trailer) = trailer {
-                text.push_str(&trailer);
-            }
-            Ok(Unit { module: item.module.clone(), rank: 0, name: item.name.clone(), text, uses_rt: false })
-        })
-        .collect()
+    map_all((0..ts.items.len()).collect(), |id| {
+        let item = &ts.items[id];
+        let started = std::time::Instant::now();
+        let (tokens, trailer) = emit_types::item(ts, id);
+        Work::add(&work.emit, started);
+        let started = std::time::Instant::now();
+        let mut text = format(tokens, &item.module)?;
+        Work::add(&work.format, started);
+        if let Some(trailer) = trailer {
+            text.push_str(&trailer);
+        }
+        Ok(Unit { module: item.module.clone(), rank: 0, name: item.name.clone(), text, uses_rt: false })
+    })
+    .into_iter()
+    .collect()
+}
+
+/// `f` over `items`, results in order: on every core with the `parallel` feature (the CLI's),
+/// on the calling thread without (build.rs and the derive, which should not pay for rayon).
+fn map_all<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Send + Sync) -> Vec<R> {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().map(f).collect()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items.into_iter().map(f).collect()
+    }
 }
 
 /// Formats tokens as a file's worth of Rust.

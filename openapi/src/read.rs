@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::arena::Arena;
@@ -24,8 +23,14 @@ pub fn read<P: AsRef<Path>>(inputs: &[P]) -> Result<Model, Error> {
     let files = source::files(&inputs)?;
     // Parsing dominates reading a folder of CRDs: spread the files over the cores, then take
     // the results in input order (and the first error in that order).
-    let parsed: Vec<Result<Vec<Document>, Error>> =
-        files.par_iter().map(|(path, input)| source::parse_file(path, *path == inputs[*input])).collect();
+    let parse = |(path, input): &(PathBuf, usize)| source::parse_file(path, inputs.get(*input) == Some(path));
+    #[cfg(feature = "parallel")]
+    let parsed: Vec<Result<Vec<Document>, Error>> = {
+        use rayon::prelude::*;
+        files.par_iter().map(parse).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let parsed: Vec<Result<Vec<Document>, Error>> = files.iter().map(parse).collect();
     let mut docs = Vec::new();
     let mut owner = Vec::new();
     for ((_, input), result) in files.iter().zip(parsed) {

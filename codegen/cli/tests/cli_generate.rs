@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn inputs(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated-example/inputs").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../generated-example/inputs").join(name)
 }
 
 fn run(args: &[&str]) -> Output {
