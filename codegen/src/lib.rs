@@ -79,7 +79,7 @@ fn units_timed(model: &Model, settings: &Settings, timings: &mut Timings) -> Res
         selected = model.select(&settings.only).map_err(Error::Setting)?;
         &selected
     };
-    let modules = model.group_modules(&settings.group_aliases);
+    let modules = naming::group_modules(model, &settings.group_aliases);
     let names = naming::Names::new(model, &modules);
     let ts = typespace::TypeSpace::build(model, settings, &names);
     let targets = emit_clients::targets(model, &ts, &modules, &names);
@@ -107,7 +107,7 @@ fn units_timed(model: &Model, settings: &Settings, timings: &mut Timings) -> Res
 /// relative to the generated root for generated types (`core::v1::Pod`), absolute for types
 /// used from other crates (`k8s_openapi::api::core::v1::Pod`).
 pub fn type_paths(model: &Model, settings: &Settings) -> std::collections::BTreeMap<String, String> {
-    let names = naming::Names::new(model, &model.group_modules(&settings.group_aliases));
+    let names = naming::Names::new(model, &naming::group_modules(model, &settings.group_aliases));
     let ts = typespace::TypeSpace::build(model, settings, &names);
     model.types.iter().filter_map(|def| Some((def.name.clone(), ts.path_of(def.id)?))).collect()
 }

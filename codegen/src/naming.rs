@@ -1,7 +1,8 @@
-//! The names the generated code gives each resource and group-version: the `<Kind>Client`,
-//! `<Kind>Lister`, `<Kind>Informer` and `<Kind>ApplyConfiguration` types, the accessor methods,
-//! and the group-version client and informer types. Every emitter asks here, so a name is
-//! made once, from sanitised input, and is the same in the CLI, build.rs and the derive.
+//! The names the generated code gives each API group, resource and group-version: the group
+//! modules (DESIGN.md, "Vocabulary"), the `<Kind>Client`, `<Kind>Lister`, `<Kind>Informer` and
+//! `<Kind>ApplyConfiguration` types, the accessor methods, and the group-version client and
+//! informer types. Every emitter asks here, so a name is made once, from sanitised input, and is
+//! the same in the CLI, build.rs and the derive.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,6 +10,64 @@ use kube_codegen_openapi::{Model, Resource};
 
 use crate::rust_names::{field_ident, pascal, snake, type_ident, unique, words};
 use crate::typespace::{ModPath, gv_module};
+
+/// The Rust module name of every API group that has a resource or a kind in the model: the
+/// first DNS label in snake_case, the whole group where two groups share a first label, `core`
+/// for the core group; `aliases` win over both.
+pub fn group_modules(model: &Model, aliases: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut groups: Vec<&str> = model.resources.iter().map(|r| r.group.as_str()).collect();
+    for def in model.types.iter() {
+        groups.extend(def.gvks.iter().map(|g| g.group.as_str()));
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    modules_of_groups(&groups, aliases)
+}
+
+/// `text` as a snake_case identifier: lower case, `-` and `.` become `_`, never a keyword,
+/// never starting with a digit.
+pub fn snake_ident(text: &str) -> String {
+    let mut out: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "g_");
+    }
+    if crate::rust_names::KEYWORDS.contains(&out.as_str()) {
+        out.push('_');
+    }
+    out
+}
+
+/// Crates generated code names by path from the root of the generated tree (`std::ops`,
+/// `serde_json::Value`): a group module of that name at the root would shadow them, so such a
+/// group is named in full (`std.example.com` -> `std_example_com`).
+const CRATE_NAMES: &[&str] = &["std", "alloc", "serde", "serde_json", "k8s_openapi", "kube_codegen_runtime"];
+
+/// The module of each group: `core` for `""`, the first DNS label where it is unique among
+/// `groups`, the whole group where two share it; `aliases` override.
+fn modules_of_groups(groups: &[&str], aliases: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let label = |g: &str| {
+        if g.is_empty() { "core".to_owned() } else { snake_ident(g.split('.').next().unwrap_or(g)) }
+    };
+    let mut users: HashMap<String, usize> = HashMap::new();
+    for g in groups {
+        *users.entry(label(g)).or_default() += 1;
+    }
+    groups
+        .iter()
+        .map(|&g| {
+            let module = match aliases.get(g) {
+                Some(alias) => alias.clone(),
+                None if g.is_empty() => "core".to_owned(),
+                None if users.get(&label(g)).copied().unwrap_or(0) > 1 || CRATE_NAMES.contains(&label(g).as_str()) => {
+                    snake_ident(g)
+                }
+                None => label(g),
+            };
+            (g.to_owned(), module)
+        })
+        .collect()
+}
 
 /// The per-resource names of one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,7 +206,35 @@ pub fn accessor(kind: &str, plural: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::accessor;
+    use super::*;
+
+    #[test]
+    fn first_label_unless_shared() {
+        let groups =
+            ["", "apps", "cert-manager.io", "gateway.networking.k8s.io", "networking.k8s.io", "networking.istio.io"];
+        let m = modules_of_groups(&groups, &BTreeMap::new());
+        assert_eq!(m[""], "core");
+        assert_eq!(m["apps"], "apps");
+        assert_eq!(m["cert-manager.io"], "cert_manager");
+        assert_eq!(m["gateway.networking.k8s.io"], "gateway");
+        assert_eq!(m["networking.k8s.io"], "networking_k8s_io");
+        assert_eq!(m["networking.istio.io"], "networking_istio_io");
+    }
+
+    #[test]
+    fn core_label_collides_with_the_core_group() {
+        let m = modules_of_groups(&["", "core.oam.dev"], &BTreeMap::new());
+        assert_eq!((m[""].as_str(), m["core.oam.dev"].as_str()), ("core", "core_oam_dev"));
+    }
+
+    #[test]
+    fn aliases_win_and_keywords_are_escaped() {
+        let aliases = BTreeMap::from([("apps".to_owned(), "workloads".to_owned())]);
+        let m = modules_of_groups(&["apps", "type.example.com", "3scale.net"], &aliases);
+        assert_eq!(m["apps"], "workloads");
+        assert_eq!(m["type.example.com"], "type_");
+        assert_eq!(m["3scale.net"], "g_3scale");
+    }
 
     #[test]
     fn accessors_split_the_plural_at_the_kinds_words() {

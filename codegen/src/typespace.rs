@@ -164,14 +164,14 @@ pub struct TypeSpace {
 
 /// The Rust module of an API group-version.
 pub fn gv_module(modules: &BTreeMap<String, String>, group: &str, version: &str) -> ModPath {
-    let group = modules.get(group).cloned().unwrap_or_else(|| kube_codegen_openapi::snake_ident(group));
-    vec![group, kube_codegen_openapi::snake_ident(version)]
+    let group = modules.get(group).cloned().unwrap_or_else(|| crate::naming::snake_ident(group));
+    vec![group, crate::naming::snake_ident(version)]
 }
 
 impl TypeSpace {
     /// Builds the type space of a model.
     pub fn build(model: &Model, settings: &Settings, names: &crate::naming::Names) -> TypeSpace {
-        let modules = model.group_modules(&settings.group_aliases);
+        let modules = crate::naming::group_modules(model, &settings.group_aliases);
         let mut ts = TypeSpace::default();
         let roots: HashMap<TypeId, &Resource> = model.resources.iter().filter_map(|r| r.ty.map(|t| (t, r))).collect();
         let packages = package_modules(model, &modules);
@@ -715,7 +715,7 @@ fn package(name: &str) -> &str {
 fn path_module(name: &str) -> ModPath {
     let p = package(name);
     let p = p.strip_prefix("io.k8s.").unwrap_or(p);
-    p.split('.').filter(|s| !s.is_empty()).map(kube_codegen_openapi::snake_ident).collect()
+    p.split('.').filter(|s| !s.is_empty()).map(crate::naming::snake_ident).collect()
 }
 
 /// Packages whose group-version kinds all agree on one group-version live in its module.

@@ -27,19 +27,6 @@ impl Model {
             .ok()
             .map(|i| &self.resources[i])
     }
-
-    /// The Rust module name of every API group that has a resource or a kind in the model
-    /// (DESIGN.md, "Vocabulary"): the first DNS label in snake_case, the whole group where two
-    /// groups share a first label, `core` for the core group; `aliases` win over both.
-    pub fn group_modules(&self, aliases: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-        let mut groups: Vec<&str> = self.resources.iter().map(|r| r.group.as_str()).collect();
-        for def in self.types.iter() {
-            groups.extend(def.gvks.iter().map(|g| g.group.as_str()));
-        }
-        groups.sort_unstable();
-        groups.dedup();
-        crate::names::group_modules(&groups, aliases)
-    }
 }
 
 /// Index of a type in [`Types`].
@@ -122,8 +109,10 @@ pub struct Gvk {
     pub kind: String,
 }
 
-/// Where something came from: a file, the document in it, and a JSON pointer.
-#[derive(Clone, Debug)]
+/// Where something came from: a file, the document in it, and a JSON pointer. Two models
+/// compare equal only when their parts came from the same places; the reader compares
+/// definitions read twice without their origins ([`Resource::same_definition`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Origin {
     /// The input file.
     pub file: Arc<Path>,
@@ -131,13 +120,6 @@ pub struct Origin {
     pub document: Option<usize>,
     /// RFC 6901 JSON pointer inside the document.
     pub pointer: String,
-}
-
-/// Origins never make two models or schemas different.
-impl PartialEq for Origin {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
 }
 
 impl fmt::Display for Origin {
@@ -295,6 +277,16 @@ pub struct Resource {
     pub storage: bool,
     /// Where it was defined.
     pub origin: Origin,
+}
+
+impl Resource {
+    /// Whether `other` defines the same resource, wherever either was read from: reading one
+    /// definition twice (a CRD in two folders) is not a conflict.
+    pub fn same_definition(&self, other: &Resource) -> bool {
+        let mut other = other.clone();
+        other.origin = self.origin.clone();
+        *self == other
+    }
 }
 
 /// A subresource such as `status`, `scale` or `pods/log`.

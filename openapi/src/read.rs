@@ -185,7 +185,7 @@ fn dedupe_resources(mut resources: Vec<Resource>) -> Result<Vec<Resource>, Error
     for r in resources {
         match out.last() {
             Some(prev) if (&prev.group, &prev.version, &prev.plural) == (&r.group, &r.version, &r.plural) => {
-                if *prev != r {
+                if !prev.same_definition(&r) {
                     let group = if r.group.is_empty() { "core" } else { &r.group };
                     return Err(Error::at(
                         &r.origin,

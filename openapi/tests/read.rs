@@ -303,10 +303,3 @@ fn gadgets_json() -> serde_json::Value {
         }
     })
 }
-
-#[test]
-fn group_modules_follow_the_vocabulary() {
-    let m = read(&[widgets()]).unwrap();
-    let modules = m.group_modules(&Default::default());
-    assert_eq!(modules["example.kube-codegen.dev"], "example");
-}
