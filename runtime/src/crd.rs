@@ -1,6 +1,6 @@
 //! `ensure_crd`: install or update a CRD and wait until the API server serves it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
@@ -12,6 +12,8 @@ use crate::client::ErrorExt;
 pub enum EnsureCrdError {
     /// The API server refused a request (RBAC, validation, ...).
     Api(kube::Error),
+    /// Watching the CRD for its condition failed.
+    Watch(kube::runtime::wait::Error),
     /// The CRD was written, but not established in time; its conditions say why.
     NotEstablished {
         /// The CRD's name.
@@ -27,6 +29,7 @@ impl std::fmt::Display for EnsureCrdError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EnsureCrdError::Api(e) => write!(f, "installing the CRD: {e}"),
+            EnsureCrdError::Watch(e) => write!(f, "waiting for the CRD to be established: {e}"),
             EnsureCrdError::NotEstablished { name, waited, conditions } => write!(
                 f,
                 "CRD {name} was not established after {:.1} s; conditions: {}",
@@ -41,6 +44,7 @@ impl std::error::Error for EnsureCrdError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             EnsureCrdError::Api(e) => Some(e),
+            EnsureCrdError::Watch(e) => Some(e),
             EnsureCrdError::NotEstablished { .. } => None,
         }
     }
@@ -65,11 +69,6 @@ fn holds(current: &serde_json::Value, desired: &serde_json::Value) -> bool {
         (Value::Array(c), Value::Array(d)) => c.len() == d.len() && c.iter().zip(d).all(|(c, d)| holds(c, d)),
         (c, d) => c == d,
     }
-}
-
-fn established(crd: &CustomResourceDefinition) -> bool {
-    let conditions = crd.status.as_ref().and_then(|s| s.conditions.as_ref());
-    conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Established" && c.status == "True"))
 }
 
 fn describe(crd: &CustomResourceDefinition) -> Vec<String> {
@@ -103,7 +102,8 @@ pub async fn ensure_crd(
 ) -> Result<CustomResourceDefinition, EnsureCrdError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let name = crd.metadata.name.clone().unwrap_or_default();
-    let started = Instant::now();
+    // Tokio's clock, so a test on paused time waits no real time.
+    let started = tokio::time::Instant::now();
     // Another writer may update it between the read and the write: read again, at most twice.
     for _ in 0..3 {
         match api.get_opt(&name).await? {
@@ -133,17 +133,16 @@ pub async fn ensure_crd(
             }
         }
     }
-    let mut pause = Duration::from_millis(20);
-    loop {
-        let current = api.get(&name).await?;
-        if established(&current) {
-            return Ok(current);
+    // kube-runtime's wait: a watch of this one CRD until its Established condition is true.
+    let established =
+        kube::runtime::wait::await_condition(api.clone(), &name, kube::runtime::wait::conditions::is_crd_established());
+    match tokio::time::timeout_at(started + timeout, established).await {
+        Ok(Ok(Some(current))) => Ok(current),
+        Ok(Err(e)) => Err(EnsureCrdError::Watch(e)),
+        // Deleted while waited for, or the time is up: say what its conditions were.
+        Ok(Ok(None)) | Err(_) => {
+            let conditions = api.get_opt(&name).await?.map(|c| describe(&c)).unwrap_or_default();
+            Err(EnsureCrdError::NotEstablished { name, waited: started.elapsed(), conditions })
         }
-        let waited = started.elapsed();
-        if waited >= timeout {
-            return Err(EnsureCrdError::NotEstablished { name, waited, conditions: describe(&current) });
-        }
-        tokio::time::sleep(pause.min(timeout - waited)).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
     }
 }

@@ -1,24 +1,18 @@
 //! Label and field selectors of lists and watches, as the API server reads them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kube::core::{Expression, Selector, SelectorExt};
 
 use serde_json::Value;
 
-/// Label and field selectors of a list or watch.
+/// Label and field selectors of a list or watch. Labels match through kube-core's `Selector`,
+/// the matcher the listers use, so the fake and the cache agree on what a selector selects;
+/// kube-core does not parse the string form, which is done here.
 #[derive(Clone, Default)]
 pub(super) struct Filter {
-    labels: Vec<Requirement>,
+    labels: Selector,
     fields: Vec<(String, bool, String)>,
-}
-
-#[derive(Clone)]
-enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
 }
 
 /// The fields Kubernetes registers as selectable, besides `metadata.name` and
@@ -90,7 +84,7 @@ impl Filter {
     pub(super) fn new(query: &HashMap<String, String>, selectable: &[String]) -> Result<Filter, String> {
         let mut filter = Filter::default();
         if let Some(s) = query.get("labelSelector") {
-            filter.labels = parse_labels(s)?;
+            filter.labels = parse_labels(s)?.into_iter().collect();
         }
         if let Some(s) = query.get("fieldSelector") {
             for term in s.split(',').filter(|t| !t.is_empty()) {
@@ -111,22 +105,19 @@ impl Filter {
     }
 
     pub(super) fn matches(&self, object: &Value) -> bool {
-        let labels = &object["metadata"]["labels"];
-        let label = |k: &str| labels.get(k).and_then(Value::as_str);
-        let labels_ok = self.labels.iter().all(|r| match r {
-            Requirement::Equals(k, v) => label(k) == Some(v),
-            Requirement::NotEquals(k, v) => label(k) != Some(v),
-            Requirement::In(k, vs) => label(k).is_some_and(|l| vs.iter().any(|v| v == l)),
-            Requirement::NotIn(k, vs) => label(k).is_none_or(|l| vs.iter().all(|v| v != l)),
-            Requirement::Exists(k) => label(k).is_some(),
-            Requirement::NotExists(k) => label(k).is_none(),
-        });
+        let labels: BTreeMap<String, String> = object["metadata"]["labels"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+            .collect();
+        let labels_ok = self.labels.matches(&labels);
         labels_ok && self.fields.iter().all(|(field, equal, value)| (field_value(object, field) == *value) == *equal)
     }
 }
 
 /// Parses a label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
-fn parse_labels(s: &str) -> Result<Vec<Requirement>, String> {
+fn parse_labels(s: &str) -> Result<Vec<Expression>, String> {
     let mut terms = Vec::new();
     let mut depth = 0;
     let mut start = 0;
@@ -142,7 +133,7 @@ fn parse_labels(s: &str) -> Result<Vec<Requirement>, String> {
         }
     }
     terms.push(&s[start..]);
-    let set = |v: &str| -> Result<Vec<String>, String> {
+    let set = |v: &str| -> Result<BTreeSet<String>, String> {
         let v = v.trim();
         let inner =
             v.strip_prefix('(').and_then(|v| v.strip_suffix(')')).ok_or(format!("expected (values), found {v}"))?;
@@ -154,17 +145,17 @@ fn parse_labels(s: &str) -> Result<Vec<Requirement>, String> {
         .filter(|t| !t.is_empty())
         .map(|t| {
             if let Some((k, v)) = t.split_once("!=") {
-                Ok(Requirement::NotEquals(k.trim().into(), v.trim().into()))
+                Ok(Expression::NotEqual(k.trim().into(), v.trim().into()))
             } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
-                Ok(Requirement::Equals(k.trim().into(), v.trim().into()))
+                Ok(Expression::Equal(k.trim().into(), v.trim().into()))
             } else if let Some((k, v)) = t.split_once(" notin ") {
-                Ok(Requirement::NotIn(k.trim().into(), set(v)?))
+                Ok(Expression::NotIn(k.trim().into(), set(v)?))
             } else if let Some((k, v)) = t.split_once(" in ") {
-                Ok(Requirement::In(k.trim().into(), set(v)?))
+                Ok(Expression::In(k.trim().into(), set(v)?))
             } else if let Some(k) = t.strip_prefix('!') {
-                Ok(Requirement::NotExists(k.trim().into()))
+                Ok(Expression::DoesNotExist(k.trim().into()))
             } else if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
-                Ok(Requirement::Exists(t.into()))
+                Ok(Expression::Exists(t.into()))
             } else {
                 Err(format!("invalid label selector: {t}"))
             }
@@ -180,7 +171,7 @@ mod tests {
     #[test]
     fn label_selectors_parse_and_match() {
         let reqs = parse_labels("app=web,tier!=db,env in (prod, staging),!legacy,team,zone notin (a)").unwrap();
-        let filter = Filter { labels: reqs, fields: vec![] };
+        let filter = Filter { labels: reqs.into_iter().collect(), fields: vec![] };
         let ok = json!({"metadata": {"labels": {"app": "web", "tier": "fe", "env": "prod", "team": "x", "zone": "b"}}});
         assert!(filter.matches(&ok));
         let legacy = json!({"metadata": {"labels": {"app": "web", "env": "prod", "team": "x", "legacy": "1"}}});
