@@ -194,7 +194,7 @@ fn main() -> ExitCode {
                     drift.len(),
                     files.0.len()
                 );
-                for (path, kind) in drift {
+                for (path, kind) in &drift {
                     let what = match kind {
                         kube_codegen::Drift::Missing => "missing".to_owned(),
                         kube_codegen::Drift::Stale => "stale, would be removed".to_owned(),
@@ -203,6 +203,22 @@ fn main() -> ExitCode {
                         }
                     };
                     eprintln!("  {}: {what}", path.display());
+                }
+                // The changes themselves, as a unified diff on stdout (`--check > drift.patch`).
+                let mut stdout = std::io::stdout().lock();
+                for (path, kind) in &drift {
+                    let old = match kind {
+                        kube_codegen::Drift::Changed { .. } => {
+                            std::fs::read_to_string(out.join(path)).unwrap_or_default()
+                        }
+                        kube_codegen::Drift::Missing => String::new(),
+                        kube_codegen::Drift::Stale => continue,
+                    };
+                    let new = files.0.get(path).map(String::as_str).unwrap_or_default();
+                    let (a, b) = (format!("a/{}", path.display()), format!("b/{}", path.display()));
+                    let diff = similar::TextDiff::from_lines(old.as_str(), new);
+                    // A closed pipe (`| head`) is not an error worth a panic.
+                    let _ = write!(stdout, "{}", diff.unified_diff().context_radius(3).header(&a, &b));
                 }
                 return ExitCode::from(1);
             }

@@ -71,6 +71,10 @@ fn check_names_the_files_that_drifted() {
     assert_eq!(check.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(stderr.contains("example/v1.rs: changed, +") && stderr.contains(" -1 lines"), "{stderr}");
+    // And the change itself, as a unified diff on stdout.
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(stdout.contains("--- a/example/v1.rs\n+++ b/example/v1.rs\n@@ "), "{stdout}");
+    assert!(stdout.contains("\n-// edited\n"), "{stdout}");
     assert!(stderr.contains("example/v1beta1.rs: missing"), "{stderr}");
     // A file an earlier run generated and this one would not is named as stale.
     std::fs::write(out.join("example/old.rs"), format!("{}\n", kube_codegen::HEADER)).unwrap();
