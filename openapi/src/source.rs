@@ -44,23 +44,24 @@ pub(crate) fn files(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, usize)>, Error> 
     Ok(out)
 }
 
+/// The input files under `dir`, sorted by name at each level, hidden entries skipped. walkdir
+/// follows symlinked folders as the user would expect and stops a symlink loop with an error,
+/// where a hand-written walk recursed until the stack ran out.
 fn walk(dir: &Path, index: usize, out: &mut Vec<(PathBuf, usize)>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::file(dir, io_message(&e)))?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::file(dir, io_message(&e)))?;
-        paths.push(entry.path());
-    }
-    paths.sort();
-    for path in paths {
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, index, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
-            out.push((path, index));
+    let hidden = |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_str().is_some_and(|n| n.starts_with('.'));
+    let entries = walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name().into_iter();
+    for entry in entries.filter_entry(|e| !hidden(e)) {
+        let entry = entry.map_err(|e| {
+            let at = e.path().unwrap_or(dir).to_owned();
+            let message = match e.io_error() {
+                Some(io) => io_message(io),
+                None => format!("cannot walk: {e}"),
+            };
+            Error::file(&at, message)
+        })?;
+        let is_input = matches!(entry.path().extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"));
+        if entry.file_type().is_file() && is_input {
+            out.push((entry.into_path(), index));
         }
     }
     Ok(())

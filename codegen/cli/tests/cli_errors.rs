@@ -400,3 +400,15 @@ fn usage_errors_exit_2_too() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("<INPUT>"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_loop_is_an_error_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("crds/a")).unwrap();
+    std::os::unix::fs::symlink("..", dir.path().join("crds/a/up")).unwrap();
+    let out = run(dir.path(), &["crds"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: crds/a/up: ") && stderr.contains("loop"), "{stderr}");
+}
