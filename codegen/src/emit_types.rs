@@ -24,10 +24,20 @@ pub fn item(ts: &TypeSpace, id: usize) -> (TokenStream, Option<String>) {
 fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
     let item = &ts.items[id];
     let name = ident(&item.name);
-    let docs = doc_attrs(item.docs.as_deref(), &format!("Generated from the schema of `{}`.", item.name));
+    // A resource without a description is still introduced: where it is served and how.
+    let resource_doc = match &item.kind {
+        ItemKind::Struct(StructDef { resource: Some(r), .. }) => {
+            let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
+            let scope = if r.namespaced { "namespaced" } else { "cluster-scoped" };
+            Some(format!("A `{}` of `{gv}`: `{}`, {scope}.", r.kind, r.plural))
+        }
+        _ => None,
+    };
+    let docs = doc_attrs(item.docs.as_deref().or(resource_doc.as_deref()));
     let note = item.rename_note.as_deref().map(|n| {
         let n = format!(" {n}");
-        quote!(#[doc = ""] #[doc = #n])
+        // A paragraph of its own after a description; the whole doc without one.
+        if docs.is_empty() { quote!(#[doc = #n]) } else { quote!(#[doc = ""] #[doc = #n]) }
     });
     match &item.kind {
         ItemKind::Struct(s) => structure(ts, &item.module, &name, quote!(#docs #note), s),
@@ -48,10 +58,11 @@ fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
     }
 }
 
-/// `#[doc = ...]` lines; text goes into string literals, so no description can end a comment
-/// or inject code.
-fn doc_attrs(docs: Option<&str>, fallback: &str) -> TokenStream {
-    let text = docs.filter(|d| !d.trim().is_empty()).unwrap_or(fallback);
+/// `#[doc = ...]` lines of a schema's description, none without one (generated modules allow
+/// `missing_docs`: a line that only repeats the name helps no reader); text goes into string
+/// literals, so no description can end a comment or inject code.
+fn doc_attrs(docs: Option<&str>) -> TokenStream {
+    let Some(text) = docs.filter(|d| !d.trim().is_empty()) else { return TokenStream::new() };
     // Rustdoc compiles fenced and indented code blocks as doctests: a description must not
     // open one, so fences are escaped and indentation stops short of four spaces (which
     // still indents list continuations).
@@ -70,8 +81,7 @@ pub fn render(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> TokenStream {
 
 fn field_tokens(ts: &TypeSpace, module: &ModPath, f: &Field) -> TokenStream {
     let name = ident(&f.ident);
-    let json = &f.json;
-    let docs = doc_attrs(f.docs.as_deref(), &format!("The `{json}` field."));
+    let docs = doc_attrs(f.docs.as_deref());
     let ty = field_type(ts, module, f);
     quote! {
         #docs

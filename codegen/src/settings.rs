@@ -52,7 +52,7 @@ pub struct Settings {
     /// The Rust path generated code names the runtime by: `kube_codegen_runtime` unless a
     /// crate re-exports it.
     pub runtime_path: String,
-    /// Whether the schemas' descriptions become docs; without, each item keeps a one-line doc.
+    /// Whether the schemas' descriptions become docs.
     pub docs: bool,
 }
 

@@ -226,7 +226,7 @@ impl TypeSpace {
         ts
     }
 
-    /// Forgets the schemas' descriptions: items and fields keep their one-line docs.
+    /// Forgets the schemas' descriptions.
     fn drop_descriptions(&mut self) {
         for item in &mut self.items {
             item.docs = None;

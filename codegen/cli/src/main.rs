@@ -73,7 +73,7 @@ enum Command {
         /// (`my_crate::runtime`); `kube_codegen_runtime` by default.
         #[arg(long, value_name = "RUST_PATH")]
         runtime_path: Option<String>,
-        /// Leave the schemas' descriptions out of the docs (each item keeps a one-line doc).
+        /// Leave the schemas' descriptions out of the docs.
         #[arg(long)]
         no_docs: bool,
         /// Print where the time went (reading, emitting, formatting, writing) to stderr.

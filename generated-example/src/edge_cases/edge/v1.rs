@@ -5,11 +5,8 @@ use kube_codegen_runtime::client as rt;
 /// Ends a comment */ and an attribute "#] then opens \`\`\` a fence } fn main(){}
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Oddity {
-    /// The `metadata` field.
     pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    /// The `spec` field.
     pub spec: Option<OdditySpec>,
-    /// The `status` field.
     pub status: Option<OddityStatus>,
 }
 kube_codegen_runtime::resource! {
@@ -33,64 +30,40 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `OdditySpec`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpec {
     /// An empty name.
     pub field: Option<String>,
-    /// The `$ref` field.
     pub r#ref: Option<String>,
     /// Only punctuation.
     pub field2: Option<String>,
-    /// The `3d` field.
     pub field_3d: Option<bool>,
     /// Differs from foo only in case.
     pub foo2: Option<String>,
-    /// The `anything` field.
     pub anything: Option<serde_json::Value>,
-    /// The `blob` field.
     pub blob: Option<k8s_openapi::ByteString>,
-    /// The `crate` field.
     pub crate_: Option<i64>,
-    /// The `env` field.
     pub env: Option<std::collections::BTreeMap<String, OdditySpecEnv>>,
-    /// The `foo` field.
     pub foo: Option<OdditySpecFoo>,
     /// So is this one; it gets a stable rename.
     pub foo_bar: Option<OdditySpecFooBar2>,
-    /// The `level` field.
     pub level: Option<OdditySpecLevel>,
-    /// The `limit` field.
     pub limit: Option<k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
-    /// The `loose` field.
     pub loose: Option<serde_json::Value>,
-    /// The `match` field.
     pub r#match: String,
-    /// The `matrix` field.
     pub matrix: Option<Vec<Vec<i32>>>,
-    /// The `nullableName` field.
     pub nullable_name: Option<String>,
-    /// The `partlyKnown` field.
     pub partly_known: Option<OdditySpecPartlyKnown>,
-    /// The `port` field.
     pub port: Option<k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>,
-    /// The `protocol` field.
     pub protocol: Option<OdditySpecProtocol>,
-    /// The `ratio` field.
     pub ratio: Option<f64>,
-    /// The `selector` field.
     pub selector: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
-    /// The `self` field.
     pub self_: Option<bool>,
-    /// The `tags` field.
     pub tags: Option<Vec<String>>,
-    /// The `template` field.
     pub template: Option<OdditySpecTemplate>,
     /// A keyword: type.
     pub r#type: String,
-    /// The `when` field.
     pub when: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
-    /// The `x-foo` field.
     pub x_foo: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -126,10 +99,8 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `OdditySpecEnv`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecEnv {
-    /// The `value` field.
     pub value: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -138,7 +109,6 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `OdditySpecFoo`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecFoo {
     /// This one is ThingSpecFooBar by its path.
@@ -153,7 +123,6 @@ kube_codegen_runtime::object! {
 /// This one is ThingSpecFooBar by its path.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecFooBar {
-    /// The `deep` field.
     pub deep: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -167,7 +136,6 @@ kube_codegen_runtime::object! {
 /// Named `OdditySpecFooBar2` because `OdditySpecFooBar` is taken; this type is the schema at edge-cases.yaml#/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/fooBar.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecFooBar2 {
-    /// The `other` field.
     pub other: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -176,7 +144,6 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `OdditySpecLevel`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OdditySpecLevel {
     /// `-1`
@@ -196,10 +163,8 @@ kube_codegen_runtime::int_enum! {
     }
 }
 
-/// Generated from the schema of `OdditySpecPartlyKnown`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecPartlyKnown {
-    /// The `known` field.
     pub known: Option<String>,
     /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
     pub other_fields: std::collections::BTreeMap<String, serde_json::Value>,
@@ -211,7 +176,6 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-/// Generated from the schema of `OdditySpecProtocol`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub enum OdditySpecProtocol {
     /// `"TCP"`
@@ -244,7 +208,6 @@ kube_codegen_runtime::string_enum! {
     }
 }
 
-/// Generated from the schema of `OdditySpecTemplate`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecTemplate {
     /// The API version of the embedded object.
@@ -265,10 +228,8 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-/// Generated from the schema of `OddityStatus`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OddityStatus {
-    /// The `conditions` field.
     pub conditions: Option<
         Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
     >,

@@ -8,15 +8,10 @@ pub type Label = String;
 /// A node holds its first child directly, so the type needs a Box.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Node {
-    /// The `children` field.
     pub children: Option<Vec<Node>>,
-    /// The `firstChild` field.
     pub first_child: Option<Box<Node>>,
-    /// The `label` field.
     pub label: Option<Label>,
-    /// The `name` field.
     pub name: String,
-    /// The `weight` field.
     pub weight: Option<k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
 }
 kube_codegen_runtime::object! {
@@ -32,9 +27,7 @@ kube_codegen_runtime::object! {
 /// A Tree is a cluster-scoped resource whose spec nests itself.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
-    /// The `metadata` field.
     pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    /// The `spec` field.
     pub spec: Option<Node>,
 }
 kube_codegen_runtime::resource! {
@@ -55,16 +48,11 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `TreeList`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TreeList {
-    /// The `apiVersion` field.
     pub api_version: Option<String>,
-    /// The `items` field.
     pub items: Vec<Tree>,
-    /// The `kind` field.
     pub kind: Option<String>,
-    /// The `metadata` field.
     pub metadata: Option<super::super::apimachinery::pkg::apis::meta::v1::ListMeta>,
 }
 kube_codegen_runtime::object! {

@@ -2,14 +2,11 @@
 
 use kube_codegen_runtime::client as rt;
 
-/// Generated from the schema of `Gadget`.
+/// A `Gadget` of `example.kube-codegen.dev/v1`: `gadgets`, cluster-scoped.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Gadget {
-    /// The `metadata` field.
     pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    /// The `spec` field.
     pub spec: Option<GadgetSpec>,
-    /// The `status` field.
     pub status: Option<serde_json::Value>,
 }
 kube_codegen_runtime::resource! {
@@ -33,12 +30,9 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `GadgetSpec`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GadgetSpec {
-    /// The `mode` field.
     pub mode: Option<GadgetSpecMode>,
-    /// The `widgetRef` field.
     pub widget_ref: Option<GadgetSpecWidgetRef>,
 }
 kube_codegen_runtime::object! {
@@ -48,7 +42,6 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `GadgetSpecMode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GadgetSpecMode {
     /// `0`
@@ -68,12 +61,9 @@ kube_codegen_runtime::int_enum! {
     }
 }
 
-/// Generated from the schema of `GadgetSpecWidgetRef`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GadgetSpecWidgetRef {
-    /// The `name` field.
     pub name: Option<String>,
-    /// The `namespace` field.
     pub namespace: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -86,11 +76,8 @@ kube_codegen_runtime::object! {
 /// A Widget is a small example resource.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Widget {
-    /// The `metadata` field.
     pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    /// The `spec` field.
     pub spec: Option<WidgetSpec>,
-    /// The `status` field.
     pub status: Option<WidgetStatus>,
 }
 kube_codegen_runtime::resource! {
@@ -116,28 +103,18 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `WidgetSpec`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WidgetSpec {
-    /// The `config` field.
     pub config: Option<serde_json::Value>,
-    /// The `expires` field.
     pub expires: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
-    /// The `labels` field.
     pub labels: Option<std::collections::BTreeMap<String, String>>,
-    /// The `oneSource` field.
     pub one_source: Option<WidgetSpecOneSource>,
-    /// The `port` field.
     pub port: Option<k8s_openapi::apimachinery::pkg::util::intstr::IntOrString>,
-    /// The `ports` field.
     pub ports: Option<Vec<WidgetSpecPorts>>,
-    /// The `replicas` field.
     pub replicas: Option<i32>,
-    /// The `secretData` field.
     pub secret_data: Option<k8s_openapi::ByteString>,
     /// How big the widget is.
     pub size: WidgetSpecSize,
-    /// The `template` field.
     pub template: Option<WidgetSpecTemplate>,
 }
 kube_codegen_runtime::object! {
@@ -155,12 +132,9 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `WidgetSpecOneSource`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WidgetSpecOneSource {
-    /// The `path` field.
     pub path: Option<String>,
-    /// The `url` field.
     pub url: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -170,12 +144,9 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `WidgetSpecPorts`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WidgetSpecPorts {
-    /// The `name` field.
     pub name: String,
-    /// The `number` field.
     pub number: Option<i32>,
 }
 kube_codegen_runtime::object! {
@@ -206,7 +177,6 @@ kube_codegen_runtime::string_enum! {
     }
 }
 
-/// Generated from the schema of `WidgetSpecTemplate`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WidgetSpecTemplate {
     /// The API version of the embedded object.
@@ -227,14 +197,10 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-/// Generated from the schema of `WidgetStatus`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WidgetStatus {
-    /// The `conditions` field.
     pub conditions: Option<Vec<WidgetStatusConditions>>,
-    /// The `replicas` field.
     pub replicas: Option<i32>,
-    /// The `selector` field.
     pub selector: Option<String>,
 }
 kube_codegen_runtime::object! {
@@ -245,16 +211,12 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `WidgetStatusConditions`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WidgetStatusConditions {
-    /// The `lastTransitionTime` field.
     pub last_transition_time: Option<
         k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
     >,
-    /// The `status` field.
     pub status: WidgetStatusConditionsStatus,
-    /// The `type` field.
     pub r#type: String,
 }
 kube_codegen_runtime::object! {
@@ -265,7 +227,6 @@ kube_codegen_runtime::object! {
     }
 }
 
-/// Generated from the schema of `WidgetStatusConditionsStatus`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WidgetStatusConditionsStatus {
     /// `"True"`

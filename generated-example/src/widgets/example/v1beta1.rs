@@ -2,7 +2,7 @@
 
 use kube_codegen_runtime::client as rt;
 
-/// Generated from the schema of `Widget`.
+/// A `Widget` of `example.kube-codegen.dev/v1beta1`: `widgets`, namespaced.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Widget {
     /// Standard object metadata.
