@@ -93,11 +93,13 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>, work: &Work
         .collect();
     let formatted: Result<Vec<Unit>, Error> = map_all(texts, |(module, name, tokens, ws, uses_rt)| {
         let started = std::time::Instant::now();
-        let parse = |t: &str| t.parse::<TokenStream>().expect("printed tokens parse");
-        let mut text = format(parse(&tokens), &module)?;
+        let parse = |t: &str| {
+            t.parse::<TokenStream>().map_err(|e| Error::Emit { module: module.join("::"), message: e.to_string() })
+        };
+        let mut text = format(parse(&tokens)?, &module)?;
         if let Some(ws) = ws {
             // A formatter leaves a macro's body alone, so the body is formatted first.
-            let body = format(parse(&ws), &module)?;
+            let body = format(parse(&ws)?, &module)?;
             text.push_str("\nkube_codegen_runtime::ws! {\n");
             for line in body.lines() {
                 if !line.is_empty() {

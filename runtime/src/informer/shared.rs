@@ -635,8 +635,13 @@ where
                 for e in failed {
                     self.inner.health.report(InformerError::Index(e));
                 }
-                for object in listed.into_iter().filter(|o| !failed_keys.contains(&object_key(o.as_ref()))) {
-                    match old.remove(&object_key(object.as_ref())) {
+                for object in listed {
+                    let key = object_key(object.as_ref());
+                    // Objects an index function refused are not cached: no event either.
+                    if !failed_keys.is_empty() && failed_keys.contains(&key) {
+                        continue;
+                    }
+                    match old.remove(&key) {
                         Some(before) if before.meta().resource_version == object.meta().resource_version => {}
                         Some(before) => notes.push(Notification::Update(before, object)),
                         None => notes.push(Notification::Add(object, initial)),
