@@ -1,116 +1,33 @@
 //! Emits the clientset: a `<Kind>Client` per resource with exactly the verbs and subresources
 //! its spec declares, a client per group-version, and the root `Clientset`.
 
-use std::collections::{BTreeMap, HashMap};
-
-use kube_codegen_openapi::{Gvk, Model, Resource, Scope, Subresource, Verbs};
+use kube_codegen_openapi::{Resource, Scope, Subresource, Verbs};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::emit_types::render;
-use crate::naming::{Names, ResourceNames, gv_accessor, gv_client_name};
+use crate::naming::{gv_accessor, gv_client_name};
+use crate::plan::{Item, Plan, ResourcePlan, module_path};
 use crate::rust_names::{Prelude, ident, snake};
-use crate::typespace::{ModPath, Ty, TypeSpace};
+use crate::typespace::ModPath;
 
 /// The alias of the runtime's client module in a module with clients (see `output`).
 pub fn rt_use(runtime: &str) -> String {
     format!("use {runtime}::client as rt;")
 }
 
-/// One emitted item: its module, its name (for ordering) and its tokens.
-pub struct ClientItem {
-    pub module: ModPath,
-    pub name: String,
-    pub tokens: TokenStream,
-    /// Items that only exist with the runtime's `ws` feature: wrapped in its `ws!` macro.
-    pub ws: Option<TokenStream>,
-    /// Names the runtime's client module `rt`.
-    pub uses_rt: bool,
-}
-
-/// `apps::v1` as a path from the generated root.
-pub fn module_path(module: &ModPath) -> TokenStream {
-    let segments = module.iter().map(|s| ident(s));
-    quote!(#(#segments)::*)
-}
-
-/// The resources that have a type, by group-version module, as that module names the type.
-pub fn targets<'m>(
-    model: &'m Model,
-    ts: &TypeSpace,
-    modules: &BTreeMap<String, String>,
-    names: &Names,
-) -> BTreeMap<ModPath, Vec<Target<'m>>> {
-    let mut resources: BTreeMap<ModPath, Vec<Target>> = BTreeMap::new();
-    for r in &model.resources {
-        let Some(ty) = r.ty.and_then(|t| ts.def_ty(t)) else { continue };
-        let module = crate::typespace::gv_module(modules, &r.group, &r.version);
-        // A mapped resource is re-exported in its module: the short name reads better.
-        let object = match &ty {
-            Ty::Extern(path) => match ts.reexport_in(&module, path) {
-                Some(name) => {
-                    let name = ident(name);
-                    quote!(#name)
-                }
-                None => render(ts, &module, &ty),
-            },
-            _ => render(ts, &module, &ty),
-        };
-        let local = matches!(ty, Ty::Local(_));
-        let prelude = Prelude::new(|n| ts.defines(&module, n));
-        resources.entry(module).or_default().push(Target { resource: r, object, local, names: names.of(r), prelude });
-    }
-    resources
-}
-
-/// Every clientset item of a model.
-pub fn items(model: &Model, ts: &TypeSpace, resources: &BTreeMap<ModPath, Vec<Target>>) -> Vec<ClientItem> {
-    let by_gvk: HashMap<&Gvk, kube_codegen_openapi::TypeId> =
-        model.types.iter().flat_map(|d| d.gvks.iter().map(move |g| (g, d.id))).collect();
+/// Every clientset item of a plan.
+pub fn items(plan: &Plan) -> Vec<Item> {
     let mut out = Vec::new();
-    for (module, list) in resources {
-        for Target { resource: r, object, local, names, prelude } in list {
-            let sub_ty = |s: &Subresource| -> TokenStream {
-                if s.kind.kind == r.kind && s.kind.group == r.group {
-                    return object.clone();
-                }
-                match by_gvk.get(&s.kind).and_then(|t| ts.def_ty(*t)) {
-                    Some(t) => render(ts, module, &t),
-                    None => well_known(&s.kind),
-                }
-            };
-            out.push(resource_client(module, r, names, prelude, object, *local, &sub_ty));
+    for (module, list) in &plan.modules {
+        for resource in list {
+            out.push(resource_client(&plan.runtime, resource));
         }
         out.push(gv_client(module, list));
     }
-    if !resources.is_empty() {
-        out.push(clientset(resources.keys()));
+    if !plan.modules.is_empty() {
+        out.push(clientset(&plan.runtime, plan.modules.keys()));
     }
     out
-}
-
-/// A resource with a type, and how its module names the type.
-pub struct Target<'a> {
-    pub resource: &'a Resource,
-    pub object: TokenStream,
-    /// Generated here rather than used from k8s-openapi.
-    pub local: bool,
-    /// Its client, lister, informer and accessor names.
-    pub names: ResourceNames,
-    /// How its module writes the prelude's names.
-    pub prelude: Prelude,
-}
-
-/// The type of a subresource kind that is not in the model (a CRD's `Scale`).
-pub fn well_known(kind: &Gvk) -> TokenStream {
-    let module = if kind.group.is_empty() { "core" } else { kind.group.split('.').next().unwrap_or_default() };
-    match (module, kind.version.as_str(), kind.kind.as_str()) {
-        ("autoscaling" | "core" | "policy" | "authentication", _, _) => {
-            let (m, v, k) = (format_ident!("{module}"), format_ident!("{}", kind.version), ident(&kind.kind));
-            quote!(k8s_openapi::api::#m::#v::#k)
-        }
-        _ => quote!(serde_json::Value),
-    }
 }
 
 fn rt(name: &str) -> TokenStream {
@@ -118,15 +35,9 @@ fn rt(name: &str) -> TokenStream {
     quote!(rt::#name)
 }
 
-pub fn resource_client(
-    module: &ModPath,
-    r: &Resource,
-    names: &ResourceNames,
-    prelude: &Prelude,
-    object: &TokenStream,
-    local: bool,
-    sub_ty: &dyn Fn(&Subresource) -> TokenStream,
-) -> ClientItem {
+/// The typed client of one resource.
+pub fn resource_client(runtime: &syn::Path, plan: &ResourcePlan) -> Item {
+    let ResourcePlan { resource: r, module, object, names, prelude, .. } = plan;
     let name = names.client.clone();
     let client_ident = ident(&name);
     let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
@@ -160,11 +71,11 @@ pub fn resource_client(
     let mut methods = verb_methods(r, object, prelude);
     let mut ws = Vec::new();
     let mut markers = Vec::new();
-    for s in &r.subresources {
+    for (index, s) in r.subresources.iter().enumerate() {
         if s.connect {
-            connect_methods(s, object, local, prelude, &mut methods, &mut ws, &mut markers);
+            connect_methods(runtime, plan, s, &mut methods, &mut ws, &mut markers);
         } else {
-            subresource_methods(r, s, &sub_ty(s), prelude, &mut methods);
+            subresource_methods(r, s, &plan.subresource_type(index), prelude, &mut methods);
         }
     }
     // A subresource whose method name another method has (a subresource called `opt` would
@@ -193,7 +104,7 @@ pub fn resource_client(
             #(#methods)*
         }
     };
-    ClientItem { module: module.clone(), name, tokens, ws, uses_rt: true }
+    Item { module: module.clone(), name, tokens, ws, uses_rt: true }
 }
 
 /// One client method: a call into the runtime's `ResourceClient` whose future it returns.
@@ -470,24 +381,24 @@ fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, prelude
 /// Methods of a `connect` subresource: kube's websocket support for `exec`, `attach` and
 /// `portforward` (only with the runtime's `ws` feature), a pass-through request otherwise.
 fn connect_methods(
+    runtime: &syn::Path,
+    plan: &ResourcePlan,
     s: &Subresource,
-    object: &TokenStream,
-    local: bool,
-    prelude: &Prelude,
     out: &mut Vec<Method>,
     ws: &mut Vec<Method>,
     markers: &mut Vec<TokenStream>,
 ) {
+    let ResourcePlan { object, local, prelude, .. } = plan;
     let result = rt("Result");
     let (into_iterator, into, string, vec) =
         (prelude.path("IntoIterator"), prelude.path("Into"), prelude.path("String"), prelude.path("Vec"));
-    let ap = quote!(kube_codegen_runtime::kube::api::AttachParams);
-    let process = quote!(kube_codegen_runtime::kube::api::AttachedProcess);
+    let ap = quote!(#runtime::kube::api::AttachParams);
+    let process = quote!(#runtime::kube::api::AttachedProcess);
     // kube implements its markers for k8s-openapi's `Pod`; a generated type states them here.
     let mut marker = |name: &str| {
         let marker = format_ident!("{name}");
-        if local {
-            markers.push(quote!(impl kube_codegen_runtime::kube::api::#marker for #object {}));
+        if *local {
+            markers.push(quote!(impl #runtime::kube::api::#marker for #object {}));
         }
     };
     match s.name.as_str() {
@@ -521,7 +432,7 @@ fn connect_methods(
                 "portforward",
                 " Forwards `ports` of the pod called `name` (the `portforward` subresource).".into(),
                 quote!(name: &'a str, ports: &'a [u16]),
-                quote!(#result<kube_codegen_runtime::kube::api::Portforwarder>),
+                quote!(#result<#runtime::kube::api::Portforwarder>),
                 quote!(portforward(name, ports)),
             ));
         }
@@ -534,27 +445,27 @@ fn connect_methods(
                     " Sends `request` through the `{other}` subresource of the object called `name`: its path and query are appended to `.../{{name}}/{other}/`."
                 ),
                 quote!(name: &'a str, request: #http::Request<#vec<u8>>),
-                quote!(#result<#http::Response<kube_codegen_runtime::kube::client::Body>>),
+                quote!(#result<#http::Response<#runtime::kube::client::Body>>),
                 quote!(connect(#other, name, request)),
             ));
         }
     }
 }
 
-fn gv_client(module: &ModPath, list: &[Target]) -> ClientItem {
+fn gv_client(module: &ModPath, list: &[ResourcePlan]) -> Item {
     let name = gv_client_name(module);
     let id = ident(&name);
     let client = rt("Client");
     let gv =
         list.first().map(
-            |Target { resource: r, .. }| {
+            |ResourcePlan { resource: r, .. }| {
                 if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) }
             },
         );
     let doc = format!(" The `{}` API: a client for each of its resources.", gv.unwrap_or_default());
-    let mut sorted: Vec<&Target> = list.iter().collect();
+    let mut sorted: Vec<&ResourcePlan> = list.iter().collect();
     sorted.sort_by(|a, b| a.resource.plural.cmp(&b.resource.plural));
-    let accessors = sorted.iter().map(|Target { resource: r, object, names, .. }| {
+    let accessors = sorted.iter().map(|ResourcePlan { resource: r, object, names, .. }| {
         let method = ident(&names.accessor);
         let typed = ident(&names.client);
         let plural = &r.plural;
@@ -606,12 +517,12 @@ fn gv_client(module: &ModPath, list: &[Target]) -> ClientItem {
             #(#accessors)*
         }
     };
-    ClientItem { module: module.clone(), name, tokens, ws: None, uses_rt: true }
+    Item { module: module.clone(), name, tokens, ws: None, uses_rt: true }
 }
 
-fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
+fn clientset<'a>(runtime: &syn::Path, modules: impl Iterator<Item = &'a ModPath>) -> Item {
     // The root holds the group modules, any of which may be called `rt`: full paths here.
-    let client = quote!(kube_codegen_runtime::client::Client);
+    let client = quote!(#runtime::client::Client);
     let accessors = modules.map(|m| {
         let method = ident(&gv_accessor(m));
         let path = module_path(m);
@@ -643,11 +554,11 @@ fn clientset<'a>(modules: impl Iterator<Item = &'a ModPath>) -> ClientItem {
             }
 
             /// API discovery on the same client: `.run().await` asks the server what it serves.
-            pub fn discovery(&self) -> kube_codegen_runtime::kube::Discovery {
-                kube_codegen_runtime::kube::Discovery::new(self.client.clone())
+            pub fn discovery(&self) -> #runtime::kube::Discovery {
+                #runtime::kube::Discovery::new(self.client.clone())
             }
             #(#accessors)*
         }
     };
-    ClientItem { module: Vec::new(), name: "Clientset".into(), tokens, ws: None, uses_rt: false }
+    Item { module: Vec::new(), name: "Clientset".into(), tokens, ws: None, uses_rt: false }
 }

@@ -2,14 +2,14 @@
 //! runtime's generic `Lister<K>` and `Informer<K>`, a `<Group><Version>Informers` per
 //! group-version and the root `SharedInformerFactory`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use kube_codegen_openapi::{Resource, Verbs};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::emit_clients::{ClientItem, Target, module_path};
 use crate::naming::{gv_accessor, gv_informers_name};
+use crate::plan::{Item, Plan, ResourcePlan, module_path};
 use crate::rust_names::ident;
 use crate::settings::Artifact;
 use crate::typespace::ModPath;
@@ -19,18 +19,19 @@ fn informable(r: &Resource) -> bool {
     r.verbs.contains(Verbs::LIST) && r.verbs.contains(Verbs::WATCH)
 }
 
-fn item(module: &ModPath, name: String, tokens: TokenStream) -> ClientItem {
-    ClientItem { module: module.clone(), name, tokens, ws: None, uses_rt: false }
+fn item(module: &ModPath, name: String, tokens: TokenStream) -> Item {
+    Item { module: module.clone(), name, tokens, ws: None, uses_rt: false }
 }
 
 /// The listers, informers and factory items the settings ask for.
-pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifact>) -> Vec<ClientItem> {
+pub fn items(plan: &Plan, emit: &BTreeSet<Artifact>) -> Vec<Item> {
+    let runtime = &plan.runtime;
     let (listers, informers) = (emit.contains(&Artifact::Listers), emit.contains(&Artifact::Informers));
     let mut out = Vec::new();
     let mut factory_modules = Vec::new();
-    for (module, list) in resources {
+    for (module, list) in &plan.modules {
         let mut accessors = Vec::new();
-        for Target { resource: r, object, names, .. } in list.iter().filter(|t| informable(t.resource)) {
+        for ResourcePlan { resource: r, object, names, .. } in list.iter().filter(|t| informable(t.resource)) {
             let plural = &r.plural;
             if listers {
                 let name = names.lister.clone();
@@ -44,7 +45,7 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
                 };
                 let tokens = quote! {
                     #[doc = #doc]
-                    pub type #id = kube_codegen_runtime::informer::Lister<#object>;
+                    pub type #id = #runtime::informer::Lister<#object>;
                 };
                 out.push(item(module, name, tokens));
             }
@@ -54,7 +55,7 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
                 let doc = format!(" The shared informer of `{plural}`: its `informer()` and a `lister()`.");
                 let tokens = quote! {
                     #[doc = #doc]
-                    pub type #id = kube_codegen_runtime::informer::Informer<#object>;
+                    pub type #id = #runtime::informer::Informer<#object>;
                 };
                 out.push(item(module, name, tokens));
                 let method = ident(&names.accessor);
@@ -63,7 +64,7 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
                     #[doc = #doc]
                     #[inline]
                     pub fn #method(&self) -> #id {
-                        kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<#object>())
+                        #runtime::informer::Informer::new(self.0.informer_for::<#object>())
                     }
                 });
             }
@@ -75,12 +76,12 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
             let tokens = quote! {
                 #[doc = #doc]
                 #[derive(Clone, Copy)]
-                pub struct #id<'a>(&'a kube_codegen_runtime::informer::SharedInformerFactory);
+                pub struct #id<'a>(&'a #runtime::informer::SharedInformerFactory);
 
                 impl<'a> #id<'a> {
                     /// The informers of this group-version made by `factory`.
                     #[inline]
-                    pub fn new(factory: &'a kube_codegen_runtime::informer::SharedInformerFactory) -> Self {
+                    pub fn new(factory: &'a #runtime::informer::SharedInformerFactory) -> Self {
                         Self(factory)
                     }
                     #(#accessors)*
@@ -91,12 +92,12 @@ pub fn items(resources: &BTreeMap<ModPath, Vec<Target>>, emit: &BTreeSet<Artifac
         }
     }
     if !factory_modules.is_empty() {
-        out.push(factory(&factory_modules));
+        out.push(factory(runtime, &factory_modules));
     }
     out
 }
 
-fn factory(modules: &[ModPath]) -> ClientItem {
+fn factory(runtime: &syn::Path, modules: &[ModPath]) -> Item {
     let accessors = modules.iter().map(|m| {
         let method = ident(&gv_accessor(m));
         let path = module_path(m);
@@ -114,24 +115,24 @@ fn factory(modules: &[ModPath]) -> ClientItem {
         /// Shared informers for every resource generated here that can be listed and watched,
         /// by group-version: `factory.apps_v1().deployments()`. It dereferences to the runtime's
         /// factory for `start()`, `wait_for_cache_sync()`, `shutdown()` and `informer_for::<K>()`.
-        pub struct SharedInformerFactory(kube_codegen_runtime::informer::SharedInformerFactory);
+        pub struct SharedInformerFactory(#runtime::informer::SharedInformerFactory);
 
         impl SharedInformerFactory {
             /// A factory on `client` watching every namespace, with default options.
-            pub fn new(client: kube_codegen_runtime::client::Client) -> Self {
-                Self(kube_codegen_runtime::informer::SharedInformerFactory::new(client))
+            pub fn new(client: #runtime::client::Client) -> Self {
+                Self(#runtime::informer::SharedInformerFactory::new(client))
             }
 
             /// A factory with options set on the runtime's factory (namespace, transform,
             /// resync, selectors, streaming lists).
-            pub fn with(factory: kube_codegen_runtime::informer::SharedInformerFactory) -> Self {
+            pub fn with(factory: #runtime::informer::SharedInformerFactory) -> Self {
                 Self(factory)
             }
             #(#accessors)*
         }
 
         impl std::ops::Deref for SharedInformerFactory {
-            type Target = kube_codegen_runtime::informer::SharedInformerFactory;
+            type Target = #runtime::informer::SharedInformerFactory;
             fn deref(&self) -> &Self::Target {
                 &self.0
             }

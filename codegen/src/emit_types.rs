@@ -7,15 +7,16 @@ use crate::rust_names::{Prelude, ident};
 use crate::typespace::{EnumDef, Field, ItemKind, ModPath, ResourceInfo, StructDef, Ty, TypeSpace};
 
 /// The tokens of one item, and for a struct or an enum the text of its runtime macro
-/// invocation, which is laid out here because a formatter cannot lay out a macro's body.
-pub fn item(ts: &TypeSpace, id: usize) -> (TokenStream, Option<String>) {
+/// invocation, which is laid out here because a formatter cannot lay out a macro's body
+/// (`runtime` is the runtime's path as text).
+pub fn item(ts: &TypeSpace, runtime: &str, id: usize) -> (TokenStream, Option<String>) {
     let tokens = item_tokens(ts, id);
     let trailer = match &ts.items[id].kind {
         ItemKind::Struct(s) => {
-            let resource = s.resource.as_ref().map(|r| resource(&ts.items[id].name, r)).unwrap_or_default();
-            Some(resource + &object(ts, &ts.items[id].module, &ts.items[id].name, s))
+            let resource = s.resource.as_ref().map(|r| resource(runtime, &ts.items[id].name, r)).unwrap_or_default();
+            Some(resource + &object(ts, runtime, &ts.items[id].module, &ts.items[id].name, s))
         }
-        ItemKind::Enum(e) => Some(enum_invocation(&ts.items[id].name, e)),
+        ItemKind::Enum(e) => Some(enum_invocation(runtime, &ts.items[id].name, e)),
         _ => None,
     };
     (tokens, trailer)
@@ -170,13 +171,13 @@ fn default_impl(name: &syn::Ident, s: &StructDef, prelude: &Prelude) -> TokenStr
 
 /// The `resource!` invocation that gives a resource k8s-openapi's traits, so `kube::Api<T>`
 /// takes it.
-fn resource(name: &str, r: &ResourceInfo) -> String {
+fn resource(runtime: &str, name: &str, r: &ResourceInfo) -> String {
     let ResourceInfo { group, version, kind, plural, namespaced, list_kind, custom, status, scale, selectable, lists } =
         r;
     let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
     let scope = if *namespaced { "Namespaced" } else { "Cluster" };
     let mut out = format!(
-        "kube_codegen_runtime::resource! {{\n    {} {{\n        api_version: {api_version:?},\n        group: {group:?},\n        version: {version:?},\n        kind: {kind:?},\n        plural: {plural:?},\n        scope: {scope},\n",
+        "{runtime}::resource! {{\n    {} {{\n        api_version: {api_version:?},\n        group: {group:?},\n        version: {version:?},\n        kind: {kind:?},\n        plural: {plural:?},\n        scope: {scope},\n",
         ident(name)
     );
     if let Some(list) = list_kind {
@@ -206,8 +207,8 @@ fn resource(name: &str, r: &ResourceInfo) -> String {
 }
 
 /// The `object!` invocation that gives a struct its serde impls, one field a line.
-fn object(ts: &TypeSpace, module: &ModPath, name: &str, s: &StructDef) -> String {
-    let mut out = format!("kube_codegen_runtime::object! {{\n    {}", ident(name));
+fn object(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &StructDef) -> String {
+    let mut out = format!("{runtime}::object! {{\n    {}", ident(name));
     if s.resource.is_some() {
         out.push_str(" [resource]");
     }
@@ -284,9 +285,9 @@ fn enumeration(name: &syn::Ident, docs: TokenStream, e: &EnumDef, prelude: &Prel
 }
 
 /// The `string_enum!` / `int_enum!` invocation of an enum, one variant a line.
-fn enum_invocation(name: &str, e: &EnumDef) -> String {
+fn enum_invocation(runtime: &str, name: &str, e: &EnumDef) -> String {
     let which = if e.integer { "int_enum" } else { "string_enum" };
-    let mut out = format!("kube_codegen_runtime::{which}! {{\n    {} {{\n", ident(name));
+    let mut out = format!("{runtime}::{which}! {{\n    {} {{\n", ident(name));
     for v in &e.variants {
         // `{:?}` of a str is a valid Rust string literal; integers print as literals.
         let value = match &v.value {

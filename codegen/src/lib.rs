@@ -20,6 +20,7 @@ pub mod list;
 mod list_schema;
 mod naming;
 mod output;
+mod plan;
 mod rust_names;
 mod settings;
 mod typespace;
@@ -28,7 +29,7 @@ use std::path::Path;
 
 pub use builder::Builder;
 pub use kube_codegen_openapi::Model;
-pub use output::{Drift, Error, Files, HEADER, rename_runtime};
+pub use output::{Drift, Error, Files, HEADER};
 pub use settings::{Artifact, Settings, TypeMode};
 
 /// Generates the module tree for a model: `mod.rs` at the root.
@@ -72,6 +73,7 @@ fn units(model: &Model, settings: &Settings) -> Result<Vec<output::Unit>, Error>
 fn units_timed(model: &Model, settings: &Settings, timings: &mut Timings) -> Result<Vec<output::Unit>, Error> {
     let started = std::time::Instant::now();
     settings.validate()?;
+    let runtime = settings.runtime()?;
     let selected;
     let model = if settings.only.is_empty() {
         model
@@ -82,24 +84,19 @@ fn units_timed(model: &Model, settings: &Settings, timings: &mut Timings) -> Res
     let modules = naming::group_modules(model, &settings.group_aliases);
     let names = naming::Names::new(model, &modules);
     let ts = typespace::TypeSpace::build(model, settings, &names);
-    let targets = emit_clients::targets(model, &ts, &modules, &names);
+    let plan = plan::Plan::build(model, &ts, &modules, &names, runtime);
     let mut items = Vec::new();
     if settings.emit.contains(&Artifact::Clientset) {
-        items.extend(emit_clients::items(model, &ts, &targets));
+        items.extend(emit_clients::items(&plan));
     }
-    items.extend(emit_informers::items(&targets, &settings.emit));
+    items.extend(emit_informers::items(&plan, &settings.emit));
     let built = started.elapsed();
     let started = std::time::Instant::now();
     let work = output::Work::default();
-    let mut units = output::units(&ts, items, &work)?;
+    let units = output::units(&ts, &plan.runtime_text(), items, &work)?;
     let both = started.elapsed();
     timings.emit = built + both.mul_f64(work.emit_share());
     timings.format = both.mul_f64(1.0 - work.emit_share());
-    if settings.runtime_path != settings::RUNTIME {
-        for unit in &mut units {
-            unit.text = output::rename_runtime(&unit.text, &settings.runtime_path);
-        }
-    }
     Ok(units)
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::plan::Item;
 use crate::rust_names::ident;
 use crate::typespace::{ModPath, TypeSpace};
 use crate::{emit_clients, emit_types};
@@ -84,8 +85,9 @@ impl Work {
 }
 
 /// Every item of every artifact the settings ask for, formatted.
-pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>, work: &Work) -> Result<Vec<Unit>, Error> {
-    let mut units = formatted_items(ts, work)?;
+/// `runtime` is the runtime's path as text.
+pub fn units(ts: &TypeSpace, runtime: &str, clients: Vec<Item>, work: &Work) -> Result<Vec<Unit>, Error> {
+    let mut units = formatted_items(ts, runtime, work)?;
     // Token streams stay on this thread; their text is parsed and formatted in parallel.
     let texts: Vec<(ModPath, String, String, Option<String>, bool)> = clients
         .into_iter()
@@ -100,7 +102,7 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>, work: &Work
         if let Some(ws) = ws {
             // A formatter leaves a macro's body alone, so the body is formatted first.
             let body = format(parse(&ws)?, &module)?;
-            text.push_str("\nkube_codegen_runtime::ws! {\n");
+            text.push_str(&format!("\n{runtime}::ws! {{\n"));
             for line in body.lines() {
                 if !line.is_empty() {
                     text.push_str("    ");
@@ -118,27 +120,6 @@ pub fn units(ts: &TypeSpace, clients: Vec<emit_clients::ClientItem>, work: &Work
     units.extend(formatted?);
     units.sort_by(|a, b| (&a.module, a.rank, &a.name).cmp(&(&b.module, b.rank, &b.name)));
     Ok(units)
-}
-
-/// `text` with the runtime named by `path`: every `kube_codegen_runtime::` that starts a path
-/// (not the tail of a longer identifier).
-pub fn rename_runtime(text: &str, path: &str) -> String {
-    const NEEDLE: &str = "kube_codegen_runtime::";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(NEEDLE) {
-        let before = rest[..at].chars().next_back();
-        out.push_str(&rest[..at]);
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            out.push_str(NEEDLE);
-        } else {
-            out.push_str(path);
-            out.push_str("::");
-        }
-        rest = &rest[at + NEEDLE.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Renders units as a module tree: the root is `mod.rs` (or `lib.rs` for a crate), a module
@@ -232,11 +213,11 @@ fn tree(units: &[Unit]) -> Node {
 
 /// Every type item formatted, one by one, so the work spreads evenly over the cores however
 /// unevenly items are spread over modules.
-fn formatted_items(ts: &TypeSpace, work: &Work) -> Result<Vec<Unit>, Error> {
+fn formatted_items(ts: &TypeSpace, runtime: &str, work: &Work) -> Result<Vec<Unit>, Error> {
     map_all((0..ts.items.len()).collect(), |id| {
         let item = &ts.items[id];
         let started = std::time::Instant::now();
-        let (tokens, trailer) = emit_types::item(ts, id);
+        let (tokens, trailer) = emit_types::item(ts, runtime, id);
         Work::add(&work.emit, started);
         let started = std::time::Instant::now();
         let mut text = format(tokens, &item.module)?;

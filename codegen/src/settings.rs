@@ -74,6 +74,18 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The runtime's path, as generated code writes it.
+    pub(crate) fn runtime(&self) -> Result<syn::Path, crate::Error> {
+        let path: Option<syn::Path> = syn::parse_str(&self.runtime_path).ok();
+        // A plain path: no generics, which a module path cannot carry.
+        path.filter(|p| p.segments.iter().all(|s| s.arguments.is_none())).ok_or_else(|| {
+            crate::Error::Setting(format!(
+                "runtime path `{}` is not a Rust path like `my_crate::runtime`",
+                self.runtime_path
+            ))
+        })
+    }
+
     /// Checks what the emitters will rely on: extern types are Rust paths, module names are
     /// identifiers.
     pub(crate) fn validate(&self) -> Result<(), crate::Error> {
@@ -88,12 +100,7 @@ impl Settings {
                 )));
             }
         }
-        if !self.runtime_path.split("::").all(is_ident) {
-            return Err(crate::Error::Setting(format!(
-                "runtime path `{}` is not a Rust path like `my_crate::runtime`",
-                self.runtime_path
-            )));
-        }
+        self.runtime()?;
         for (group, module) in &self.group_aliases {
             if !is_ident(module) {
                 return Err(crate::Error::Setting(format!(

@@ -225,23 +225,14 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
         .resources
         .first()
         .ok_or_else(|| darling::Error::custom("internal error: kube-codegen finds no resource in the derived CRD"))?;
-    let items = kube_codegen::derive::resource_items(resource, &root_name);
+    // The runtime's path, as `crates(kube_codegen_runtime = ...)` names it (the CLI's
+    // `--runtime-path`), in the emitters' syn.
+    let runtime_text = quote!(#rt).to_string();
+    let runtime: kube_codegen::derive::Path = kube_codegen::derive::parse_path(&runtime_text)
+        .ok_or_else(|| darling::Error::custom(format!("`{runtime_text}` is not a path to kube-codegen-runtime")))?;
+    let items = kube_codegen::derive::resource_items(resource, &root_name, runtime);
     let names: Vec<proc_macro2::Ident> = items.iter().map(|(n, _)| format_ident!("{n}")).collect();
-    // The emitters name the runtime by its crate name; `crates(kube_codegen_runtime = ...)`
-    // renames it, as the CLI's `--runtime-path` does.
-    let renamed = a.crates.kube_codegen_runtime.as_ref().map(|p| quote!(#p).to_string().replace(' ', ""));
-    let item_tokens: Vec<TokenStream> = items
-        .into_iter()
-        .map(|(_, t)| match &renamed {
-            Some(path) => kube_codegen::rename_runtime(
-                &t.to_string().replace("kube_codegen_runtime ::", "kube_codegen_runtime::"),
-                path,
-            )
-            .parse()
-            .map_err(|e| darling::Error::custom(format!("crates(kube_codegen_runtime = {path}) is not a path: {e}"))),
-            None => Ok(t),
-        })
-        .collect::<darling::Result<_>>()?;
+    let item_tokens: Vec<TokenStream> = items.into_iter().map(|(_, t)| t).collect();
     let module = format_ident!("__kube_codegen_{}", root_name.to_lowercase());
     let rt_client = quote!(#rt::client);
 
