@@ -80,15 +80,14 @@ impl<'m> Plan<'m> {
                 .subresources
                 .iter()
                 .map(|s| {
-                    let ty = if s.kind.kind == r.kind && s.kind.group == r.group {
+                    if s.kind.kind == r.kind && s.kind.group == r.group {
                         object.clone()
                     } else {
                         match by_gvk.get(&s.kind).and_then(|t| ts.def_ty(*t)) {
                             Some(t) => render(ts, &module, &t),
                             None => well_known(&s.kind),
                         }
-                    };
-                    ty
+                    }
                 })
                 .collect();
             let plan = ResourcePlan {
@@ -114,12 +113,11 @@ impl<'m> Plan<'m> {
             .subresources
             .iter()
             .map(|s| {
-                let ty = if s.kind.kind == resource.kind && s.kind.group == resource.group {
+                if s.kind.kind == resource.kind && s.kind.group == resource.group {
                     object.clone()
                 } else {
                     well_known(&s.kind)
-                };
-                ty
+                }
             })
             .collect();
         let module = vec!["derived".to_owned()];
