@@ -37,7 +37,7 @@ fn rt(name: &str) -> TokenStream {
 
 /// The typed client of one resource.
 pub fn resource_client(runtime: &syn::Path, plan: &ResourcePlan) -> Item {
-    let ResourcePlan { resource: r, module, object, names, prelude, .. } = plan;
+    let ResourcePlan { resource: r, module, object, names, prelude, deprecated, .. } = plan;
     let name = names.client.clone();
     let client_ident = ident(&name);
     let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
@@ -96,6 +96,7 @@ pub fn resource_client(runtime: &syn::Path, plan: &ResourcePlan) -> Item {
         #[doc = #summary]
         #[doc = ""]
         #[doc = #methods_doc]
+        #deprecated
         #[derive(Clone)]
         pub struct #client_ident(#resource_client<#object>);
 
@@ -465,7 +466,7 @@ fn gv_client(module: &ModPath, list: &[ResourcePlan]) -> Item {
     let doc = format!(" The `{}` API: a client for each of its resources.", gv.unwrap_or_default());
     let mut sorted: Vec<&ResourcePlan> = list.iter().collect();
     sorted.sort_by(|a, b| a.resource.plural.cmp(&b.resource.plural));
-    let accessors = sorted.iter().map(|ResourcePlan { resource: r, object, names, .. }| {
+    let accessors = sorted.iter().map(|ResourcePlan { resource: r, object, names, deprecated, .. }| {
         let method = ident(&names.accessor);
         let typed = ident(&names.client);
         let plural = &r.plural;
@@ -478,6 +479,7 @@ fn gv_client(module: &ModPath, list: &[ResourcePlan]) -> Item {
                     let all = rt("AllNamespaces");
                     quote! {
                         #[doc = #doc]
+                        #deprecated
                         pub fn #method(&self) -> #all<#object> {
                             #all::new(self.client.clone())
                         }
@@ -485,6 +487,7 @@ fn gv_client(module: &ModPath, list: &[ResourcePlan]) -> Item {
                 });
             quote! {
                 #[doc = #doc]
+                #deprecated
                 #[inline]
                 pub fn #method(&self, namespace: &str) -> #typed {
                     #typed::new(self.client.clone(), namespace)
@@ -495,6 +498,7 @@ fn gv_client(module: &ModPath, list: &[ResourcePlan]) -> Item {
             let doc = format!(" The `{plural}` of the cluster.");
             quote! {
                 #[doc = #doc]
+                #deprecated
                 #[inline]
                 pub fn #method(&self) -> #typed {
                     #typed::new(self.client.clone())

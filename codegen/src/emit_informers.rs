@@ -31,7 +31,9 @@ pub fn items(plan: &Plan, emit: &BTreeSet<Artifact>) -> Vec<Item> {
     let mut factory_modules = Vec::new();
     for (module, list) in &plan.modules {
         let mut accessors = Vec::new();
-        for ResourcePlan { resource: r, object, names, .. } in list.iter().filter(|t| informable(t.resource)) {
+        for ResourcePlan { resource: r, object, names, deprecated, .. } in
+            list.iter().filter(|t| informable(t.resource))
+        {
             let plural = &r.plural;
             if listers {
                 let name = names.lister.clone();
@@ -45,6 +47,7 @@ pub fn items(plan: &Plan, emit: &BTreeSet<Artifact>) -> Vec<Item> {
                 };
                 let tokens = quote! {
                     #[doc = #doc]
+                    #deprecated
                     pub type #id = #runtime::informer::Lister<#object>;
                 };
                 out.push(item(module, name, tokens));
@@ -55,6 +58,7 @@ pub fn items(plan: &Plan, emit: &BTreeSet<Artifact>) -> Vec<Item> {
                 let doc = format!(" The shared informer of `{plural}`: its `informer()` and a `lister()`.");
                 let tokens = quote! {
                     #[doc = #doc]
+                    #deprecated
                     pub type #id = #runtime::informer::Informer<#object>;
                 };
                 out.push(item(module, name, tokens));
@@ -62,6 +66,7 @@ pub fn items(plan: &Plan, emit: &BTreeSet<Artifact>) -> Vec<Item> {
                 let doc = format!(" The informer of `{plural}`, the same one each time.");
                 accessors.push(quote! {
                     #[doc = #doc]
+                    #deprecated
                     #[inline]
                     pub fn #method(&self) -> #id {
                         #runtime::informer::Informer::new(self.0.informer_for::<#object>())

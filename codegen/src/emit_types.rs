@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::rust_names::{Prelude, ident};
-use crate::typespace::{EnumDef, Field, ItemKind, ModPath, ResourceInfo, StructDef, Ty, TypeSpace};
+use crate::typespace::{EnumDef, Field, ItemKind, MAP, ModPath, ResourceInfo, StructDef, Ty, TypeSpace, extern_path};
 
 /// The tokens of one item, and for a struct or an enum the text of its runtime macro
 /// invocation, which is laid out here because a formatter cannot lay out a macro's body
@@ -108,20 +108,25 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
     let prelude = ts.prelude(module);
     let unknown = s.unknown_fields.as_ref().map(|u| {
         let u = ident(u);
-        let string = prelude.path("String");
+        let map = render(ts, module, &Ty::Map(Box::new(Ty::Extern("serde_json::Value".into()))));
         quote! {
             /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
-            pub #u: std::collections::BTreeMap<#string, serde_json::Value>,
+            pub #u: #map,
         }
     });
     // Schema defaults of required scalars make `Default` a hand-written impl.
     let schema_defaults = s.fields.iter().any(|f| f.default.is_some());
     let default = (s.default && !schema_defaults).then(|| quote!(Default,));
     let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s, &prelude));
+    let deprecated =
+        s.resource.as_ref().and_then(|r| r.deprecated.as_deref()).map(|note| quote!(#[deprecated(note = #note)]));
+    let eq = s.eq.then(|| quote!(, Eq));
+    let hash = s.hash.then(|| quote!(, Hash));
 
     quote! {
         #docs
-        #[derive(Clone, Debug, #default PartialEq)]
+        #deprecated
+        #[derive(Clone, Debug, #default PartialEq #eq #hash)]
         pub struct #name {
             #(#fields)*
             #unknown
@@ -172,8 +177,20 @@ fn default_impl(name: &syn::Ident, s: &StructDef, prelude: &Prelude) -> TokenStr
 /// The `resource!` invocation that gives a resource k8s-openapi's traits, so `kube::Api<T>`
 /// takes it.
 fn resource(runtime: &str, name: &str, r: &ResourceInfo) -> String {
-    let ResourceInfo { group, version, kind, plural, namespaced, list_kind, custom, status, scale, selectable, lists } =
-        r;
+    let ResourceInfo {
+        group,
+        version,
+        kind,
+        plural,
+        namespaced,
+        list_kind,
+        custom,
+        status,
+        scale,
+        selectable,
+        lists,
+        ..
+    } = r;
     let api_version = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
     let scope = if *namespaced { "Namespaced" } else { "Cluster" };
     let mut out = format!(
@@ -236,21 +253,19 @@ fn object(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &Struc
     out
 }
 
-/// [`render`] as text, spaced as rustfmt would.
+/// [`render`] as text, spaced as rustfmt would: by the name a `use` of the module imports,
+/// else by path.
 fn render_text(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> String {
+    let short = |written: String| match ts.imported(from, &written) {
+        Some(name) => name.to_owned(),
+        None => written,
+    };
     match ty {
-        Ty::Local(id) => {
-            let to = &ts.items[*id];
-            let common = from.iter().zip(&to.module).take_while(|(a, b)| a == b).count();
-            let mut parts: Vec<String> = (common..from.len()).map(|_| "super".to_owned()).collect();
-            parts.extend(to.module[common..].iter().map(|m| ident(m).to_string()));
-            parts.push(ident(&to.name).to_string());
-            parts.join("::")
-        }
-        Ty::Extern(path) => path.split("::").map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::"),
+        Ty::Local(id) => short(ts.local_path(from, *id)),
+        Ty::Extern(path) => short(extern_path(path)),
         Ty::Vec(inner) => format!("{}<{}>", ts.prelude(from).text("Vec"), render_text(ts, from, inner)),
         Ty::Map(inner) => {
-            format!("std::collections::BTreeMap<{}, {}>", ts.prelude(from).text("String"), render_text(ts, from, inner))
+            format!("{}<{}, {}>", short(MAP.to_owned()), ts.prelude(from).text("String"), render_text(ts, from, inner))
         }
         Ty::Option(inner) => format!("{}<{}>", ts.prelude(from).text("Option"), render_text(ts, from, inner)),
         Ty::Boxed(inner) => format!("{}<{}>", ts.prelude(from).text("Box"), render_text(ts, from, inner)),

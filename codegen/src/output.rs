@@ -60,6 +60,8 @@ pub struct Unit {
     pub text: String,
     /// Names the runtime's client module `rt`, which its module then imports.
     pub uses_rt: bool,
+    /// The module's `use` lines rather than an item: written with the `rt` import, first.
+    pub imports: bool,
 }
 
 /// CPU time spent emitting tokens and formatting them, summed over threads.
@@ -88,6 +90,21 @@ impl Work {
 /// `runtime` is the runtime's path as text.
 pub fn units(ts: &TypeSpace, runtime: &str, clients: Vec<Item>, work: &Work) -> Result<Vec<Unit>, Error> {
     let mut units = formatted_items(ts, runtime, work)?;
+    let modules: BTreeSet<&ModPath> = ts.items.iter().map(|i| &i.module).collect();
+    for module in modules {
+        let lines = ts.use_lines(module);
+        if !lines.is_empty() {
+            let text = lines.join("\n");
+            units.push(Unit {
+                module: module.clone(),
+                rank: 0,
+                name: String::new(),
+                text,
+                uses_rt: false,
+                imports: true,
+            });
+        }
+    }
     // Token streams stay on this thread; their text is parsed and formatted in parallel.
     let texts: Vec<(ModPath, String, String, Option<String>, bool)> = clients
         .into_iter()
@@ -113,7 +130,7 @@ pub fn units(ts: &TypeSpace, runtime: &str, clients: Vec<Item>, work: &Work) -> 
             text.push_str("}\n");
         }
         Work::add(&work.format, started);
-        Ok(Unit { module, rank: 1, name, text, uses_rt })
+        Ok(Unit { module, rank: 1, name, text, uses_rt, imports: false })
     })
     .into_iter()
     .collect();
@@ -132,11 +149,16 @@ pub fn module_tree(units: &[Unit], root_file: &str, root_docs: &str, runtime: &s
     for job in jobs {
         let root = job.path.is_empty();
         let mut text = format(head(&job, root.then_some(root_docs)), &job.path)?;
-        if uses_rt(units, job.node, &job.path) {
+        let uses = use_lines(units, job.node, &job.path, runtime);
+        if !uses.is_empty() {
             let gap = if text.is_empty() { "" } else { "\n" };
-            text.push_str(&format!("{gap}{}\n", emit_clients::rt_use(runtime)));
+            text.push_str(gap);
+            for line in uses {
+                text.push_str(&line);
+                text.push('\n');
+            }
         }
-        for &id in &job.node.items {
+        for &id in job.node.items.iter().filter(|&&id| !units[id].imports) {
             if !text.is_empty() && !text.ends_with("\n\n") {
                 text.push('\n');
             }
@@ -152,29 +174,33 @@ pub fn module_tree(units: &[Unit], root_file: &str, root_docs: &str, runtime: &s
 pub fn single_file(units: &[Unit], file: &str, runtime: &str) -> Result<Files, Error> {
     let root = tree(units);
     let mut text = format!("{HEADER}\n");
-    inline(&root, &mut Vec::new(), units, &emit_clients::rt_use(runtime), &mut text);
+    inline(&root, &mut Vec::new(), units, runtime, &mut text);
     Ok(Files([(PathBuf::from(file), text)].into_iter().collect()))
 }
 
-fn inline(node: &Node, path: &mut ModPath, units: &[Unit], rt_use: &str, out: &mut String) {
+fn inline(node: &Node, path: &mut ModPath, units: &[Unit], runtime: &str, out: &mut String) {
     let indent = "    ".repeat(path.len());
     for (name, child) in &node.children {
         out.push('\n');
         path.push(name.clone());
         out.push_str(&format!("{indent}/// The `{}` module.\n", path.join("::")));
         if path.len() == 1 {
-            out.push_str(&format!("{indent}#[allow({ALLOWED_DOC_LINTS})]\n"));
+            out.push_str(&format!("{indent}#[allow({ALLOWED_LINTS})]\n"));
         }
         out.push_str(&format!("{indent}pub mod {} {{\n", ident(name)));
-        inline(child, path, units, rt_use, out);
+        inline(child, path, units, runtime, out);
         out.push_str(&format!("{indent}}}\n"));
         path.pop();
     }
     let inner = "    ".repeat(path.len());
-    if uses_rt(units, node, path) {
-        out.push_str(&format!("\n{inner}{rt_use}\n"));
+    let uses = use_lines(units, node, path, runtime);
+    if !uses.is_empty() {
+        out.push('\n');
+        for line in uses {
+            out.push_str(&format!("{inner}{line}\n"));
+        }
     }
-    for &id in &node.items {
+    for &id in node.items.iter().filter(|&&id| !units[id].imports) {
         out.push('\n');
         // Generated text has no multi-line literals (docs are one attribute a line), so
         // indenting line by line is safe.
@@ -188,15 +214,29 @@ fn inline(node: &Node, path: &mut ModPath, units: &[Unit], rt_use: &str, out: &m
     }
 }
 
-/// Whether a module has clients, which name the runtime's client module `rt`. The root, whose
-/// children are group modules of any name, spells paths out instead.
-fn uses_rt(units: &[Unit], node: &Node, path: &ModPath) -> bool {
-    !path.is_empty() && node.items.iter().any(|&id| units[id].uses_rt)
+/// A module's `use` lines, in order: the types it imports, and the runtime's client module as
+/// `rt` where it has clients. The root, whose children are group modules of any name, spells
+/// paths out instead.
+fn use_lines(units: &[Unit], node: &Node, path: &ModPath, runtime: &str) -> Vec<String> {
+    let mut lines: Vec<String> = node
+        .items
+        .iter()
+        .filter(|&&id| units[id].imports)
+        .flat_map(|&id| units[id].text.lines().map(str::to_owned))
+        .collect();
+    if !path.is_empty() && node.items.iter().any(|&id| units[id].uses_rt) {
+        lines.push(emit_clients::rt_use(runtime));
+    }
+    lines.sort_by(|a, b| (a.starts_with("use super::"), a).cmp(&(b.starts_with("use super::"), b)));
+    lines
 }
 
-/// Clippy lints about the layout of doc lists, which generated modules allow: descriptions
-/// are the API authors' text, verbatim.
-const ALLOWED_DOC_LINTS: &str = "missing_docs, clippy::doc_lazy_continuation, clippy::doc_overindented_list_items";
+/// Lints generated modules allow: `missing_docs` (a schema without a description has nothing
+/// to say), `deprecated` (a deprecated version's own clients and informers name its type; users
+/// are warned where they name it), and clippy's lints about the layout of doc lists
+/// (descriptions are the API authors' text, verbatim).
+const ALLOWED_LINTS: &str =
+    "missing_docs, deprecated, clippy::doc_lazy_continuation, clippy::doc_overindented_list_items";
 
 /// The module tree of sorted units.
 fn tree(units: &[Unit]) -> Node {
@@ -225,7 +265,7 @@ fn formatted_items(ts: &TypeSpace, runtime: &str, work: &Work) -> Result<Vec<Uni
         if let Some(trailer) = trailer {
             text.push_str(&trailer);
         }
-        Ok(Unit { module: item.module.clone(), rank: 0, name: item.name.clone(), text, uses_rt: false })
+        Ok(Unit { module: item.module.clone(), rank: 0, name: item.name.clone(), text, uses_rt: false, imports: false })
     })
     .into_iter()
     .collect()
@@ -278,7 +318,7 @@ fn head(job: &Job, inner_docs: Option<&str>) -> TokenStream {
         quote!(#(#![doc = #lines])*)
     });
     let allow = job.path.is_empty().then(|| {
-        let lints: TokenStream = ALLOWED_DOC_LINTS.parse().expect("lint names");
+        let lints: TokenStream = ALLOWED_LINTS.parse().expect("lint names");
         quote!(#[allow(#lints)])
     });
     let mods = job.node.children.keys().map(|name| {

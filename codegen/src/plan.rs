@@ -34,6 +34,8 @@ pub struct ResourcePlan<'m> {
     pub names: ResourceNames,
     /// How its module writes the prelude's names.
     pub prelude: Prelude,
+    /// `#[deprecated(note = ...)]` for a deprecated version, on everything named after it.
+    pub deprecated: Option<TokenStream>,
     /// The body type of each subresource, in the resource's order: the object itself when
     /// the subresource's kind is the resource's, else the kind's type.
     pub subresource_types: Vec<TokenStream>,
@@ -92,6 +94,7 @@ impl<'m> Plan<'m> {
                 .collect();
             let plan = ResourcePlan {
                 resource: r,
+                deprecated: deprecated(r),
                 local: matches!(ty, Ty::Local(_)),
                 prelude: Prelude::new(|n| ts.defines(&module, n)),
                 names: names.of(r),
@@ -123,6 +126,7 @@ impl<'m> Plan<'m> {
         let module = vec!["derived".to_owned()];
         let plan = ResourcePlan {
             resource,
+            deprecated: deprecated(resource),
             module: module.clone(),
             object,
             local: true,
@@ -144,6 +148,10 @@ impl ResourcePlan<'_> {
     pub fn subresource_type(&self, index: usize) -> TokenStream {
         self.subresource_types.get(index).cloned().unwrap_or_else(|| quote!(serde_json::Value))
     }
+}
+
+fn deprecated(r: &Resource) -> Option<TokenStream> {
+    crate::typespace::deprecation_note(r).map(|note| quote!(#[deprecated(note = #note)]))
 }
 
 /// A path as Rust writes it, without the spaces token printing puts around `::`.

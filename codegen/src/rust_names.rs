@@ -113,6 +113,11 @@ const PRELUDE: &[(&str, &str)] = &[
     ("IntoIterator", "::core::iter::IntoIterator"),
 ];
 
+/// Whether `name` is a prelude name generated code writes.
+pub fn is_prelude(name: &str) -> bool {
+    PRELUDE.iter().any(|(n, _)| *n == name)
+}
+
 /// Whether a module with these type names shadows a prelude name generated code writes.
 pub fn shadows_prelude(names: &std::collections::BTreeSet<String>) -> bool {
     PRELUDE.iter().any(|(n, _)| names.contains(*n))

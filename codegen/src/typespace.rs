@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kube_codegen_openapi::{Additional, Gvk, Model, Resource, Schema, SchemaType, Scope, TypeDef, TypeId};
 
-use crate::rust_names::{Prelude, field_ident, pascal, type_ident, unique};
+use crate::rust_names::{Prelude, field_ident, ident, pascal, type_ident, unique};
 use crate::settings::{Settings, TypeMode};
 
 /// A module below the generated root, as its path segments (`["apps", "v1"]`).
@@ -31,6 +31,7 @@ pub enum Ty {
 const VALUE: &str = "serde_json::Value";
 const OBJECT_META: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta";
 const TIME: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::Time";
+const MICRO_TIME: &str = "k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime";
 const INT_OR_STRING: &str = "k8s_openapi::apimachinery::pkg::util::intstr::IntOrString";
 const QUANTITY: &str = "k8s_openapi::apimachinery::pkg::api::resource::Quantity";
 const BYTE_STRING: &str = "k8s_openapi::ByteString";
@@ -66,6 +67,13 @@ const EXTERN_DEFAULTS: &[&str] = &[
     OBJECT_REFERENCE,
 ];
 
+/// Extern types that implement `Eq` (k8s-openapi's timestamps and byte strings do; its
+/// structs and `Quantity` do not), and of those, the ones that implement `Hash`.
+const EXTERN_EQ: &[&str] = &["String", "i32", "i64", "bool", VALUE, TIME, MICRO_TIME, INT_OR_STRING, BYTE_STRING];
+/// `serde_json::Value` is `Hash` only from serde_json 1.0.128 on, and generated crates ask
+/// for any 1.x; k8s-openapi's `Eq` types are not `Hash`.
+const EXTERN_HASH: &[&str] = &["String", "i32", "i64", "bool"];
+
 /// Index of an [`Item`].
 pub type ItemId = usize;
 
@@ -100,6 +108,10 @@ pub struct StructDef {
     pub resource: Option<Box<ResourceInfo>>,
     /// Whether `Default` can be derived.
     pub default: bool,
+    /// Whether every field is `Eq`, so the struct derives it.
+    pub eq: bool,
+    /// Whether every field is `Hash`, so the struct derives it.
+    pub hash: bool,
 }
 
 #[derive(Debug)]
@@ -148,6 +160,19 @@ pub struct ResourceInfo {
     pub selectable: Vec<String>,
     /// The schema reduced to its list semantics, as JSON.
     pub lists: Option<String>,
+    /// Why the version is deprecated, when it is.
+    pub deprecated: Option<String>,
+}
+
+/// The note of a deprecated resource version: the CRD's `deprecationWarning`, or what the API
+/// server says when there is none.
+pub fn deprecation_note(r: &Resource) -> Option<String> {
+    r.deprecated.then(|| {
+        r.deprecation_warning.clone().unwrap_or_else(|| {
+            let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
+            format!("{gv} {} is deprecated", r.kind)
+        })
+    })
 }
 
 /// The whole type space.
@@ -160,7 +185,13 @@ pub struct TypeSpace {
     shadows_prelude: bool,
     /// How each IR type is referred to.
     defs: HashMap<TypeId, Ty>,
+    /// Per module, the paths its `use` imports: path as written without the import -> the
+    /// name it is written by.
+    imports: HashMap<ModPath, BTreeMap<String, String>>,
 }
+
+/// How a map field is written without an import.
+pub const MAP: &str = "std::collections::BTreeMap";
 
 /// The Rust module of an API group-version.
 pub fn gv_module(modules: &BTreeMap<String, String>, group: &str, version: &str) -> ModPath {
@@ -220,6 +251,8 @@ impl TypeSpace {
         ts.shadows_prelude = ts.names.values().any(crate::rust_names::shadows_prelude);
         ts.box_cycles();
         ts.compute_defaults();
+        ts.compute_eq_hash();
+        ts.compute_imports();
         if !settings.docs {
             ts.drop_descriptions();
         }
@@ -260,6 +293,103 @@ impl TypeSpace {
             }
             Ty::Extern(path) => Some(path.clone()),
             _ => None,
+        }
+    }
+
+    /// The name `module` writes `path` by, when it imports it.
+    pub fn imported(&self, module: &ModPath, path: &str) -> Option<&str> {
+        self.imports.get(module)?.get(path).map(String::as_str)
+    }
+
+    /// The `use` lines of `module`, sorted: crates' paths, then relative ones; names from one
+    /// module share a line (`use k8s_openapi::...::v1::{ObjectMeta, Time};`).
+    pub fn use_lines(&self, module: &ModPath) -> Vec<String> {
+        let Some(imports) = self.imports.get(module) else { return Vec::new() };
+        let mut parents: BTreeMap<(bool, &str), Vec<&str>> = BTreeMap::new();
+        for path in imports.keys() {
+            let (parent, name) = path.rsplit_once("::").unwrap_or(("", path));
+            parents.entry((parent.starts_with("super"), parent)).or_default().push(name);
+        }
+        parents
+            .into_iter()
+            .map(|((_, parent), names)| match names.as_slice() {
+                [one] => format!("use {parent}::{one};"),
+                many => format!("use {parent}::{{{}}};", many.join(", ")),
+            })
+            .collect()
+    }
+
+    /// Item `id` as `from` writes it without imports: its name in the same module, else a
+    /// path through `super`.
+    pub fn local_path(&self, from: &ModPath, id: ItemId) -> String {
+        let to = &self.items[id];
+        let common = from.iter().zip(&to.module).take_while(|(a, b)| a == b).count();
+        let mut parts: Vec<String> = (common..from.len()).map(|_| "super".to_owned()).collect();
+        parts.extend(to.module[common..].iter().map(|m| ident(m).to_string()));
+        parts.push(ident(&to.name).to_string());
+        parts.join("::")
+    }
+
+    /// Each module imports the types of other modules and crates its items name by a path,
+    /// so fields read `Option<ObjectMeta>`: every such name that one path alone has in the
+    /// module, that no item or reserved name of the module takes, and that is a type's name
+    /// (not `serde_json::Value`, whose `Value` would say less than its path).
+    fn compute_imports(&mut self) {
+        let mut candidates: HashMap<ModPath, BTreeMap<String, BTreeSet<String>>> = HashMap::new();
+        for item in &self.items {
+            let mut found = Vec::new();
+            match &item.kind {
+                ItemKind::Struct(s) => {
+                    for f in &s.fields {
+                        self.importable(&item.module, &f.ty, &mut found);
+                    }
+                    if s.unknown_fields.is_some() {
+                        found.push((MAP.to_owned(), "BTreeMap".to_owned()));
+                    }
+                }
+                ItemKind::Alias(ty) => self.importable(&item.module, ty, &mut found),
+                ItemKind::Enum(_) | ItemKind::ReExport(_) => {}
+            }
+            let module = candidates.entry(item.module.clone()).or_default();
+            for (path, name) in found {
+                module.entry(name).or_default().insert(path);
+            }
+        }
+        for (module, names) in candidates {
+            let imports: BTreeMap<String, String> = names
+                .into_iter()
+                .filter(|(name, paths)| {
+                    paths.len() == 1
+                        && name.starts_with(|c: char| c.is_ascii_uppercase())
+                        && !self.defines(&module, name)
+                        && !crate::rust_names::is_prelude(name)
+                })
+                .filter_map(|(name, paths)| Some((paths.into_iter().next()?, name)))
+                .collect();
+            if !imports.is_empty() {
+                self.imports.insert(module, imports);
+            }
+        }
+    }
+
+    /// The paths in `ty`, as `from` writes them without imports, and their last segments.
+    fn importable(&self, from: &ModPath, ty: &Ty, out: &mut Vec<(String, String)>) {
+        match ty {
+            Ty::Local(id) if self.items[*id].module != *from => {
+                out.push((self.local_path(from, *id), ident(&self.items[*id].name).to_string()));
+            }
+            Ty::Local(_) => {}
+            Ty::Extern(path) if path.contains("::") && path != VALUE => {
+                let written = extern_path(path);
+                let name = written.rsplit("::").next().unwrap_or_default().to_owned();
+                out.push((written, name));
+            }
+            Ty::Extern(_) => {}
+            Ty::Map(inner) => {
+                out.push((MAP.to_owned(), "BTreeMap".to_owned()));
+                self.importable(from, inner, out);
+            }
+            Ty::Vec(inner) | Ty::Option(inner) | Ty::Boxed(inner) => self.importable(from, inner, out),
         }
     }
 
@@ -389,7 +519,7 @@ impl TypeSpace {
         // collide with a property's.
         let unknown_fields =
             schema.extensions.preserve_unknown_fields.then(|| unique("other_fields", |n| idents.contains(n)));
-        StructDef { fields, unknown_fields, resource: None, default: true }
+        StructDef { fields, unknown_fields, resource: None, default: true, eq: true, hash: true }
     }
 
     /// The Rust type of a schema in a field or item position; nested objects and enums
@@ -546,6 +676,53 @@ impl TypeSpace {
         }
     }
 
+    /// Which structs can derive `Eq` and `Hash`: those whose fields all implement them, found
+    /// as the greatest fixpoint, so a recursive type that only refers to itself keeps them.
+    fn compute_eq_hash(&mut self) {
+        loop {
+            let mut changed = false;
+            for id in 0..self.items.len() {
+                let ItemKind::Struct(s) = &self.items[id].kind else { continue };
+                let value = Ty::Extern(VALUE.into());
+                let mut types = s.fields.iter().map(|f| &f.ty).chain(s.unknown_fields.as_ref().map(|_| &value));
+                let eq = s.eq && types.clone().all(|t| self.implements(t, EXTERN_EQ, false));
+                let hash = s.hash && eq && types.all(|t| self.implements(t, EXTERN_HASH, true));
+                if let ItemKind::Struct(s) = &mut self.items[id].kind
+                    && (s.eq, s.hash) != (eq, hash)
+                {
+                    (s.eq, s.hash) = (eq, hash);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Whether a type implements `Eq` (`hash` false, externs from `externs`) or `Hash`, as
+    /// currently known.
+    fn implements(&self, ty: &Ty, externs: &[&str], hash: bool) -> bool {
+        match ty {
+            Ty::Vec(inner) | Ty::Map(inner) | Ty::Option(inner) | Ty::Boxed(inner) => {
+                self.implements(inner, externs, hash)
+            }
+            Ty::Extern(path) => externs.contains(&path.as_str()),
+            Ty::Local(id) => match &self.items[*id].kind {
+                ItemKind::Struct(s) => {
+                    if hash {
+                        s.hash
+                    } else {
+                        s.eq
+                    }
+                }
+                ItemKind::Enum(_) => true,
+                ItemKind::Alias(t) => self.implements(t, externs, hash),
+                ItemKind::ReExport(_) => false,
+            },
+        }
+    }
+
     /// Whether a type implements `Default` (as currently known).
     pub fn has_default(&self, ty: &Ty) -> bool {
         match ty {
@@ -560,6 +737,11 @@ impl TypeSpace {
             },
         }
     }
+}
+
+/// An extern path as Rust writes it, every segment an identifier.
+pub fn extern_path(path: &str) -> String {
+    path.split("::").map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::")
 }
 
 /// What kind of object a struct is.
@@ -620,6 +802,7 @@ fn resource_info(r: &Resource, lists: &mut crate::list_schema::Reducer) -> Resou
         scale,
         selectable: r.selectable_fields.clone(),
         lists: r.ty.and_then(|t| lists.of(t)),
+        deprecated: deprecation_note(r),
     }
 }
 

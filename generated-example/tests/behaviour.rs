@@ -152,3 +152,21 @@ fn descriptions_never_become_code() {
     assert!(!hits.is_empty(), "the adversarial description is missing");
     assert!(hits.iter().all(|l| l.trim_start().starts_with("///")), "description text outside a doc comment: {hits:?}");
 }
+
+#[test]
+fn nested_types_whose_fields_allow_it_are_eq_and_hash() {
+    // Strings, integers and maps of them: usable as set members and map keys, as k8s-openapi's
+    // simple types are.
+    let ports: std::collections::HashSet<widgets::WidgetSpecPorts> = serde_json::from_value(json!([
+        {"name": "http", "number": 80},
+        {"name": "http", "number": 80},
+        {"name": "grpc", "number": 9000}
+    ]))
+    .unwrap();
+    assert_eq!(ports.len(), 2);
+    let source = widgets::WidgetSpecOneSource { path: Some("/a".into()), url: None };
+    let mut counts = std::collections::HashMap::new();
+    *counts.entry(source.clone()).or_insert(0) += 1;
+    *counts.entry(source).or_insert(0) += 1;
+    assert_eq!(counts.into_values().collect::<Vec<_>>(), [2]);
+}

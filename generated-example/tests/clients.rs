@@ -97,10 +97,14 @@ async fn crd_clients_serve_their_verbs_and_subresources() {
     assert_eq!(gadgets.get("g").await.unwrap().metadata.namespace, None);
 
     // The deprecated version is served too, from the same storage, as the real server does.
+    // Naming it warns (its CRD's deprecationWarning), so this test allows it.
+    #[allow(deprecated)]
     let beta = cs.example_v1beta1().widgets("ns");
     let through_beta = beta.list(&ListParams::default()).await.unwrap();
     assert_eq!(through_beta.items.len(), 1);
-    assert_eq!(through_beta.items[0].metadata.name.as_deref(), Some("a"));
+    #[allow(deprecated)]
+    let beta_name = through_beta.items[0].metadata.name.clone();
+    assert_eq!(beta_name.as_deref(), Some("a"));
 
     // The futures are `Send`, so a controller can spawn them.
     let spawned = widgets.clone();

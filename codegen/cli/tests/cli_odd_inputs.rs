@@ -59,7 +59,7 @@ fn simple(group: &str, kind: &str, plural: &str) -> String {
 
 /// (file name, contents): each is legal for the API server.
 fn odd_crds() -> Vec<(String, String)> {
-    let mut out = vec![
+    let mut out: Vec<(&str, String)> = vec![
         ("hyphen-plural", simple("hyphen.example.com", "MyWidget", "my-widgets")),
         ("lower-kind", simple("lower.example.com", "fooBar", "foobars")),
         ("hyphen-kind", simple("hyphenkind.example.com", "Foo-Bar", "foo-bars")),
@@ -147,6 +147,36 @@ fn odd_crds() -> Vec<(String, String)> {
             ),
         ),
         ("plural-keyword", simple("kw.example.com", "Fn", "fn")),
+        (
+            // Kinds named like the types generated modules import: those keep their paths.
+            "kinds-like-imports",
+            ["ObjectMeta", "Time", "BTreeMap", "IntOrString"]
+                .iter()
+                .map(|kind| {
+                    crd(
+                        "imports.example.com",
+                        kind,
+                        &format!("{}s", kind.to_lowercase()),
+                        &v1("                when: {type: string, format: date-time}
+                labels: {type: object, additionalProperties: {type: string}}
+                port: {x-kubernetes-int-or-string: true}
+                ratio: {type: number}
+                pairs: {type: array, items: {type: object, properties: {a: {type: string}, b: {type: number}}}}
+                anything: {x-kubernetes-preserve-unknown-fields: true}"),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("---\n"),
+        ),
+        (
+            "deprecated-version",
+            crd(
+                "old.example.com",
+                "Old",
+                "olds",
+                &v1("").replace("storage: true", "storage: true\n      deprecated: true"),
+            ),
+        ),
         ("kind-prelude-more", simple("more.example.com", "Vec-Box", "vec-boxes")),
     ];
     out.sort_by(|a, b| a.0.cmp(b.0));

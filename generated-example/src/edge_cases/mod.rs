@@ -4,6 +4,7 @@
 /// The `edge` module.
 #[allow(
     missing_docs,
+    deprecated,
     clippy::doc_lazy_continuation,
     clippy::doc_overindented_list_items
 )]

@@ -4,6 +4,7 @@
 /// The `apimachinery` module.
 #[allow(
     missing_docs,
+    deprecated,
     clippy::doc_lazy_continuation,
     clippy::doc_overindented_list_items
 )]
@@ -11,6 +12,7 @@ pub mod apimachinery;
 /// The `tree` module.
 #[allow(
     missing_docs,
+    deprecated,
     clippy::doc_lazy_continuation,
     clippy::doc_overindented_list_items
 )]
