@@ -124,7 +124,9 @@ fn extern_types_replace_definitions() {
     ]);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     let tree = std::fs::read_to_string(out.join("tree/v1.rs")).unwrap();
-    assert!(tree.contains("pub label: Option<my_crate::labels::Label>"), "{tree}");
+    // Named by the path given, imported as other modules' types are.
+    assert!(tree.contains("use my_crate::labels::Label;"), "{tree}");
+    assert!(tree.contains("pub label: Option<Label>"), "{tree}");
     assert!(!tree.contains("pub type Label"));
     let bad = run(&["generate", api.to_str().unwrap(), "--extern-type", "X=Vec<u8>", "--out", out.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
