@@ -126,7 +126,9 @@ impl<'m> Plan<'m> {
         let module = vec!["derived".to_owned()];
         let plan = ResourcePlan {
             resource,
-            deprecated: deprecated(resource),
+            // A derived version marked deprecated is the author's own API: the CRD says so to
+            // the cluster's users, but the author's code, which still serves it, is not warned.
+            deprecated: None,
             module: module.clone(),
             object,
             local: true,

@@ -11,6 +11,8 @@ fn included_types_work() {
         "metadata": {"name": "w"},
         "anything": {"goes": true}
     });
+    // v1beta1 is deprecated (its CRD's deprecationWarning): naming it warns.
+    #[allow(deprecated)]
     let w: example::v1beta1::Widget = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(serde_json::to_value(&w).unwrap(), v);
     assert_eq!(<example::v1::Widget as k8s_openapi::Resource>::URL_PATH_SEGMENT, "widgets");

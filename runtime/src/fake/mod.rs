@@ -479,7 +479,7 @@ where
         let (parts, body) = request.into_parts();
         let body = match body.collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) => return Ok(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("reading the body: {e}"))),
+            Err(e) => return Ok(bad_request(&format!("reading the body: {e}")).response()),
         };
         Ok(respond(parts, body).await)
     })
@@ -570,10 +570,13 @@ impl ApiServer {
         {
             return response;
         }
-        let mut target = match self.route(&parts.uri) {
-            Ok(t) => t,
-            Err(response) => return *response,
-        };
+        into_response(self.dispatch(&parts, &body))
+    }
+
+    /// One request on a resource's endpoints, answered without HTTP: routing, the recorded
+    /// action, reactors, then the verb or subresource.
+    fn dispatch(&self, parts: &http::request::Parts, body: &[u8]) -> Handled {
+        let mut target = self.route(&parts.uri)?;
         let agent = parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
         target.manager = match target.query.get("fieldManager") {
             Some(m) if !m.is_empty() => m.clone(),
@@ -616,70 +619,69 @@ impl ApiServer {
             match reactor(&action) {
                 Reaction::Pass => continue,
                 Reaction::Respond(code, body) => {
-                    return respond(StatusCode::from_u16(code).unwrap_or(StatusCode::OK), &body);
+                    return ok(StatusCode::from_u16(code).unwrap_or(StatusCode::OK), body);
                 }
                 Reaction::Fail { code, reason, retry_after } => {
                     let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    let mut response = status(code, &reason, &format!("injected failure: {reason}"));
-                    if let Some(seconds) = retry_after {
-                        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
-                    }
-                    return response;
+                    let message = format!("injected failure: {reason}");
+                    return Err(ApiError {
+                        retry_after: retry_after.map(u64::from),
+                        ..status(code, &reason, &message)
+                    });
                 }
             }
         }
         // DeleteOptions come as a body or as query parameters.
-        let options: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let options: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
         let propagation =
             options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
         target.background = matches!(propagation, Some("Background" | "Foreground"));
         if target.served.create_only {
             return match (&parts.method, &target.name) {
-                (&Method::POST, None) => match serde_json::from_slice::<Value>(&body) {
+                (&Method::POST, None) => match serde_json::from_slice::<Value>(body) {
                     Ok(mut object @ Value::Object(_)) => {
                         if object["status"].is_null() {
                             object["status"] = json!({});
                         }
-                        respond(StatusCode::CREATED, &object)
+                        ok(StatusCode::CREATED, object)
                     }
-                    _ => status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+                    _ => Err(bad_request("the body must be a JSON object")),
                 },
-                (method, _) => status(
+                (method, _) => Err(status(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "MethodNotAllowed",
                     &format!("the server does not allow this method on the requested resource ({method})"),
-                ),
+                )),
             };
         }
         if let (Some(sub), Some(name)) = (&target.subresource, &target.name) {
-            return self.subresource(&target, name, sub, &parts.method, &content_type, &body);
+            return self.subresource(&target, name, sub, &parts.method, &content_type, body);
         }
         match (&parts.method, &target.name) {
             (&Method::GET, None) if watch => self.watch(&target),
             (&Method::GET, None) => self.list(&target),
-            (&Method::POST, None) => self.create(&target, &body),
+            (&Method::POST, None) => self.create(&target, body),
             (&Method::DELETE, None) => self.delete_collection(&target),
             (&Method::GET, Some(name)) => self.get(&target, name),
-            (&Method::PUT, Some(name)) => self.update(&target, name, &body),
-            (&Method::PATCH, Some(name)) => self.patch(&target, name, &content_type, &body),
+            (&Method::PUT, Some(name)) => self.update(&target, name, body),
+            (&Method::PATCH, Some(name)) => self.patch(&target, name, &content_type, body),
             (&Method::DELETE, Some(name)) => self.delete(&target, name),
-            (method, _) => {
-                status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &format!("{method} is not served here yet"))
-            }
+            (method, _) => Err(status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                &format!("{method} is not served here yet"),
+            )),
         }
     }
 
-    fn route(&self, uri: &http::Uri) -> Result<Target, Box<Response<Body>>> {
+    fn route(&self, uri: &http::Uri) -> Result<Target, ApiError> {
         let query = uri.query().map(parse_query).unwrap_or_default();
         let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
         let (group, version, rest) = match segments.as_slice() {
             ["api", version, rest @ ..] => ("", *version, rest),
             ["apis", group, version, rest @ ..] => (*group, *version, rest),
             _ => {
-                return Err(Box::new(not_found(&format!(
-                    "the server could not find the requested resource ({})",
-                    uri.path()
-                ))));
+                return Err(not_found(&format!("the server could not find the requested resource ({})", uri.path())));
             }
         };
         let state = self.lock();
@@ -691,16 +693,13 @@ impl ApiServer {
             _ => (None, rest.to_vec()),
         };
         let Some(plural) = rest.first() else {
-            return Err(Box::new(not_found("the server could not find the requested resource")));
+            return Err(not_found("the server could not find the requested resource"));
         };
         let Some(s) = served(plural).cloned() else {
-            return Err(Box::new(not_found(&format!("the server could not find the requested resource ({plural})"))));
+            return Err(not_found(&format!("the server could not find the requested resource ({plural})")));
         };
         if rest.len() > 3 {
-            return Err(Box::new(not_found(&format!(
-                "the server could not find the requested resource ({})",
-                uri.path()
-            ))));
+            return Err(not_found(&format!("the server could not find the requested resource ({})", uri.path())));
         }
         Ok(Target {
             resource: (group.to_owned(), version.to_owned(), (*plural).to_owned()),

@@ -11,7 +11,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 
-use super::{Body, ServiceFuture, call_with, parse_query, status};
+use super::responses::bad_request;
+use super::{Body, ServiceFuture, call_with, parse_query};
 
 /// One recorded exchange, in the format of k8s-openapi's test replays.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -83,7 +84,7 @@ impl Replay {
         let Some(expected) = state.exchanges.get(state.next).cloned() else {
             let message = format!("unexpected request after the recording ended: {method} {uri}");
             state.mismatches.push(message.clone());
-            return status(StatusCode::BAD_REQUEST, "BadRequest", &message);
+            return bad_request(&message).response();
         };
         if let Err(difference) = matches(&expected, method, uri, content_type, body) {
             let message = format!(
@@ -91,7 +92,7 @@ impl Replay {
                 expected.request_method, expected.request_url
             );
             state.mismatches.push(message.clone());
-            return status(StatusCode::BAD_REQUEST, "BadRequest", &message);
+            return bad_request(&message).response();
         }
         state.next += 1;
         let mut response = Response::new(Full::new(Bytes::from(expected.response_body)).boxed_unsync());

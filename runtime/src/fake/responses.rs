@@ -10,44 +10,119 @@ pub(super) fn respond(code: StatusCode, body: &Value) -> Response<Body> {
     response
 }
 
-pub(super) fn status(code: StatusCode, reason: &str, message: &str) -> Response<Body> {
-    let body = json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason, "code": code.as_u16(),
-    });
-    respond(code, &body)
+/// A failed request as the API server reports it: the `Status` it answers with. Handlers
+/// return it, so they can be tested without HTTP.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ApiError {
+    pub(crate) code: StatusCode,
+    /// `NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, ...
+    pub(crate) reason: String,
+    pub(crate) message: String,
+    /// The `Status`'s `details`, when the failure names an object.
+    pub(crate) details: Option<Value>,
+    /// Seconds a client should wait before it retries (`Retry-After`).
+    pub(crate) retry_after: Option<u64>,
 }
 
-pub(super) fn failure(
-    code: StatusCode,
-    reason: &str,
-    resource: &ResourceKey,
-    name: &str,
-    message: &str,
-) -> Response<Body> {
-    let body = json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": message, "reason": reason, "code": code.as_u16(),
-        "details": {"name": name, "group": resource.0, "kind": resource.2},
-    });
-    respond(code, &body)
+impl ApiError {
+    /// The `Status` body.
+    pub(super) fn body(&self) -> Value {
+        let mut body = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": self.message, "reason": self.reason, "code": self.code.as_u16(),
+        });
+        if let Some(details) = &self.details {
+            body["details"] = details.clone();
+        }
+        body
+    }
+
+    pub(super) fn response(&self) -> Response<Body> {
+        let mut response = respond(self.code, &self.body());
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+        }
+        response
+    }
 }
 
-pub(super) fn missing(t: &Target, name: &str) -> Response<Body> {
+/// A successful answer.
+pub(crate) enum Reply {
+    /// A JSON body: an object, a list, a `Status` of success.
+    Object(StatusCode, Value),
+    /// Plain text: a pod's log.
+    Text(String),
+    /// A response streamed as it happens: a watch.
+    Stream(Response<Body>),
+}
+
+impl Reply {
+    pub(super) fn response(self) -> Response<Body> {
+        match self {
+            Reply::Object(code, body) => respond(code, &body),
+            Reply::Text(text) => {
+                let mut response = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
+                response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+                response
+            }
+            Reply::Stream(response) => response,
+        }
+    }
+
+    /// The JSON body, for callers that continue from one handler's answer.
+    #[cfg(test)]
+    pub(super) fn object(&self) -> Option<(StatusCode, &Value)> {
+        match self {
+            Reply::Object(code, body) => Some((*code, body)),
+            _ => None,
+        }
+    }
+}
+
+/// What a handler answers.
+pub(crate) type Handled = Result<Reply, ApiError>;
+
+/// An answer as the HTTP response the server sends.
+pub(super) fn into_response(handled: Handled) -> Response<Body> {
+    match handled {
+        Ok(reply) => reply.response(),
+        Err(error) => error.response(),
+    }
+}
+
+/// A JSON success.
+pub(super) fn ok(code: StatusCode, body: Value) -> Handled {
+    Ok(Reply::Object(code, body))
+}
+
+pub(super) fn status(code: StatusCode, reason: &str, message: &str) -> ApiError {
+    ApiError { code, reason: reason.to_owned(), message: message.to_owned(), details: None, retry_after: None }
+}
+
+pub(super) fn bad_request(message: &str) -> ApiError {
+    status(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+pub(super) fn failure(code: StatusCode, reason: &str, resource: &ResourceKey, name: &str, message: &str) -> ApiError {
+    ApiError {
+        details: Some(json!({"name": name, "group": resource.0, "kind": resource.2})),
+        ..status(code, reason, message)
+    }
+}
+
+pub(super) fn missing(t: &Target, name: &str) -> ApiError {
     failure(StatusCode::NOT_FOUND, "NotFound", &t.resource, name, &format!("{} \"{name}\" not found", t.resource.2))
 }
 
-pub(super) fn not_found(message: &str) -> Response<Body> {
+pub(super) fn not_found(message: &str) -> ApiError {
     status(StatusCode::NOT_FOUND, "NotFound", message)
 }
 
-pub(super) fn invalid(kind: &str, name: &str, message: &str) -> Response<Body> {
-    let body = json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": format!("{kind} \"{name}\" is invalid: {message}"), "reason": "Invalid", "code": 422,
-        "details": {"name": name, "kind": kind},
-    });
-    respond(StatusCode::UNPROCESSABLE_ENTITY, &body)
+pub(super) fn invalid(kind: &str, name: &str, message: &str) -> ApiError {
+    ApiError {
+        details: Some(json!({"name": name, "kind": kind})),
+        ..status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &format!("{kind} \"{name}\" is invalid: {message}"))
+    }
 }
 
 pub(super) fn parse_query(query: &str) -> HashMap<String, String> {

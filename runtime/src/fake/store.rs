@@ -16,7 +16,7 @@ impl ApiServer {
     }
 
     /// Stores `object` in place of `name`; `check_version` enforces optimistic concurrency.
-    pub(super) fn replace(&self, t: &Target, name: &str, object: Value, check_version: bool) -> Response<Body> {
+    pub(super) fn replace(&self, t: &Target, name: &str, object: Value, check_version: bool) -> Handled {
         self.update_with(t, name, check_version, |_| Ok(object))
     }
 
@@ -28,17 +28,14 @@ impl ApiServer {
         t: &Target,
         name: &str,
         check_version: bool,
-        change: impl FnOnce(&Value) -> Result<Value, Box<Response<Body>>>,
-    ) -> Response<Body> {
+        change: impl FnOnce(&Value) -> Result<Value, ApiError>,
+    ) -> Handled {
         let mut state = self.lock();
         let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
         let Some(current) = state.objects.get(&t.store).and_then(|o| o.get(&key)).cloned() else {
-            return missing(t, name);
+            return Err(missing(t, name));
         };
-        let mut object = match change(&current) {
-            Ok(o) => o,
-            Err(response) => return *response,
-        };
+        let mut object = change(&current)?;
         let stored_rv = current["metadata"]["resourceVersion"].clone();
         let sent_rv = object["metadata"]["resourceVersion"].as_str();
         if check_version && sent_rv.is_some_and(|rv| json!(rv) != stored_rv) {
@@ -46,14 +43,14 @@ impl ApiServer {
                 "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
                 t.resource.2
             );
-            return failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message);
+            return Err(failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message));
         }
         if object["metadata"]["name"].as_str().is_some_and(|n| n != name) {
-            return invalid(
+            return Err(invalid(
                 &t.served.kind,
                 name,
                 "metadata.name: the name of the object does not match the name on the URL",
-            );
+            ));
         }
         let dry_run = t.query.get("dryRun").is_some_and(|d| d == "All");
         // The server owns these.
@@ -78,9 +75,7 @@ impl ApiServer {
         let spec_changed = object["spec"] != current["spec"];
         object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
-        if let Err(response) = admit(t, name, &mut object) {
-            return *response;
-        }
+        admit(t, name, &mut object)?;
         // Clients may clear managedFields with an empty list; otherwise the server keeps them.
         if !t.applied && !object["metadata"]["managedFields"].as_array().is_some_and(Vec::is_empty) {
             object["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();
@@ -94,10 +89,10 @@ impl ApiServer {
         let finalized = !current["metadata"]["deletionTimestamp"].is_null()
             && object["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
         if object == current {
-            return respond(StatusCode::OK, &current);
+            return ok(StatusCode::OK, current);
         }
         if dry_run {
-            return respond(StatusCode::OK, &object);
+            return ok(StatusCode::OK, object);
         }
         let rv = Self::next_rv(&mut state);
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -108,7 +103,7 @@ impl ApiServer {
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
             self.record(&mut state, &t.store, "MODIFIED", &object, Some(&current));
         }
-        respond(StatusCode::OK, &object)
+        ok(StatusCode::OK, object)
     }
 
     pub(super) fn next_rv(state: &mut State) -> u64 {

@@ -2,15 +2,11 @@
 //! the core API (`eviction`, `binding`, `log`, `token`, `finalize`, `approval`,
 //! `ephemeralcontainers`, `resize`), each changing only what the real one changes.
 
-use bytes::Bytes;
-use http::{Method, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{
-    ApiServer, Body, Target, applied_configuration, apply_patch, missing, not_found, now, refuse_strategic, respond,
-    status,
-};
+use super::responses::{ApiError, Handled, Reply, bad_request, ok};
+use super::{ApiServer, Target, applied_configuration, apply_patch, missing, not_found, now, refuse_strategic, status};
 
 /// The subresources a registered resource has.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -73,11 +69,8 @@ fn set(target: &mut Value, pointer: &str, value: Value) {
     *at = value;
 }
 
-fn success(code: StatusCode) -> Response<Body> {
-    respond(
-        code,
-        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code.as_u16()}),
-    )
+fn success(code: StatusCode) -> Handled {
+    ok(code, json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code.as_u16()}))
 }
 
 impl ApiServer {
@@ -89,7 +82,7 @@ impl ApiServer {
         method: &Method,
         content_type: &str,
         body: &[u8],
-    ) -> Response<Body> {
+    ) -> Handled {
         let (group, _, plural) = &t.resource;
         let kind = (group.as_str(), plural.as_str(), sub);
         let unserved = || not_found(&format!("the server could not find the requested resource ({plural}/{sub})"));
@@ -103,51 +96,53 @@ impl ApiServer {
             _ => false,
         };
         if !served {
-            return unserved();
+            return Err(unserved());
         }
         let Some(current) = self.current(t, name) else {
-            return missing(t, name);
+            return Err(missing(t, name));
         };
         match (kind, method) {
             ((_, _, "scale"), _) => self.scale(t, name, current, method, content_type, body),
             ((_, _, "eviction"), &Method::POST) => {
-                let response = self.delete(t, name);
-                if response.status().is_success() { success(StatusCode::CREATED) } else { response }
+                self.delete(t, name)?;
+                success(StatusCode::CREATED)
             }
             ((_, _, "binding"), &Method::POST) => {
                 let Ok(binding) = serde_json::from_slice::<Value>(body) else {
-                    return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a Binding");
+                    return Err(bad_request("the body must be a Binding"));
                 };
                 let Some(node) = binding["target"]["name"].as_str().filter(|n| !n.is_empty()) else {
-                    return status(StatusCode::BAD_REQUEST, "BadRequest", "Binding.target.name is required");
+                    return Err(bad_request("Binding.target.name is required"));
+                };
+                let already = |bound: &str| {
+                    status(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        &format!("pod {name} is already assigned to node \"{bound}\""),
+                    )
                 };
                 if let Some(bound) = current["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
-                    let message = format!("pod {name} is already assigned to node \"{bound}\"");
-                    return status(StatusCode::CONFLICT, "Conflict", &message);
+                    return Err(already(bound));
                 }
                 let node = node.to_owned();
-                let response = self.update_with(t, name, false, |current| {
+                self.update_with(t, name, false, |current| {
                     // Checked again under the write's lock: two binds race to one winner.
                     if let Some(bound) = current["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
-                        let message = format!("pod {name} is already assigned to node \"{bound}\"");
-                        return Err(Box::new(status(StatusCode::CONFLICT, "Conflict", &message)));
+                        return Err(already(bound));
                     }
                     let mut object = current.clone();
                     object["spec"]["nodeName"] = json!(node);
                     Ok(object)
-                });
-                if response.status().is_success() { success(StatusCode::CREATED) } else { response }
+                })?;
+                success(StatusCode::CREATED)
             }
             ((_, _, "log"), &Method::GET) => {
                 let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
-                let text = self.lock().logs.get(&key).cloned().unwrap_or_default();
-                let mut response = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
-                response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
-                response
+                Ok(Reply::Text(self.lock().logs.get(&key).cloned().unwrap_or_default()))
             }
             ((_, _, "token"), &Method::POST) => {
                 let Ok(mut request) = serde_json::from_slice::<Value>(body) else {
-                    return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a TokenRequest");
+                    return Err(bad_request("the body must be a TokenRequest"));
                 };
                 let seconds = request["spec"]["expirationSeconds"].as_i64().unwrap_or(3600);
                 let expires = k8s_openapi::jiff::Timestamp::now()
@@ -166,22 +161,19 @@ impl ApiServer {
                     "token": format!("fake-token.{namespace}.{name}.{}", uid.as_str().unwrap_or_default()),
                     "expirationTimestamp": expires.to_string(),
                 });
-                respond(StatusCode::CREATED, &request)
+                ok(StatusCode::CREATED, request)
             }
             ((_, _, "status" | "finalize" | "approval" | "ephemeralcontainers" | "resize"), &Method::GET) => {
-                respond(StatusCode::OK, &current)
+                ok(StatusCode::OK, current)
             }
             ((_, _, "status"), &Method::PATCH) if content_type.starts_with("application/apply-patch") => {
                 self.apply(t, name, body)
             }
             ((_, _, part @ ("status" | "finalize" | "approval" | "ephemeralcontainers" | "resize")), _) => {
                 if *method != Method::PUT && *method != Method::PATCH {
-                    return method_not_allowed(method, sub);
+                    return Err(method_not_allowed(method, sub));
                 }
-                let put = match write_body(t, method, content_type, body, "a JSON object") {
-                    Ok(put) => put,
-                    Err(response) => return *response,
-                };
+                let put = write_body(t, method, content_type, body, "a JSON object")?;
                 self.update_with(t, name, put.is_some(), |current| {
                     let sent = match &put {
                         Some(sent) => sent.clone(),
@@ -197,7 +189,7 @@ impl ApiServer {
                     Ok(object)
                 })
             }
-            _ => method_not_allowed(method, sub),
+            _ => Err(method_not_allowed(method, sub)),
         }
     }
 
@@ -209,7 +201,7 @@ impl ApiServer {
         method: &Method,
         content_type: &str,
         body: &[u8],
-    ) -> Response<Body> {
+    ) -> Handled {
         let paths = t.served.options.scale.clone().unwrap_or_default();
         let scale_of = |object: &Value| {
             let selector = match &paths.label_selector_path {
@@ -235,35 +227,25 @@ impl ApiServer {
             })
         };
         let replicas_of = |sent: &Value| {
-            sent["spec"]["replicas"].as_i64().ok_or_else(|| {
-                Box::new(status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "spec.replicas: Required value"))
-            })
+            sent["spec"]["replicas"]
+                .as_i64()
+                .ok_or_else(|| status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", "spec.replicas: Required value"))
         };
-        let response = match *method {
-            Method::GET => return respond(StatusCode::OK, &scale_of(&current)),
+        match *method {
+            Method::GET => return ok(StatusCode::OK, scale_of(&current)),
             // Applied in the object's terms: the manager owns the replicas field the scale
             // subresource maps to, through `scale`.
             Method::PATCH if content_type.starts_with("application/apply-patch") => {
                 let Some(manager) = t.query.get("fieldManager").filter(|m| !m.is_empty()) else {
-                    return status(
-                        StatusCode::BAD_REQUEST,
-                        "BadRequest",
-                        "PATCH, fieldManager is required for apply requests",
-                    );
+                    return Err(bad_request("PATCH, fieldManager is required for apply requests"));
                 };
-                let replicas = match applied_configuration(body).and_then(|sent| replicas_of(&sent)) {
-                    Ok(r) => r,
-                    Err(response) => return *response,
-                };
+                let replicas = replicas_of(&applied_configuration(body)?)?;
                 let mut applied = json!({});
                 set(&mut applied, &pointer(&paths.spec_replicas_path), json!(replicas));
-                self.apply_value(t, name, manager, applied)
+                self.apply_value(t, name, manager, applied)?;
             }
             Method::PUT | Method::PATCH => {
-                let put = match write_body(t, method, content_type, body, "a Scale") {
-                    Ok(put) => put,
-                    Err(response) => return *response,
-                };
+                let put = write_body(t, method, content_type, body, "a Scale")?;
                 self.update_with(t, name, put.is_some(), |current| {
                     let sent = match &put {
                         Some(sent) => sent.clone(),
@@ -274,16 +256,13 @@ impl ApiServer {
                     set(&mut object, &pointer(&paths.spec_replicas_path), json!(replicas));
                     keep_sent_version(&mut object, &sent, method);
                     Ok(object)
-                })
+                })?;
             }
-            _ => return method_not_allowed(method, "scale"),
-        };
-        if !response.status().is_success() {
-            return response;
+            _ => return Err(method_not_allowed(method, "scale")),
         }
         match self.current(t, name) {
-            Some(stored) => respond(StatusCode::OK, &scale_of(&stored)),
-            None => missing(t, name),
+            Some(stored) => ok(StatusCode::OK, scale_of(&stored)),
+            None => Err(missing(t, name)),
         }
     }
 }
@@ -297,16 +276,16 @@ fn write_body(
     content_type: &str,
     body: &[u8],
     what: &str,
-) -> Result<Option<Value>, Box<Response<Body>>> {
-    if let Some(response) = refuse_strategic(t, content_type) {
-        return Err(Box::new(response));
+) -> Result<Option<Value>, ApiError> {
+    if let Some(error) = refuse_strategic(t, content_type) {
+        return Err(error);
     }
     if *method != Method::PUT {
         return Ok(None);
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(Some(v)),
-        _ => Err(Box::new(status(StatusCode::BAD_REQUEST, "BadRequest", &format!("the body must be {what}")))),
+        _ => Err(bad_request(&format!("the body must be {what}"))),
     }
 }
 
@@ -351,6 +330,6 @@ fn selector_string(selector: &Value) -> String {
     terms.join(",")
 }
 
-fn method_not_allowed(method: &Method, sub: &str) -> Response<Body> {
+fn method_not_allowed(method: &Method, sub: &str) -> ApiError {
     status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", &format!("{method} is not supported on {sub}"))
 }

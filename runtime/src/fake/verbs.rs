@@ -4,27 +4,27 @@
 use super::*;
 
 impl ApiServer {
-    pub(super) fn create(&self, t: &Target, body: &[u8]) -> Response<Body> {
+    pub(super) fn create(&self, t: &Target, body: &[u8]) -> Handled {
         let mut object: Value = match serde_json::from_slice(body) {
             Ok(Value::Object(m)) => Value::Object(m),
-            _ => return status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+            _ => return Err(bad_request("the body must be a JSON object")),
         };
         let mut state = self.lock();
         let meta = &object["metadata"];
         let body_ns = meta["namespace"].as_str().map(str::to_owned);
         let namespace = match (t.served.namespaced, &t.namespace, body_ns) {
             (true, Some(path), Some(body)) if *path != body => {
-                return invalid(
+                return Err(invalid(
                     &t.served.kind,
                     "",
                     &format!(
                         "the namespace of the object ({body}) does not match the namespace on the request ({path})"
                     ),
-                );
+                ));
             }
             (true, Some(path), _) => Some(path.clone()),
             (true, None, _) => {
-                return status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "create needs a namespace");
+                return Err(status(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "create needs a namespace"));
             }
             (false, _, _) => None,
         };
@@ -34,18 +34,24 @@ impl ApiServer {
                 state.uid += 1;
                 format!("{prefix}{}", suffix(state.uid))
             }
-            _ => return invalid(&t.served.kind, "", "metadata.name: Required value: name or generateName is required"),
+            _ => {
+                return Err(invalid(
+                    &t.served.kind,
+                    "",
+                    "metadata.name: Required value: name or generateName is required",
+                ));
+            }
         };
         let objects = state.objects.entry(t.store.clone()).or_default();
         let key = (namespace.clone().unwrap_or_default(), name.clone());
         if objects.contains_key(&key) {
-            return failure(
+            return Err(failure(
                 StatusCode::CONFLICT,
                 "AlreadyExists",
                 &t.resource,
                 &name,
                 &format!("{} \"{name}\" already exists", t.resource.2),
-            );
+            ));
         }
         let dry_run = t.query.get("dryRun").is_some_and(|d| d == "All");
         state.uid += 1;
@@ -75,9 +81,7 @@ impl ApiServer {
             crd::prepare(&mut object);
         }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
-        if let Err(response) = admit(t, &name, &mut object) {
-            return *response;
-        }
+        admit(t, &name, &mut object)?;
         if !t.applied {
             let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
             apply::record_update(&Value::Null, &mut object, &t.request(&api_version, &now, &scale));
@@ -91,39 +95,33 @@ impl ApiServer {
                 self.establish_later(t.store.clone(), key);
             }
         }
-        respond(StatusCode::CREATED, &object)
+        ok(StatusCode::CREATED, object)
     }
 
-    pub(super) fn get(&self, t: &Target, name: &str) -> Response<Body> {
+    pub(super) fn get(&self, t: &Target, name: &str) -> Handled {
         let state = self.lock();
         match state
             .objects
             .get(&t.store)
             .and_then(|o| o.get(&(t.namespace.clone().unwrap_or_default(), name.to_owned())))
         {
-            Some(object) => respond(StatusCode::OK, &as_version(t, object)),
-            None => missing(t, name),
+            Some(object) => ok(StatusCode::OK, as_version(t, object)),
+            None => Err(missing(t, name)),
         }
     }
 
-    pub(super) fn list(&self, t: &Target) -> Response<Body> {
-        let filter = match Filter::new(&t.query, &t.selectable()) {
-            Ok(f) => f,
-            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
-        };
+    pub(super) fn list(&self, t: &Target) -> Handled {
+        let filter = Filter::new(&t.query, &t.selectable()).map_err(|message| bad_request(&message))?;
         let mut state = self.lock();
-        let page = match page::Request::new(&t.query) {
-            Ok(p) => p,
-            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
-        };
+        let page = page::Request::new(&t.query).map_err(|message| bad_request(&message))?;
         let (rv, items, next) = match page.continue_from {
             // A later page reads the snapshot of the first, as etcd serves it at that revision.
             Some(token) => {
                 let compacted = state.compacted;
                 match state.pages.read(&token, page.limit, compacted) {
                     Ok(read) => read,
-                    Err((true, message)) => return status(StatusCode::GONE, "Expired", &message),
-                    Err((false, message)) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+                    Err((true, message)) => return Err(status(StatusCode::GONE, "Expired", &message)),
+                    Err((false, message)) => return Err(bad_request(&message)),
                 }
             }
             None => {
@@ -156,22 +154,22 @@ impl ApiServer {
             "metadata": metadata,
             "items": items,
         });
-        respond(StatusCode::OK, &list)
+        ok(StatusCode::OK, list)
     }
 
-    pub(super) fn update(&self, t: &Target, name: &str, body: &[u8]) -> Response<Body> {
+    pub(super) fn update(&self, t: &Target, name: &str, body: &[u8]) -> Handled {
         match serde_json::from_slice::<Value>(body) {
             Ok(object @ Value::Object(_)) => self.replace(t, name, object, true),
-            _ => status(StatusCode::BAD_REQUEST, "BadRequest", "the body must be a JSON object"),
+            _ => Err(bad_request("the body must be a JSON object")),
         }
     }
 
-    pub(super) fn patch(&self, t: &Target, name: &str, content_type: &str, body: &[u8]) -> Response<Body> {
+    pub(super) fn patch(&self, t: &Target, name: &str, content_type: &str, body: &[u8]) -> Handled {
         if content_type.starts_with("application/apply-patch") {
             return self.apply(t, name, body);
         }
-        if let Some(response) = refuse_strategic(t, content_type) {
-            return response;
+        if let Some(error) = refuse_strategic(t, content_type) {
+            return Err(error);
         }
         // A patch applies to what is stored now, whatever version the patch names, under the
         // same lock as the write: concurrent patches never lose one another's changes.
@@ -181,31 +179,28 @@ impl ApiServer {
     }
 
     /// Server-side apply: creates the object if it is missing.
-    pub(super) fn apply(&self, t: &Target, name: &str, body: &[u8]) -> Response<Body> {
+    pub(super) fn apply(&self, t: &Target, name: &str, body: &[u8]) -> Handled {
         let Some(manager) = t.query.get("fieldManager").filter(|m| !m.is_empty()) else {
-            return status(StatusCode::BAD_REQUEST, "BadRequest", "PATCH, fieldManager is required for apply requests");
+            return Err(bad_request("PATCH, fieldManager is required for apply requests"));
         };
-        let applied = match applied_configuration(body) {
-            Ok(v) => v,
-            Err(response) => return *response,
-        };
+        let applied = applied_configuration(body)?;
         self.apply_value(t, name, manager, applied)
     }
 
     /// [`apply`](Self::apply) of a parsed configuration.
-    pub(super) fn apply_value(&self, t: &Target, name: &str, manager: &str, applied: Value) -> Response<Body> {
+    pub(super) fn apply_value(&self, t: &Target, name: &str, manager: &str, applied: Value) -> Handled {
         if applied["metadata"]["name"].as_str().is_some_and(|n| n != name) {
-            return invalid(
+            return Err(invalid(
                 &t.served.kind,
                 name,
                 "metadata.name: the name of the object does not match the name on the URL",
-            );
+            ));
         }
         let t = Target { applied: true, manager: manager.to_owned(), ..t.clone() };
         let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
         let request = t.request(&api_version, &now, &scale);
         let run = |live: &Value| {
-            apply::apply(live, &applied, &request).map_err(|conflicts| Box::new(apply_conflict(&t, name, &conflicts)))
+            apply::apply(live, &applied, &request).map_err(|conflicts| apply_conflict(&t, name, &conflicts))
         };
         // Two tries: an object created by another request between the two is applied to.
         for _ in 0..2 {
@@ -213,28 +208,25 @@ impl ApiServer {
             if self.current(&t, name).is_some() || t.subresource.is_some() {
                 return self.update_with(&t, name, false, run);
             }
-            let mut object = match run(&Value::Null) {
-                Ok(o) => o,
-                Err(response) => return *response,
-            };
+            let mut object = run(&Value::Null)?;
             object["metadata"]["name"] = json!(name);
             let body = serde_json::to_vec(&object).unwrap_or_default();
-            let response = self.create(&t, &body);
-            if response.status() != StatusCode::CONFLICT {
-                return response;
+            match self.create(&t, &body) {
+                Err(error) if error.code == StatusCode::CONFLICT => continue,
+                created => return created,
             }
         }
         self.update_with(&t, name, false, run)
     }
 
-    pub(super) fn delete(&self, t: &Target, name: &str) -> Response<Body> {
+    pub(super) fn delete(&self, t: &Target, name: &str) -> Handled {
         let mut state = self.lock();
         let key = (t.namespace.clone().unwrap_or_default(), name.to_owned());
         let Some(mut object) = state.objects.get(&t.store).and_then(|o| o.get(&key)).cloned() else {
-            return missing(t, name);
+            return Err(missing(t, name));
         };
         if t.query.get("dryRun").is_some_and(|d| d == "All") {
-            return respond(StatusCode::OK, &object);
+            return ok(StatusCode::OK, object);
         }
         let current = object.clone();
         let rv = Self::next_rv(&mut state);
@@ -247,7 +239,7 @@ impl ApiServer {
             }
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
             self.record(&mut state, &t.store, "MODIFIED", &object, Some(&current));
-            return respond(StatusCode::OK, &object);
+            return ok(StatusCode::OK, object);
         }
         state.objects.entry(t.store.clone()).or_default().remove(&key);
         self.record(&mut state, &t.store, "DELETED", &object, None);
@@ -257,28 +249,25 @@ impl ApiServer {
         let now = now();
         if crd::is_crd(&t.store) {
             crd::terminating(&mut object, &now);
-            return respond(StatusCode::OK, &object);
+            return ok(StatusCode::OK, object);
         }
         if (t.resource.0.as_str(), t.resource.2.as_str()) == ("batch", "jobs") && !t.background {
             object["metadata"]["deletionTimestamp"] = json!(now);
             object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
             object["metadata"]["finalizers"] = json!(["orphan"]);
             bump_generation(&mut object);
-            return respond(StatusCode::OK, &object);
+            return ok(StatusCode::OK, object);
         }
         let details =
             json!({"name": name, "group": t.resource.0, "kind": t.resource.2, "uid": object["metadata"]["uid"]});
-        respond(
+        ok(
             StatusCode::OK,
-            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
         )
     }
 
-    pub(super) fn delete_collection(&self, t: &Target) -> Response<Body> {
-        let filter = match Filter::new(&t.query, &t.selectable()) {
-            Ok(f) => f,
-            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
-        };
+    pub(super) fn delete_collection(&self, t: &Target) -> Handled {
+        let filter = Filter::new(&t.query, &t.selectable()).map_err(|message| bad_request(&message))?;
         let chosen: Vec<((String, String), Value)> = {
             let state = self.lock();
             state
@@ -304,7 +293,7 @@ impl ApiServer {
                 served: t.served.clone(),
                 query: t.query.clone(),
             };
-            if self.delete(&one, &name).status().is_success() {
+            if self.delete(&one, &name).is_ok() {
                 items.push(if t.served.schema.is_some() { as_version(t, &object) } else { list_item(&object) });
             }
         }
@@ -314,12 +303,12 @@ impl ApiServer {
             "metadata": {"resourceVersion": self.lock().rv.to_string()},
             "items": items,
         });
-        respond(StatusCode::OK, &list)
+        ok(StatusCode::OK, list)
     }
 }
 
 /// A custom resource's object pruned, defaulted and validated by its schema, or the 422.
-pub(super) fn admit(t: &Target, name: &str, object: &mut Value) -> Result<(), Box<Response<Body>>> {
+pub(super) fn admit(t: &Target, name: &str, object: &mut Value) -> Result<(), ApiError> {
     let Some(schema) = &t.served.schema else { return Ok(()) };
     let causes = schema::admit(object, schema);
     if causes.is_empty() {
@@ -328,14 +317,12 @@ pub(super) fn admit(t: &Target, name: &str, object: &mut Value) -> Result<(), Bo
     let kind = format!("{}.{}", t.served.kind, t.resource.0);
     let said: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
     let said = if said.len() == 1 { said[0].clone() } else { format!("[{}]", said.join(", ")) };
-    let body = json!({
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": format!("{kind} \"{name}\" is invalid: {said}"), "reason": "Invalid",
-        "details": {"name": name, "group": t.resource.0, "kind": t.served.kind,
-            "causes": causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect::<Vec<_>>()},
-        "code": 422,
-    });
-    Err(Box::new(respond(StatusCode::UNPROCESSABLE_ENTITY, &body)))
+    let causes: Vec<Value> =
+        causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect();
+    Err(ApiError {
+        details: Some(json!({"name": name, "group": t.resource.0, "kind": t.served.kind, "causes": causes})),
+        ..status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &format!("{kind} \"{name}\" is invalid: {said}"))
+    })
 }
 
 /// `current` with a JSON, merge or strategic-merge patch applied.
@@ -345,7 +332,7 @@ pub(super) fn apply_patch(
     body: &[u8],
     kind: &str,
     name: &str,
-) -> Result<Value, Box<Response<Body>>> {
+) -> Result<Value, ApiError> {
     let media = content_type.split(';').next().unwrap_or("").trim();
     let result = match media {
         "application/merge-patch+json" => match serde_json::from_slice::<Value>(body) {
@@ -367,24 +354,24 @@ pub(super) fn apply_patch(
             Err(e) => Err(e.to_string()),
         },
         other => {
-            return Err(Box::new(status(
+            return Err(status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UnsupportedMediaType",
                 &format!(
                     "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other})"
                 ),
-            )));
+            ));
         }
     };
     match result {
         Ok(()) => Ok(current),
-        Err(e) => Err(Box::new(invalid(kind, name, &e))),
+        Err(e) => Err(invalid(kind, name, &e)),
     }
 }
 
 /// A strategic-merge patch on a custom resource: 415, as the real server answers (custom
 /// resources have no Go struct tags to merge by).
-pub(super) fn refuse_strategic(t: &Target, content_type: &str) -> Option<Response<Body>> {
+pub(super) fn refuse_strategic(t: &Target, content_type: &str) -> Option<ApiError> {
     let media = content_type.split(';').next().unwrap_or("").trim();
     (media == "application/strategic-merge-patch+json" && t.served.custom).then(|| {
         status(
@@ -396,25 +383,19 @@ pub(super) fn refuse_strategic(t: &Target, content_type: &str) -> Option<Respons
 }
 
 /// An apply request's body: a JSON or YAML object.
-pub(super) fn applied_configuration(body: &[u8]) -> Result<Value, Box<Response<Body>>> {
+pub(super) fn applied_configuration(body: &[u8]) -> Result<Value, ApiError> {
     match serde_json::from_slice(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => {
-            Err(Box::new(status(StatusCode::BAD_REQUEST, "BadRequest", "the applied configuration must be an object")))
-        }
+        Ok(_) => Err(bad_request("the applied configuration must be an object")),
         Err(_) => match std::str::from_utf8(body).ok().map(serde_saphyr::from_str::<Value>) {
             Some(Ok(v @ Value::Object(_))) => Ok(v),
-            _ => Err(Box::new(status(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                "the applied configuration is not YAML or JSON",
-            ))),
+            _ => Err(bad_request("the applied configuration is not YAML or JSON")),
         },
     }
 }
 
 /// The 409 of an apply whose fields other managers own.
-pub(super) fn apply_conflict(t: &Target, name: &str, conflicts: &[(String, String)]) -> Response<Body> {
+pub(super) fn apply_conflict(t: &Target, name: &str, conflicts: &[(String, String)]) -> ApiError {
     let list: Vec<String> = conflicts.iter().map(|(m, f)| format!("conflict with \"{m}\": {f}")).collect();
     let message = format!(
         "Apply failed with {} conflict{}: {}",
@@ -423,4 +404,111 @@ pub(super) fn apply_conflict(t: &Target, name: &str, conflicts: &[(String, Strin
         list.join("; ")
     );
     failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The verbs answered without HTTP: each handler's `Result` is the API server's answer.
+
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    use super::*;
+
+    fn request(method: &str, uri: &str) -> http::request::Parts {
+        let mut parts = Request::builder().method(method).uri(uri).body(()).map(|r| r.into_parts().0).unwrap();
+        parts.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        parts
+    }
+
+    fn server() -> ApiServer {
+        let server = ApiServer::new();
+        server.register::<ConfigMap>();
+        server
+    }
+
+    fn object(handled: &Handled) -> Value {
+        match handled {
+            Ok(reply) => reply.object().map(|(_, body)| body.clone()).unwrap_or_default(),
+            Err(e) => panic!("expected success, got {e:?}"),
+        }
+    }
+
+    #[test]
+    fn create_then_create_again_is_already_exists() {
+        let server = server();
+        let body = br#"{"metadata": {"name": "a"}, "data": {"k": "v"}}"#;
+        let created = server.dispatch(&request("POST", "/api/v1/namespaces/ns/configmaps"), body);
+        assert_eq!(created.as_ref().ok().and_then(Reply::object).map(|(code, _)| code), Some(StatusCode::CREATED));
+        let created = object(&created);
+        assert_eq!(created["metadata"]["namespace"], "ns");
+        assert!(created["metadata"]["uid"].is_string());
+
+        let again = server.dispatch(&request("POST", "/api/v1/namespaces/ns/configmaps"), body).err().unwrap();
+        assert_eq!((again.code, again.reason.as_str()), (StatusCode::CONFLICT, "AlreadyExists"));
+        assert_eq!(again.details.as_ref().unwrap()["name"], "a");
+        assert_eq!(again.body()["message"], "configmaps \"a\" already exists");
+    }
+
+    #[test]
+    fn failures_carry_the_servers_code_and_reason() {
+        let server = server();
+        let missing = server.dispatch(&request("GET", "/api/v1/namespaces/ns/configmaps/nope"), b"").err().unwrap();
+        assert_eq!((missing.code, missing.reason.as_str()), (StatusCode::NOT_FOUND, "NotFound"));
+
+        let unserved = server.dispatch(&request("GET", "/api/v1/namespaces/ns/widgets"), b"").err().unwrap();
+        assert_eq!(unserved.code, StatusCode::NOT_FOUND);
+
+        let selector =
+            server.dispatch(&request("GET", "/api/v1/configmaps?labelSelector=a%20in%20b"), b"").err().unwrap();
+        assert_eq!((selector.code, selector.reason.as_str()), (StatusCode::BAD_REQUEST, "BadRequest"));
+
+        let mut apply = request("PATCH", "/api/v1/namespaces/ns/configmaps/a");
+        apply
+            .headers
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/apply-patch+yaml"));
+        let no_manager = server.dispatch(&apply, b"{}").err().unwrap();
+        assert_eq!(no_manager.code, StatusCode::BAD_REQUEST);
+        assert!(no_manager.message.contains("fieldManager is required"), "{}", no_manager.message);
+
+        let no_name = server.dispatch(&request("POST", "/api/v1/namespaces/ns/configmaps"), b"{}").err().unwrap();
+        assert_eq!((no_name.code, no_name.reason.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid"));
+    }
+
+    #[test]
+    fn an_update_from_a_stale_read_is_a_conflict_and_changes_nothing() {
+        let server = server();
+        let created = object(&server.dispatch(
+            &request("POST", "/api/v1/namespaces/ns/configmaps"),
+            br#"{"metadata": {"name": "a"}, "data": {"k": "1"}}"#,
+        ));
+        let mut first = created.clone();
+        first["data"]["k"] = json!("2");
+        let body = serde_json::to_vec(&first).unwrap();
+        let updated = object(&server.dispatch(&request("PUT", "/api/v1/namespaces/ns/configmaps/a"), &body));
+        assert_ne!(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+
+        let mut stale = created.clone();
+        stale["data"]["k"] = json!("3");
+        let body = serde_json::to_vec(&stale).unwrap();
+        let conflict = server.dispatch(&request("PUT", "/api/v1/namespaces/ns/configmaps/a"), &body).err().unwrap();
+        assert_eq!((conflict.code, conflict.reason.as_str()), (StatusCode::CONFLICT, "Conflict"));
+        let stored = object(&server.dispatch(&request("GET", "/api/v1/namespaces/ns/configmaps/a"), b""));
+        assert_eq!(stored["data"]["k"], "2");
+    }
+
+    #[test]
+    fn a_bad_patch_is_invalid_and_an_unknown_patch_type_unsupported() {
+        let server = server();
+        server
+            .dispatch(&request("POST", "/api/v1/namespaces/ns/configmaps"), br#"{"metadata": {"name": "a"}}"#)
+            .unwrap();
+        let mut patch = request("PATCH", "/api/v1/namespaces/ns/configmaps/a");
+        patch.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json-patch+json"));
+        let bad =
+            server.dispatch(&patch, br#"[{"op": "replace", "path": "/data/missing", "value": 1}]"#).err().unwrap();
+        assert_eq!((bad.code, bad.reason.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid"));
+        patch.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+        let unknown = server.dispatch(&patch, b"x").err().unwrap();
+        assert_eq!(unknown.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
 }

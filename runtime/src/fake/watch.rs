@@ -5,11 +5,8 @@
 use super::*;
 
 impl ApiServer {
-    pub(super) fn watch(&self, t: &Target) -> Response<Body> {
-        let filter = match Filter::new(&t.query, &t.selectable()) {
-            Ok(f) => f,
-            Err(message) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
-        };
+    pub(super) fn watch(&self, t: &Target) -> Handled {
+        let filter = Filter::new(&t.query, &t.selectable()).map_err(|message| bad_request(&message))?;
         let timeout = t.query.get("timeoutSeconds").and_then(|s| s.parse::<u64>().ok());
         let streaming = t.query.get("sendInitialEvents").is_some_and(|v| v == "true");
         let from = t.query.get("resourceVersion").filter(|v| !v.is_empty() && *v != "0" && !streaming);
@@ -49,7 +46,7 @@ impl ApiServer {
                     .filter_map(|e| wanted(e).map(|kind| json!({"type": kind, "object": as_version(t, &e.object)})))
                     .collect(),
                 Some(Err(_)) => {
-                    return status(StatusCode::BAD_REQUEST, "BadRequest", "resourceVersion must be a number");
+                    return Err(bad_request("resourceVersion must be a number"));
                 }
                 // No version (or a streaming list): the current state as ADDED events, as the
                 // real server does; a streaming list then marks its end with a bookmark.
@@ -139,7 +136,7 @@ impl ApiServer {
             };
         let mut response = Response::new(StreamBody::new(stream).boxed_unsync());
         response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-        response
+        Ok(Reply::Stream(response))
     }
 }
 
