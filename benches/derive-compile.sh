@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile time of derived custom resources (ten, or COUNT): the crate with kube-codegen's derive
-# (which also emits a client, lister and informer each) against the same crate with
-# kube-derive. Cold debug builds from empty target directories in the same run: the whole build
+# against the same crate with kube-derive, twice: types and CRDs only (the runtime without its
+# `client` feature), and with clients (kube-codegen's client, lister and informer per resource,
+# against kube-derive beside kube's client and runtime). Cold debug builds from empty target directories in the same run: the whole build
 # (wall clock, every dependency included) and the crate's own unit from `cargo build --timings`.
 # Usage: [COUNT=3] benches/derive-compile.sh
 set -euo pipefail
@@ -41,24 +42,31 @@ RS
   done
 }
 
-mkdir -p "$work/kube-derive/src" "$work/ours/src" "$work/kube-client/src"
+mkdir -p "$work/kube-derive/src" "$work/ours/src" "$work/kube-client/src" "$work/ours-client/src"
 common=('k8s-openapi = { version = "0.29", features = ["v1_36"] }' 'schemars = "1"' 'serde = { version = "1", features = ["derive"] }' 'serde_json = "1"')
+# Types and CRDs only: kube-derive, against kube-codegen's derive without the runtime's client.
 manifest with-kube-derive 'kube = { version = "5", default-features = false, features = ["derive"] }' "${common[@]}" > "$work/kube-derive/Cargo.toml"
-# What an operator using kube-derive builds anyway: kube's client and runtime beside the derive
-# (without TLS, as kube-codegen-runtime asks for kube).
+manifest with-kube-codegen "kube-codegen-runtime = { path = \"$repo/runtime\", default-features = false, features = [\"derive\"] }" "${common[@]}" > "$work/ours/Cargo.toml"
+# With clients: kube-derive beside kube's client and runtime (without TLS, as
+# kube-codegen-runtime asks for kube), against kube-codegen's derive with its typed client,
+# lister and informer per resource.
 manifest with-kube-client 'kube = { version = "5", default-features = false, features = ["derive", "client", "runtime"] }' "${common[@]}" > "$work/kube-client/Cargo.toml"
-manifest with-kube-codegen "kube-codegen-runtime = { path = \"$repo/runtime\", features = [\"derive\"] }" "${common[@]}" > "$work/ours/Cargo.toml"
+manifest with-kube-codegen-client "kube-codegen-runtime = { path = \"$repo/runtime\", features = [\"derive\"] }" "${common[@]}" > "$work/ours-client/Cargo.toml"
 { echo '//! Derived resources.'; echo 'use kube::CustomResource;'; resources CustomResource; } > "$work/kube-derive/src/lib.rs"
 { echo '//! Derived resources.'; echo 'use kube_codegen_runtime::CustomResource;'; resources CustomResource; } > "$work/ours/src/lib.rs"
 cp "$work/kube-derive/src/lib.rs" "$work/kube-client/src/lib.rs"
-for d in kube-derive kube-client ours; do cp Cargo.lock "$work/$d/"; (cd "$work/$d" && cargo fetch -q 2>/dev/null || true); done
+cp "$work/ours/src/lib.rs" "$work/ours-client/src/lib.rs"
+for d in kube-derive kube-client ours ours-client; do cp Cargo.lock "$work/$d/"; (cd "$work/$d" && cargo fetch -q 2>/dev/null || true); done
 
 wall() { local s e; s=$(date +%s.%N); cold_build "$1"; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-wa=$(wall "$work/kube-derive"); wb=$(wall "$work/ours"); wc=$(wall "$work/kube-client")
+# Interleaved: each pair back to back.
+wa=$(wall "$work/kube-derive"); wb=$(wall "$work/ours")
 a=$(unit "$work/kube-derive" with-kube-derive); b=$(unit "$work/ours" with-kube-codegen)
+wc=$(wall "$work/kube-client"); wd=$(wall "$work/ours-client")
+d=$(unit "$work/ours-client" with-kube-codegen-client)
 echo "$count derived resources, cold debug builds (seconds):"
-printf '  whole build:  kube-derive 5 %6.1f, kube-codegen %6.1f = %.2fx\n' "$wa" "$wb" "$(echo "$wb / $wa" | bc -l)"
-printf '  whole build:  kube-derive 5 with kube client and runtime %6.1f, kube-codegen = %.2fx of it\n' \
-  "$wc" "$(echo "$wb / $wc" | bc -l)"
-printf '  crate itself: kube-derive 5 %6.2f, kube-codegen (+ client, lister, informer each) %6.2f = %.2fx\n' \
-  "$a" "$b" "$(echo "$b / $a" | bc -l)"
+printf '  types and CRDs:  kube-derive 5 %6.1f, kube-codegen (no client) %6.1f = %.2fx\n' "$wa" "$wb" "$(echo "$wb / $wa" | bc -l)"
+printf '  with clients:    kube-derive 5 + kube client and runtime %6.1f, kube-codegen %6.1f = %.2fx\n' \
+  "$wc" "$wd" "$(echo "$wd / $wc" | bc -l)"
+printf '  crate itself:    kube-derive 5 %6.2f, kube-codegen %6.2f (%.2fx), with client, lister, informer each %6.2f\n' \
+  "$a" "$b" "$(echo "$b / $a" | bc -l)" "$d"

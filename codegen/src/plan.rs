@@ -126,9 +126,9 @@ impl<'m> Plan<'m> {
         let module = vec!["derived".to_owned()];
         let plan = ResourcePlan {
             resource,
-            // A derived version marked deprecated is the author's own API: the CRD says so to
-            // the cluster's users, but the author's code, which still serves it, is not warned.
-            deprecated: None,
+            // The same as the generator writes from the derived CRD: a deprecated version's
+            // client, lister and informer warn where they are named.
+            deprecated: deprecated(resource),
             module: module.clone(),
             object,
             local: true,

@@ -150,7 +150,7 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
     let kube_core = match (&a.crates.kube_core, &a.crates.kube) {
         (Some(p), _) => quote!(#p),
         (None, Some(kube)) => quote!(#kube::core),
-        (None, None) => quote!(#rt::kube::core),
+        (None, None) => quote!(#rt::__private::kube_core),
     };
 
     let group = &a.group;
@@ -211,30 +211,7 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
         quote!(None)
     };
 
-    // The typed client, lister and informer, from kube-codegen's emitters over the IR that
-    // its reader makes of this CRD, as `kube-codegen generate` would make them.
-    // An unserved version still gets its client (a merged CRD may serve it); the reader skips
-    // unserved versions, so it reads this one as served.
-    let mut readable = crd.clone();
-    readable["spec"]["versions"][0]["served"] = json!(true);
-    let model = kube_codegen_openapi::read_bytes(std::path::Path::new(&crd_name), readable.to_string().as_bytes())
-        .map_err(|e| {
-            darling::Error::custom(format!("internal error: kube-codegen cannot read the derived CRD: {e}"))
-        })?;
-    let resource = model
-        .resources
-        .first()
-        .ok_or_else(|| darling::Error::custom("internal error: kube-codegen finds no resource in the derived CRD"))?;
-    // The runtime's path, as `crates(kube_codegen_runtime = ...)` names it (the CLI's
-    // `--runtime-path`), in the emitters' syn.
-    let runtime_text = quote!(#rt).to_string();
-    let runtime: kube_codegen::derive::Path = kube_codegen::derive::parse_path(&runtime_text)
-        .ok_or_else(|| darling::Error::custom(format!("`{runtime_text}` is not a path to kube-codegen-runtime")))?;
-    let items = kube_codegen::derive::resource_items(resource, &root_name, runtime);
-    let names: Vec<proc_macro2::Ident> = items.iter().map(|(n, _)| format_ident!("{n}")).collect();
-    let item_tokens: Vec<TokenStream> = items.into_iter().map(|(_, t)| t).collect();
-    let module = format_ident!("__kube_codegen_{}", root_name.to_lowercase());
-    let rt_client = quote!(#rt::client);
+    let client_items = client_items(&crd, &crd_name, &root_name, &rt, vis)?;
 
     Ok(quote! {
         #(#[doc = #doc_lines])*
@@ -306,14 +283,68 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
             }
         }
 
-        #[doc(hidden)]
-        #[allow(non_snake_case)]
-        mod #module {
-            #[allow(unused_imports)]
-            use super::*;
-            use #rt_client as rt;
-            #(#item_tokens)*
-        }
-        #vis use #module::{#(#names),*};
+        #client_items
     })
+}
+
+/// The typed client, lister and informer, from kube-codegen's emitters over the IR that its
+/// reader makes of this CRD, as `kube-codegen generate` would make them: with the `client`
+/// feature, which the runtime's `client` turns on.
+#[cfg(feature = "client")]
+fn client_items(
+    crd: &serde_json::Value,
+    crd_name: &str,
+    root_name: &str,
+    rt: &TokenStream,
+    vis: &syn::Visibility,
+) -> darling::Result<TokenStream> {
+    // An unserved version still gets its client (a merged CRD may serve it); the reader skips
+    // unserved versions, so it reads this one as served.
+    let mut readable = crd.clone();
+    readable["spec"]["versions"][0]["served"] = json!(true);
+    let model = kube_codegen_openapi::read_bytes(std::path::Path::new(crd_name), readable.to_string().as_bytes())
+        .map_err(|e| {
+            darling::Error::custom(format!("internal error: kube-codegen cannot read the derived CRD: {e}"))
+        })?;
+    let resource = model
+        .resources
+        .first()
+        .ok_or_else(|| darling::Error::custom("internal error: kube-codegen finds no resource in the derived CRD"))?;
+    // The runtime's path, as `crates(kube_codegen_runtime = ...)` names it (the CLI's
+    // `--runtime-path`), in the emitters' syn.
+    let runtime_text = quote!(#rt).to_string();
+    let runtime: kube_codegen::derive::Path = kube_codegen::derive::parse_path(&runtime_text)
+        .ok_or_else(|| darling::Error::custom(format!("`{runtime_text}` is not a path to kube-codegen-runtime")))?;
+    let items = kube_codegen::derive::resource_items(resource, root_name, runtime);
+    let names: Vec<proc_macro2::Ident> = items.iter().map(|(n, _)| format_ident!("{n}")).collect();
+    let item_tokens: Vec<TokenStream> = items.into_iter().map(|(_, t)| t).collect();
+    let module = format_ident!("__kube_codegen_{}", root_name.to_lowercase());
+    let rt_client = quote!(#rt::client);
+    Ok(quote! {
+        // The client, lister and informer, when the runtime has its client.
+        #rt::__client_items! {
+            #[doc(hidden)]
+            #[allow(non_snake_case)]
+            mod #module {
+                #[allow(unused_imports)]
+                use super::*;
+                use #rt_client as rt;
+                #(#item_tokens)*
+            }
+            #vis use #module::{#(#names),*};
+        }
+    })
+}
+
+/// Without the `client` feature (the runtime without its client), a derived resource is its
+/// type and CRD alone.
+#[cfg(not(feature = "client"))]
+fn client_items(
+    _: &serde_json::Value,
+    _: &str,
+    _: &str,
+    _: &TokenStream,
+    _: &syn::Visibility,
+) -> darling::Result<TokenStream> {
+    Ok(TokenStream::new())
 }

@@ -8,9 +8,11 @@ use serde_json::Value;
 use crate::error::Error;
 
 /// serde_json's own nesting limit; YAML gets the same so both formats accept the same inputs.
+#[cfg(feature = "yaml")]
 const MAX_DEPTH: usize = 128;
 
 /// Stack for the YAML parser thread.
+#[cfg(feature = "yaml")]
 const YAML_STACK: usize = 32 << 20;
 
 /// One parsed document of an input file.
@@ -108,6 +110,12 @@ pub(crate) fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Error
             Err(e) => Err(Error::line(path, e.line() as u64, e.column() as u64, json_message(&e))),
         };
     }
+    parse_yaml_documents(path, text)
+}
+
+/// Multi-document YAML, on a thread with room for deep documents.
+#[cfg(feature = "yaml")]
+fn parse_yaml_documents(path: &Path, text: &str) -> Result<Vec<Value>, Error> {
     // The YAML deserializer recurses a few KiB of stack per nesting level in debug builds:
     // give it a stack that holds MAX_DEPTH levels whatever thread the caller is on.
     let parsed = std::thread::scope(|scope| {
@@ -124,6 +132,14 @@ pub(crate) fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Vec<Value>, Error
     }
 }
 
+/// Without the `yaml` feature (the derive, which reads only the JSON it writes), YAML input
+/// is an error that says what to turn on.
+#[cfg(not(feature = "yaml"))]
+fn parse_yaml_documents(path: &Path, _text: &str) -> Result<Vec<Value>, Error> {
+    Err(Error::file(path, "reading YAML needs kube-codegen-openapi's `yaml` feature; this input is not JSON"))
+}
+
+#[cfg(feature = "yaml")]
 fn parse_yaml(path: &Path, text: &str) -> Result<Vec<Value>, Error> {
     let mut options = serde_saphyr::Options::default();
     // YAML 1.2 core schema: `yes`/`on` are strings, as the API server reads them.
@@ -147,6 +163,7 @@ fn json_message(e: &serde_json::Error) -> String {
     }
 }
 
+#[cfg(feature = "yaml")]
 fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> Error {
     let text = e.without_snippet().to_string();
     let text = text.strip_prefix("error: ").unwrap_or(&text);

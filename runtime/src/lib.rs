@@ -43,6 +43,28 @@ pub use object::{ResourceSchema, ScalePaths};
 /// ```
 #[cfg(feature = "derive")]
 pub use kube_codegen_macros::CustomResource;
+/// `crd()`, `crd_name()` and `api_resource()` of a derived resource: kube-core's trait, named
+/// here so a crate that derives without the runtime's client needs no kube dependency.
+#[cfg(feature = "derive")]
+pub use kube_core::CustomResourceExt;
+
+/// Its items when the runtime's `client` feature is on, nothing otherwise: a derived resource's
+/// client, lister and informer, which exist exactly when the runtime can serve them.
+#[cfg(feature = "client")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __client_items {
+    ($($item:item)*) => { $($item)* };
+}
+
+/// Its items when the runtime's `client` feature is on, nothing otherwise: a derived resource's
+/// client, lister and informer, which exist exactly when the runtime can serve them.
+#[cfg(not(feature = "client"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __client_items {
+    ($($item:item)*) => {};
+}
 
 /// Its items when the runtime's `ws` feature (kube's websockets) is on, nothing otherwise, so
 /// generated `exec`, `attach` and `portforward` exist exactly when kube can serve them.

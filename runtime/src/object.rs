@@ -120,6 +120,8 @@ pub mod __private {
     pub use crate::derive_support as derive;
     pub use k8s_openapi;
     #[cfg(feature = "derive")]
+    pub use kube_core;
+    #[cfg(feature = "derive")]
     pub use schemars;
     pub use serde;
     pub use serde_json;

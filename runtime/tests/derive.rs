@@ -1,5 +1,8 @@
 //! `#[derive(CustomResource)]`: the CRD it describes, and the resource, client, lister and
 //! informer it gives, against the in-memory API server.
+// `Widget`'s and `Gizmo`'s versions are declared deprecated (the CRD's `deprecated`), so their
+// clients, listers and informers warn where named, as generated ones do.
+#![allow(deprecated)]
 
 use std::time::Duration;
 
