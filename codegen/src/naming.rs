@@ -9,7 +9,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kube_codegen_openapi::{Model, Resource};
 
 use crate::rust_names::{field_ident, pascal, snake, type_ident, unique, words};
-use crate::typespace::{ModPath, gv_module};
+
+/// A module below the generated root, as its path segments (`["apps", "v1"]`).
+pub type ModPath = Vec<String>;
+
+/// The Rust module of an API group-version.
+pub fn gv_module(modules: &BTreeMap<String, String>, group: &str, version: &str) -> ModPath {
+    let group = modules.get(group).cloned().unwrap_or_else(|| snake_ident(group));
+    vec![group, snake_ident(version)]
+}
 
 /// The Rust module name of every API group that has a resource or a kind in the model: the
 /// first DNS label in snake_case, the whole group where two groups share a first label, `core`

@@ -8,8 +8,7 @@ use kube_codegen_openapi::{Additional, Gvk, Model, Resource, Schema, SchemaType,
 use crate::rust_names::{Prelude, field_ident, ident, pascal, type_ident, unique};
 use crate::settings::{Settings, TypeMode};
 
-/// A module below the generated root, as its path segments (`["apps", "v1"]`).
-pub type ModPath = Vec<String>;
+pub use crate::naming::{ModPath, gv_module};
 
 /// A Rust type expression, rendered relative to the module that uses it.
 #[derive(Clone, Debug, PartialEq)]
@@ -192,12 +191,6 @@ pub struct TypeSpace {
 
 /// How a map field is written without an import.
 pub const MAP: &str = "std::collections::BTreeMap";
-
-/// The Rust module of an API group-version.
-pub fn gv_module(modules: &BTreeMap<String, String>, group: &str, version: &str) -> ModPath {
-    let group = modules.get(group).cloned().unwrap_or_else(|| crate::naming::snake_ident(group));
-    vec![group, crate::naming::snake_ident(version)]
-}
 
 impl TypeSpace {
     /// Builds the type space of a model.
