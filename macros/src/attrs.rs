@@ -3,7 +3,6 @@
 
 use darling::util::{Flag, Override};
 use darling::{FromDeriveInput, FromMeta};
-use syn2 as syn;
 
 /// The attributes of a derived custom resource.
 #[derive(Debug, FromDeriveInput)]

@@ -6,7 +6,6 @@ use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::{Value, json};
-use syn2 as syn;
 
 use crate::attrs::{KubeAttrs, SchemaMode};
 
