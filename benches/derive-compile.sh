@@ -4,7 +4,7 @@
 # `client` feature), and with clients (kube-codegen's client, lister and informer per resource,
 # against kube-derive beside kube's client and runtime). Cold debug builds from empty target directories in the same run: the whole build
 # (wall clock, every dependency included) and the crate's own unit from `cargo build --timings`.
-# Usage: [COUNT=3] benches/derive-compile.sh
+# Usage: [COUNT=3] [ROUNDS=5] [PAIRS=types|clients] benches/derive-compile.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -58,15 +58,34 @@ cp "$work/kube-derive/src/lib.rs" "$work/kube-client/src/lib.rs"
 cp "$work/ours/src/lib.rs" "$work/ours-client/src/lib.rs"
 for d in kube-derive kube-client ours ours-client; do cp Cargo.lock "$work/$d/"; (cd "$work/$d" && cargo fetch -q 2>/dev/null || true); done
 
-wall() { local s e; s=$(date +%s.%N); cold_build "$1"; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
-# Interleaved: each pair back to back.
-wa=$(wall "$work/kube-derive"); wb=$(wall "$work/ours")
-a=$(unit "$work/kube-derive" with-kube-derive); b=$(unit "$work/ours" with-kube-codegen)
-wc=$(wall "$work/kube-client"); wd=$(wall "$work/ours-client")
-d=$(unit "$work/ours-client" with-kube-codegen-client)
-echo "$count derived resources, cold debug builds (seconds):"
-printf '  types and CRDs:  kube-derive 5 %6.1f, kube-codegen (no client) %6.1f = %.2fx\n' "$wa" "$wb" "$(echo "$wb / $wa" | bc -l)"
-printf '  with clients:    kube-derive 5 + kube client and runtime %6.1f, kube-codegen %6.1f = %.2fx\n' \
-  "$wc" "$wd" "$(echo "$wd / $wc" | bc -l)"
-printf '  crate itself:    kube-derive 5 %6.2f, kube-codegen %6.2f (%.2fx), with client, lister, informer each %6.2f\n' \
-  "$a" "$b" "$(echo "$b / $a" | bc -l)" "$d"
+wall() { local s e; rm -rf "$1/target"; s=$(date +%s.%N); cold_build "$1"; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# ROUNDS rounds (default 1), each pair built back to back, the order alternating by round so
+# neither side always builds first; medians. PAIRS=types or clients measures one pair only.
+rounds=${ROUNDS:-1}; pairs=${PAIRS:-both}
+declare -a ta tb tc td
+for ((r = 0; r < rounds; r++)); do
+  if [ "$pairs" != clients ]; then
+    if ((r % 2)); then x=$(wall "$work/ours"); y=$(wall "$work/kube-derive"); else y=$(wall "$work/kube-derive"); x=$(wall "$work/ours"); fi
+    ta+=("$y"); tb+=("$x")
+  fi
+  if [ "$pairs" != types ]; then
+    if ((r % 2)); then x=$(wall "$work/ours-client"); y=$(wall "$work/kube-client"); else y=$(wall "$work/kube-client"); x=$(wall "$work/ours-client"); fi
+    tc+=("$y"); td+=("$x")
+  fi
+done
+echo "$count derived resources, cold debug builds, $rounds round(s), medians (seconds):"
+if [ "$pairs" != clients ]; then
+  wa=$(printf '%s\n' "${ta[@]}" | median); wb=$(printf '%s\n' "${tb[@]}" | median)
+  a=$(unit "$work/kube-derive" with-kube-derive); b=$(unit "$work/ours" with-kube-codegen)
+  printf '  types and CRDs:  kube-derive 5 %6.1f, kube-codegen (no client) %6.1f = %.2fx   (runs: %s / %s)\n' \
+    "$wa" "$wb" "$(echo "$wb / $wa" | bc -l)" "$(printf '%.1f ' "${ta[@]}")" "$(printf '%.1f ' "${tb[@]}")"
+  printf '  crate itself (last round): kube-derive 5 %6.2f, kube-codegen %6.2f (%.2fx)\n' "$a" "$b" "$(echo "$b / $a" | bc -l)"
+fi
+if [ "$pairs" != types ]; then
+  wc=$(printf '%s\n' "${tc[@]}" | median); wd=$(printf '%s\n' "${td[@]}" | median)
+  d=$(unit "$work/ours-client" with-kube-codegen-client)
+  printf '  with clients:    kube-derive 5 + kube client and runtime %6.1f, kube-codegen %6.1f = %.2fx   (runs: %s / %s)\n' \
+    "$wc" "$wd" "$(echo "$wd / $wc" | bc -l)" "$(printf '%.1f ' "${tc[@]}")" "$(printf '%.1f ' "${td[@]}")"
+  printf '  crate itself with client, lister, informer each (last round): %6.2f\n' "$d"
+fi
