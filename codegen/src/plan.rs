@@ -78,20 +78,11 @@ impl<'m> Plan<'m> {
                 },
                 _ => render(ts, &module, &ty),
             };
-            let subresource_types = r
-                .subresources
-                .iter()
-                .map(|s| {
-                    if s.kind.kind == r.kind && s.kind.group == r.group {
-                        object.clone()
-                    } else {
-                        match by_gvk.get(&s.kind).and_then(|t| ts.def_ty(*t)) {
-                            Some(t) => render(ts, &module, &t),
-                            None => well_known(&s.kind),
-                        }
-                    }
-                })
-                .collect();
+            let subresource_types =
+                subresource_types(r, &object, |kind| match by_gvk.get(kind).and_then(|t| ts.def_ty(*t)) {
+                    Some(t) => render(ts, &module, &t),
+                    None => well_known(kind),
+                });
             let plan = ResourcePlan {
                 resource: r,
                 deprecated: deprecated(r),
@@ -112,17 +103,7 @@ impl<'m> Plan<'m> {
     pub fn derived(resource: &'m Resource, object: &str, runtime: syn::Path) -> Plan<'m> {
         let object_ident = ident(object);
         let object = quote!(#object_ident);
-        let subresource_types = resource
-            .subresources
-            .iter()
-            .map(|s| {
-                if s.kind.kind == resource.kind && s.kind.group == resource.group {
-                    object.clone()
-                } else {
-                    well_known(&s.kind)
-                }
-            })
-            .collect();
+        let subresource_types = subresource_types(resource, &object, well_known);
         let module = vec!["derived".to_owned()];
         let plan = ResourcePlan {
             resource,
@@ -150,6 +131,15 @@ impl ResourcePlan<'_> {
     pub fn subresource_type(&self, index: usize) -> TokenStream {
         self.subresource_types.get(index).cloned().unwrap_or_else(|| quote!(serde_json::Value))
     }
+}
+
+/// The body type of each of `r`'s subresources: `object` where the subresource's kind is the
+/// resource's own, else what `other` makes of the kind.
+fn subresource_types(r: &Resource, object: &TokenStream, other: impl Fn(&Gvk) -> TokenStream) -> Vec<TokenStream> {
+    r.subresources
+        .iter()
+        .map(|s| if s.kind.kind == r.kind && s.kind.group == r.group { object.clone() } else { other(&s.kind) })
+        .collect()
 }
 
 fn deprecated(r: &Resource) -> Option<TokenStream> {
