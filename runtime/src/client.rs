@@ -29,6 +29,64 @@ pub use serde::Serialize;
 /// What every client method returns: kube's error type, which [`ErrorExt`] makes easy to ask.
 pub type Result<T, E = kube::Error> = std::result::Result<T, E>;
 
+/// How a server-side apply is sent: the field manager that will own what the configuration
+/// sets (required), whether to take fields other managers own (`force`), and dry run.
+///
+/// ```
+/// # use kube_codegen_runtime::client::ApplyParams;
+/// let ap = ApplyParams::manager("my-controller").force();
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyParams {
+    /// The field manager: the name managedFields record as the owner.
+    pub field_manager: String,
+    /// Take fields other managers own instead of failing with a conflict.
+    pub force: bool,
+    /// Validate and answer without storing (`dryRun=All`).
+    pub dry_run: bool,
+}
+
+impl ApplyParams {
+    /// Applies as `field_manager`, without force.
+    pub fn manager(field_manager: impl Into<String>) -> Self {
+        ApplyParams { field_manager: field_manager.into(), force: false, dry_run: false }
+    }
+
+    /// Takes the fields other managers own (client-go's `Force: true`).
+    #[must_use]
+    pub fn force(mut self) -> Self {
+        self.force = true;
+        self
+    }
+
+    /// Validates without storing.
+    #[must_use]
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+
+    fn patch_params(&self) -> PatchParams {
+        let pp = PatchParams::apply(&self.field_manager);
+        let pp = if self.force { pp.force() } else { pp };
+        if self.dry_run { pp.dry_run() } else { pp }
+    }
+}
+
+/// The name of an apply configuration, checked before anything is sent: an apply needs a field
+/// manager, and names its object by the configuration's `metadata.name`.
+fn apply_target<A: Serialize>(config: &A, ap: &ApplyParams) -> Result<(String, serde_json::Value)> {
+    let invalid = |message: &str| kube::Error::BuildRequest(kube::core::request::Error::Validation(message.to_owned()));
+    if ap.field_manager.is_empty() {
+        return Err(invalid("an apply needs a field manager: ApplyParams::manager(\"...\")"));
+    }
+    let value = serde_json::to_value(config).map_err(kube::Error::SerdeError)?;
+    match value.pointer("/metadata/name").and_then(serde_json::Value::as_str) {
+        Some(name) if !name.is_empty() => Ok((name.to_owned(), value)),
+        _ => Err(invalid("an apply configuration needs metadata.name, which names the object it applies to")),
+    }
+}
+
 /// The resource types a client can serve: statically typed, serde both ways.
 pub trait Object: kube::Resource<DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned + 'static {}
 
@@ -109,6 +167,26 @@ impl<K: Object> ResourceClient<K> {
     /// `PATCH` an object (JSON, merge, strategic merge or server-side apply).
     pub async fn patch<P: Serialize + Debug>(&self, name: &str, pp: &PatchParams, patch: &Patch<P>) -> Result<K> {
         self.api.patch(name, pp, patch).await
+    }
+
+    /// Server-side apply of `config` (an apply configuration, or anything that serialises to
+    /// the fields this manager means to own) to the object its `metadata.name` names, created
+    /// if missing. A missing field manager or name is an error before any request is sent.
+    pub async fn apply<A: Serialize>(&self, config: &A, ap: &ApplyParams) -> Result<K> {
+        let (name, value) = apply_target(config, ap)?;
+        self.api.patch(&name, &ap.patch_params(), &Patch::Apply(&value)).await
+    }
+
+    /// Server-side apply through a subresource (`status`, `scale`): the manager owns the
+    /// fields it sets there. Checked as [`apply`](Self::apply) is.
+    pub async fn apply_subresource<A: Serialize, S: DeserializeOwned>(
+        &self,
+        subresource: &str,
+        config: &A,
+        ap: &ApplyParams,
+    ) -> Result<S> {
+        let (name, value) = apply_target(config, ap)?;
+        self.patch_subresource(subresource, &name, &ap.patch_params(), &Patch::Apply(&value)).await
     }
 
     /// `DELETE` an object: the object while finalizers hold it, else the server's `Status`.

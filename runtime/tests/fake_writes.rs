@@ -322,3 +322,60 @@ async fn create_only_resources_are_answered_by_reactors() {
     let e = kube::Api::<TokenReview>::all(server.client()).get("x").await.unwrap_err();
     assert_eq!(code(e), 405);
 }
+
+/// `ResourceClient::apply`: a configuration holds only what its manager means to own; two
+/// managers share an object, a contested field is a conflict naming the owner until forced,
+/// and a request without a field manager or a name never reaches the server.
+#[tokio::test]
+async fn resource_client_apply_checks_before_sending_and_owns_what_it_sets() {
+    use kube_codegen_runtime::client::{ApplyParams, ResourceClient};
+    let server = ApiServer::new();
+    server.register::<ConfigMap>().register::<Deployment>();
+    let client = server.client();
+    let maps = ResourceClient::<ConfigMap>::namespaced(client.clone(), "ns");
+
+    let no_manager = maps
+        .apply(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}), &ApplyParams::default())
+        .await
+        .unwrap_err();
+    assert!(no_manager.to_string().contains("field manager"), "{no_manager}");
+    let no_name = maps
+        .apply(&json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"}}), &ApplyParams::manager("one"))
+        .await
+        .unwrap_err();
+    assert!(no_name.to_string().contains("metadata.name"), "{no_name}");
+    assert_eq!(server.count("patch", "configmaps"), 0, "nothing was sent");
+
+    let one = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}});
+    let two = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"b": "2"}});
+    maps.apply(&one, &ApplyParams::manager("one")).await.unwrap();
+    let both = maps.apply(&two, &ApplyParams::manager("two")).await.unwrap();
+    let data = both.data.unwrap();
+    assert_eq!((data["a"].as_str(), data["b"].as_str()), ("1", "2"), "each manager keeps its own field");
+
+    let contested = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "9"}});
+    let conflict = maps.apply(&contested, &ApplyParams::manager("two")).await.unwrap_err();
+    assert!(message(conflict).contains("conflict with \"one\""));
+    let forced = maps.apply(&contested, &ApplyParams::manager("two").force()).await.unwrap();
+    assert_eq!(forced.data.unwrap()["a"], "9");
+
+    // Through the status subresource, the manager owns status fields only.
+    let deployments = ResourceClient::<Deployment>::namespaced(client, "ns");
+    let spec = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
+    deployments.apply(&spec, &ApplyParams::manager("deployer")).await.unwrap();
+    let status = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "status": {"readyReplicas": 2}});
+    let applied: Deployment =
+        deployments.apply_subresource("status", &status, &ApplyParams::manager("reporter")).await.unwrap();
+    assert_eq!(applied.status.unwrap().ready_replicas, Some(2));
+    let managers: Vec<(String, Option<String>)> = applied
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.manager.unwrap_or_default(), m.subresource))
+        .collect();
+    assert!(managers.contains(&("reporter".into(), Some("status".into()))), "{managers:?}");
+    assert!(managers.contains(&("deployer".into(), None)), "{managers:?}");
+}
