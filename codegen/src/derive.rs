@@ -5,19 +5,20 @@ use kube_codegen_openapi::Resource;
 use proc_macro2::TokenStream;
 
 use crate::plan::Plan;
+use crate::rust_names::ident;
 use crate::settings::{Artifact, Settings};
 
 /// The client, lister and informer items of `resource`, whose type is `object` (a name in
-/// scope), by name, as tokens that refer to the runtime's client module as `rt` (the derive
+/// scope), by name (an identifier made by the one sanitiser), as tokens that refer to the runtime's client module as `rt` (the derive
 /// puts them in a module that imports it so, as generated modules do) and to the runtime
 /// itself as `runtime`.
-pub fn resource_items(resource: &Resource, object: &str, runtime: syn::Path) -> Vec<(String, TokenStream)> {
+pub fn resource_items(resource: &Resource, object: &str, runtime: syn::Path) -> Vec<(proc_macro2::Ident, TokenStream)> {
     let plan = Plan::derived(resource, object, runtime);
     let mut out = Vec::new();
     let mut names = Vec::new();
     for resource in plan.modules.values().flatten() {
         let client = crate::emit_clients::resource_client(&plan.runtime, resource);
-        out.push((client.name, client.tokens));
+        out.push((ident(&client.name), client.tokens));
         names.push(resource.names.lister.clone());
         names.push(resource.names.informer.clone());
     }
@@ -26,7 +27,7 @@ pub fn resource_items(resource: &Resource, object: &str, runtime: syn::Path) -> 
     // generated root's, which a derive does not have.
     for item in crate::emit_informers::items(&plan, &emit) {
         if names.contains(&item.name) {
-            out.push((item.name, item.tokens));
+            out.push((ident(&item.name), item.tokens));
         }
     }
     out
@@ -39,6 +40,7 @@ pub fn resource_items_text(resource: &Resource, object: &str) -> Result<Vec<(Str
     resource_items(resource, object, runtime)
         .into_iter()
         .map(|(name, tokens)| {
+            let name = name.to_string();
             let parsed: syn::File =
                 syn::parse2(tokens).map_err(|e| crate::Error::Emit { module: name.clone(), message: e.to_string() })?;
             Ok((name, prettyplease::unparse(&parsed)))

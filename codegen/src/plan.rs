@@ -168,9 +168,31 @@ pub fn well_known(kind: &Gvk) -> TokenStream {
     let module = if kind.group.is_empty() { "core" } else { kind.group.split('.').next().unwrap_or_default() };
     match (module, kind.version.as_str(), kind.kind.as_str()) {
         ("autoscaling" | "core" | "policy" | "authentication", _, _) => {
-            let (m, v, k) = (format_ident!("{module}"), format_ident!("{}", kind.version), ident(&kind.kind));
+            // The version is the input's: through the sanitiser, like every name from input.
+            let (m, v, k) = (format_ident!("{module}"), ident(&kind.version), ident(&kind.kind));
             quote!(k8s_openapi::api::#m::#v::#k)
         }
         _ => quote!(serde_json::Value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subresource_kind_from_input_is_sanitised_not_a_panic() {
+        let kind =
+            |group: &str, version: &str| Gvk { group: group.into(), version: version.into(), kind: "Scale".into() };
+        assert_eq!(
+            well_known(&kind("autoscaling", "v1")).to_string(),
+            "k8s_openapi :: api :: autoscaling :: v1 :: Scale"
+        );
+        // A version that is no identifier (format_ident! would panic on it).
+        assert_eq!(
+            well_known(&kind("autoscaling", "v1.beta-2")).to_string(),
+            "k8s_openapi :: api :: autoscaling :: v1_beta_2 :: Scale"
+        );
+        assert_eq!(well_known(&kind("example.com", "v1")).to_string(), "serde_json :: Value");
     }
 }

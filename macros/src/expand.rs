@@ -315,8 +315,7 @@ fn client_items(
     let runtime: kube_codegen::derive::Path = kube_codegen::derive::parse_path(&runtime_text)
         .ok_or_else(|| darling::Error::custom(format!("`{runtime_text}` is not a path to kube-codegen-runtime")))?;
     let items = kube_codegen::derive::resource_items(resource, root_name, runtime);
-    let names: Vec<proc_macro2::Ident> = items.iter().map(|(n, _)| format_ident!("{n}")).collect();
-    let item_tokens: Vec<TokenStream> = items.into_iter().map(|(_, t)| t).collect();
+    let (names, item_tokens): (Vec<proc_macro2::Ident>, Vec<TokenStream>) = items.into_iter().unzip();
     let module = format_ident!("__kube_codegen_{}", root_name.to_lowercase());
     let rt_client = quote!(#rt::client);
     Ok(quote! {
