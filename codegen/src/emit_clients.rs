@@ -68,14 +68,22 @@ pub fn resource_client(runtime: &syn::Path, plan: &ResourcePlan) -> Item {
         }
     };
 
-    let mut methods = verb_methods(r, object, prelude);
+    let mut methods = verb_methods(r, object, plan.apply.as_ref(), prelude);
     let mut ws = Vec::new();
     let mut markers = Vec::new();
     for (index, s) in r.subresources.iter().enumerate() {
         if s.connect {
             connect_methods(runtime, plan, s, &mut methods, &mut ws, &mut markers);
         } else {
-            subresource_methods(r, s, &plan.subresource_type(index), prelude, &mut methods);
+            let sub = plan.subresource_type(index);
+            // What applying through the subresource takes: the resource's configuration where
+            // the subresource's kind is the resource's (`status`), a `Scale`'s for `scale`.
+            let apply = match &plan.apply {
+                Some(apply) if sub.to_string() == object.to_string() => Some(apply.clone()),
+                Some(_) if s.name == "scale" => Some(quote!(#runtime::apply::ScaleApply)),
+                _ => None,
+            };
+            subresource_methods(r, s, &sub, apply.as_ref(), prelude, &mut methods);
         }
     }
     // A subresource whose method name another method has (a subresource called `opt` would
@@ -154,7 +162,7 @@ impl Method {
 }
 
 /// The methods of the resource's own verbs.
-fn verb_methods(r: &Resource, object: &TokenStream, prelude: &Prelude) -> Vec<Method> {
+fn verb_methods(r: &Resource, object: &TokenStream, apply: Option<&TokenStream>, prelude: &Prelude) -> Vec<Method> {
     let option = prelude.path("Option");
     let (kind, plural) = (&r.kind, &r.plural);
     let result = rt("Result");
@@ -229,6 +237,18 @@ fn verb_methods(r: &Resource, object: &TokenStream, prelude: &Prelude) -> Vec<Me
             )
             .patch(),
         );
+        if let Some(apply) = apply {
+            let ap = rt("ApplyParams");
+            out.push(Method::new(
+                "apply",
+                format!(
+                    " Server-side apply of `config` to the `{kind}` it names, as `ap`'s field manager: it owns what `config` sets, and a field it set before and no longer sets is removed unless another manager owns it."
+                ),
+                quote!(config: &'a #apply, ap: &'a #ap),
+                quote!(#result<#object>),
+                quote!(apply(config, ap)),
+            ));
+        }
     }
     if v.contains(Verbs::DELETE) {
         out.push(Method::new(
@@ -265,7 +285,14 @@ fn list_text(r: &Resource) -> String {
 }
 
 /// Methods of a subresource that reads and writes an object of kind `sub`.
-fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, prelude: &Prelude, out: &mut Vec<Method>) {
+fn subresource_methods(
+    r: &Resource,
+    s: &Subresource,
+    sub: &TokenStream,
+    apply: Option<&TokenStream>,
+    prelude: &Prelude,
+    out: &mut Vec<Method>,
+) {
     let string = prelude.path("String");
     let (result, pp, patch_params, patch, status) =
         (rt("Result"), rt("PostParams"), rt("PatchParams"), rt("Patch"), rt("Status"));
@@ -367,6 +394,18 @@ fn subresource_methods(r: &Resource, s: &Subresource, sub: &TokenStream, prelude
             )
             .patch(),
         );
+        if let Some(apply) = apply {
+            let ap = rt("ApplyParams");
+            out.push(Method::new(
+                &format!("apply_{suffix}"),
+                format!(
+                    " Server-side apply of `config` through the `{name}` subresource of the `{kind}` it names: `ap`'s field manager owns what `config` sets there."
+                ),
+                quote!(config: &'a #apply, ap: &'a #ap),
+                quote!(#result<#sub>),
+                quote!(apply_subresource(#name, config, ap)),
+            ));
+        }
     }
     if s.verbs.contains(Verbs::CREATE) {
         out.push(Method::new(

@@ -4,7 +4,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::rust_names::{Prelude, ident};
-use crate::typespace::{EnumDef, Field, ItemKind, MAP, ModPath, ResourceInfo, StructDef, Ty, TypeSpace, extern_path};
+use crate::typespace::{
+    Apply, EnumDef, Field, ItemKind, MAP, ModPath, ResourceInfo, StructDef, Ty, TypeSpace, extern_path,
+};
 
 /// The tokens of one item, and for a struct or an enum the text of its runtime macro
 /// invocation, which is laid out here because a formatter cannot lay out a macro's body
@@ -12,6 +14,9 @@ use crate::typespace::{EnumDef, Field, ItemKind, MAP, ModPath, ResourceInfo, Str
 pub fn item(ts: &TypeSpace, runtime: &str, id: usize) -> (TokenStream, Option<String>) {
     let tokens = item_tokens(ts, id);
     let trailer = match &ts.items[id].kind {
+        ItemKind::Struct(s) if s.apply.is_some() => {
+            Some(apply(ts, runtime, &ts.items[id].module, &ts.items[id].name, s))
+        }
         ItemKind::Struct(s) => {
             let resource = s.resource.as_ref().map(|r| resource(runtime, &ts.items[id].name, r)).unwrap_or_default();
             Some(resource + &object(ts, runtime, &ts.items[id].module, &ts.items[id].name, s))
@@ -31,6 +36,10 @@ fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
             let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
             let scope = if r.namespaced { "namespaced" } else { "cluster-scoped" };
             Some(format!("A `{}` of `{gv}`: `{}`, {scope}.", r.kind, r.plural))
+        }
+        ItemKind::Struct(StructDef { apply: Some(Apply::Resource(r)), .. }) => {
+            let object = object_text(ts, &item.module, &r.object);
+            Some(format!("The apply configuration of a [`{object}`]: only the fields set are sent."))
         }
         _ => None,
     };
@@ -118,8 +127,11 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
     let schema_defaults = s.fields.iter().any(|f| f.default.is_some());
     let default = (s.default && !schema_defaults).then(|| quote!(Default,));
     let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s, &prelude));
-    let deprecated =
-        s.resource.as_ref().and_then(|r| r.deprecated.as_deref()).map(|note| quote!(#[deprecated(note = #note)]));
+    let deprecated = match &s.apply {
+        Some(Apply::Resource(r)) => r.deprecated.as_deref(),
+        _ => s.resource.as_ref().and_then(|r| r.deprecated.as_deref()),
+    }
+    .map(|note| quote!(#[deprecated(note = #note)]));
     let eq = s.eq.then(|| quote!(, Eq));
     let hash = s.hash.then(|| quote!(, Hash));
 
@@ -251,6 +263,45 @@ fn object(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &Struc
     }
     out.push_str("}\n");
     out
+}
+
+/// The `apply!` invocation that gives an apply configuration its serde impls and setters,
+/// one field a line with its mode: `value`, `list` (setters append) or `map` (setters insert).
+fn apply(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &StructDef) -> String {
+    let mut out = format!("{runtime}::apply! {{\n    {}", ident(name));
+    if let Some(Apply::Resource(r)) = &s.apply {
+        let scope = if r.namespaced { "Namespaced" } else { "Cluster" };
+        let status = if r.status { ", extract_status = \"status\"" } else { "" };
+        out.push_str(&format!(" [{}, {scope}{status}]", object_text(ts, module, &r.object)));
+    }
+    out.push_str(" {\n");
+    for f in &s.fields {
+        let (mode, ty) = match &f.ty {
+            Ty::Vec(inner) => ("list", render_text(ts, module, inner)),
+            Ty::Map(inner) => ("map", render_text(ts, module, inner)),
+            other => ("value", render_text(ts, module, other)),
+        };
+        // `{:?}` of a str is a valid Rust string literal.
+        out.push_str(&format!("        {:?} => {}: {ty} [{mode}],\n", f.json, ident(&f.ident)));
+    }
+    out.push_str("    }\n");
+    if let Some(u) = &s.unknown_fields {
+        out.push_str(&format!("    keep {}\n", ident(u)));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A resource's object type as `from` writes it: by the name its module re-exports it as,
+/// when it is mapped to another crate's type.
+pub fn object_text(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> String {
+    match ty {
+        Ty::Extern(path) => match ts.reexport_in(from, path) {
+            Some(name) => ident(name).to_string(),
+            None => render_text(ts, from, ty),
+        },
+        _ => render_text(ts, from, ty),
+    }
 }
 
 /// [`render`] as text, spaced as rustfmt would: by the name a `use` of the module imports,

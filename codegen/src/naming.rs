@@ -89,7 +89,7 @@ pub struct ResourceNames {
     pub lister: String,
     /// `<prefix>Informer`.
     pub informer: String,
-    /// `<prefix>ApplyConfiguration`.
+    /// `<prefix>Apply`: the resource's apply configuration.
     pub apply: String,
     /// The accessor on the group-version client and informers (`config_maps`).
     pub accessor: String,
@@ -107,7 +107,7 @@ impl ResourceNames {
             client: format!("{prefix}Client"),
             lister: format!("{prefix}Lister"),
             informer: format!("{prefix}Informer"),
-            apply: format!("{prefix}ApplyConfiguration"),
+            apply: format!("{prefix}Apply"),
             prefix,
             accessor,
         }

@@ -39,6 +39,8 @@ pub struct ResourcePlan<'m> {
     /// The body type of each subresource, in the resource's order: the object itself when
     /// the subresource's kind is the resource's, else the kind's type.
     pub subresource_types: Vec<TokenStream>,
+    /// Its apply configuration's type, when apply configurations are emitted.
+    pub apply: Option<TokenStream>,
 }
 
 /// One emitted item: its module, its name (for ordering) and its tokens.
@@ -83,8 +85,10 @@ impl<'m> Plan<'m> {
                     Some(t) => render(ts, &module, &t),
                     None => well_known(kind),
                 });
+            let apply = r.ty.and_then(|t| ts.apply_of(t)).map(|item| render(ts, &module, &Ty::Local(item)));
             let plan = ResourcePlan {
                 resource: r,
+                apply,
                 deprecated: deprecated(r),
                 local: matches!(ty, Ty::Local(_)),
                 prelude: Prelude::new(|n| ts.defines(&module, n)),
@@ -99,9 +103,15 @@ impl<'m> Plan<'m> {
     }
 
     /// The plan of one derived resource whose type is `object`, a name in scope, in a module
-    /// of its own.
-    pub fn derived(resource: &'m Resource, object: &str, runtime: syn::Path) -> Plan<'m> {
+    /// of its own; with `apply`, its apply configuration is in scope too, by its usual name.
+    pub fn derived(resource: &'m Resource, object: &str, apply: bool, runtime: syn::Path) -> Plan<'m> {
         let object_ident = ident(object);
+        let names = ResourceNames::of(resource);
+        // The derive names it after the root type, as the generator names it after the kind.
+        let apply = apply.then(|| {
+            let name = ident(&format!("{object}Apply"));
+            quote!(#name)
+        });
         let object = quote!(#object_ident);
         let subresource_types = subresource_types(resource, &object, well_known);
         let module = vec!["derived".to_owned()];
@@ -113,7 +123,8 @@ impl<'m> Plan<'m> {
             module: module.clone(),
             object,
             local: true,
-            names: ResourceNames::of(resource),
+            names,
+            apply,
             prelude: Prelude::default(),
             subresource_types,
         };

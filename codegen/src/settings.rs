@@ -12,12 +12,19 @@ pub enum Artifact {
     /// A `<Kind>Informer` per resource that can be listed and watched, and the root
     /// `SharedInformerFactory` with an accessor per group-version.
     Informers,
+    /// A `<Kind>Apply` configuration per resource and per type reachable from it, and the
+    /// clients' `apply` methods.
+    Apply,
 }
 
 impl Artifact {
     /// Every artifact, as `emit` names them.
-    pub const ALL: [(Artifact, &'static str); 3] =
-        [(Artifact::Clientset, "clientset"), (Artifact::Listers, "listers"), (Artifact::Informers, "informers")];
+    pub const ALL: [(Artifact, &'static str); 4] = [
+        (Artifact::Clientset, "clientset"),
+        (Artifact::Listers, "listers"),
+        (Artifact::Informers, "informers"),
+        (Artifact::Apply, "apply"),
+    ];
 
     /// The artifact called `name` (`clientset`).
     pub fn from_name(name: &str) -> Option<Artifact> {

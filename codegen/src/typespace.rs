@@ -10,6 +10,8 @@ use crate::settings::{Settings, TypeMode};
 
 pub use crate::naming::{ModPath, gv_module};
 
+mod apply;
+
 /// A Rust type expression, rendered relative to the module that uses it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ty {
@@ -111,6 +113,30 @@ pub struct StructDef {
     pub eq: bool,
     /// Whether every field is `Hash`, so the struct derives it.
     pub hash: bool,
+    /// Set when this is an apply configuration (every field optional, written by the
+    /// runtime's `apply!`), and for a resource's, what it configures.
+    pub apply: Option<Apply>,
+}
+
+/// What an apply configuration's struct is.
+#[derive(Debug)]
+pub enum Apply {
+    /// The configuration of a nested object.
+    Nested,
+    /// The configuration of a resource.
+    Resource(Box<ApplyRoot>),
+}
+
+/// What a resource's apply configuration configures.
+#[derive(Debug)]
+pub struct ApplyRoot {
+    /// The resource's object type.
+    pub object: Ty,
+    pub namespaced: bool,
+    /// Has a `status` subresource: `extract_status`.
+    pub status: bool,
+    /// Why the version is deprecated, when it is.
+    pub deprecated: Option<String>,
 }
 
 #[derive(Debug)]
@@ -187,6 +213,15 @@ pub struct TypeSpace {
     /// Per module, the paths its `use` imports: path as written without the import -> the
     /// name it is written by.
     imports: HashMap<ModPath, BTreeMap<String, String>>,
+    /// The enum items, by the schema place (`file#pointer`) they were made from, so the apply
+    /// configuration of the same place uses the same enum.
+    enum_at: HashMap<String, ItemId>,
+    /// How apply configurations refer to each IR type.
+    apply_defs: HashMap<TypeId, Ty>,
+    /// The apply configuration of each resource's type.
+    apply_roots: HashMap<TypeId, ItemId>,
+    /// The runtime's `ObjectMetaApply`, as a path.
+    meta_apply: String,
 }
 
 /// How a map field is written without an import.
@@ -215,11 +250,7 @@ impl TypeSpace {
             {
                 ts.defs.insert(def.id, Ty::Extern(k8s_openapi_path(&def.name)));
             } else {
-                let module = match (roots.get(&def.id), def.gvks.as_slice()) {
-                    (Some(r), _) => gv_module(&modules, &r.group, &r.version),
-                    (None, [gvk]) => gv_module(&modules, &gvk.group, &gvk.version),
-                    _ => packages.get(package(&def.name)).cloned().unwrap_or_else(|| path_module(&def.name)),
-                };
+                let module = def_module(def, &roots, &modules, &packages);
                 let name = type_ident(def.short_name(), "Type");
                 let id = ts.reserve(module, &name, None);
                 ts.defs.insert(def.id, Ty::Local(id));
@@ -231,6 +262,11 @@ impl TypeSpace {
             let resource = roots.get(&def.id).map(|r| resource_info(r, &mut lists));
             ts.items[id].docs = def.schema.description.clone();
             ts.items[id].kind = ts.def_kind(def, id, resource);
+        }
+        if settings.emit.contains(&crate::settings::Artifact::Apply) {
+            let placement = apply::Placement { model, modules: &modules, packages: &packages, roots: &roots };
+            ts.meta_apply = format!("{}::apply::ObjectMetaApply", settings.runtime_path.trim_start_matches("::"));
+            ts.add_apply(&placement, names);
         }
         // Resources whose type lives elsewhere are re-exported where their group-version is.
         for r in &model.resources {
@@ -424,10 +460,7 @@ impl TypeSpace {
     fn def_kind(&mut self, def: &TypeDef, id: ItemId, resource: Option<ResourceInfo>) -> ItemKind {
         let name = self.items[id].name.clone();
         let module = self.items[id].module.clone();
-        // The note names the file without its directory, so output does not depend on how the
-        // input path was written.
-        let file = def.origin.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut cx = Cx { module, pointer: format!("{file}#{}", def.origin.pointer) };
+        let mut cx = Cx { module, pointer: pointer_of(def), apply: None };
         match &def.schema.ty {
             SchemaType::Object(_) => {
                 let shape = if resource.is_some() { Shape::Resource } else { Shape::Plain };
@@ -436,13 +469,20 @@ impl TypeSpace {
                 ItemKind::Struct(s)
             }
             _ => match enum_of(&def.schema) {
-                Some(e) => ItemKind::Enum(e),
+                Some(e) => {
+                    self.enum_at.insert(cx.pointer.clone(), id);
+                    ItemKind::Enum(e)
+                }
                 None => ItemKind::Alias(self.ty_of(&mut cx, &def.schema, &name)),
             },
         }
     }
 
     fn struct_def(&mut self, cx: &mut Cx, schema: &Schema, name: &str, shape: Shape) -> StructDef {
+        let apply = cx.apply.is_some();
+        // An apply configuration's setters are named after its fields: none may take the name
+        // of its constructor or extractors, or of a trait method its type has.
+        let taken = |n: &str| apply && apply::RESERVED.contains(&n);
         let root = shape == Shape::Resource;
         let embedded = shape == Shape::Embedded;
         let empty = kube_codegen_openapi::ObjectSchema::default();
@@ -454,16 +494,16 @@ impl TypeSpace {
         // A property already spelled as its field (`foo`) keeps that name over one that only
         // maps to it (`Foo`); the others get suffixes in property order.
         let mut idents: BTreeSet<String> =
-            object.properties.iter().map(|p| p.name.clone()).filter(|n| field_ident(n) == *n).collect();
+            object.properties.iter().map(|p| p.name.clone()).filter(|n| field_ident(n) == *n && !taken(n)).collect();
         for p in &object.properties {
             // A resource's apiVersion and kind are its trait constants, not fields.
             if root && (p.name == "apiVersion" || p.name == "kind") {
                 continue;
             }
-            let ident = if field_ident(&p.name) == p.name {
+            let ident = if field_ident(&p.name) == p.name && !taken(&p.name) {
                 p.name.clone()
             } else {
-                let ident = unique(&field_ident(&p.name), |n| idents.contains(n));
+                let ident = unique(&field_ident(&p.name), |n| idents.contains(n) || taken(n));
                 idents.insert(ident.clone());
                 ident
             };
@@ -472,13 +512,13 @@ impl TypeSpace {
             cx.pointer.push_str("/properties/");
             cx.pointer.push_str(&p.name);
             let ty = if (root || embedded) && p.name == "metadata" {
-                Ty::Extern(OBJECT_META.into())
+                self.metadata_ty(apply)
             } else {
                 self.ty_of(cx, &p.schema, &child)
             };
             cx.pointer.truncate(pointer_len);
             let always_there = root && p.name == "metadata";
-            let optional = (!p.required || p.schema.nullable) && !always_there;
+            let optional = apply || ((!p.required || p.schema.nullable) && !always_there);
             let default = p.schema.default.clone().filter(|d| !optional && scalar_default(&ty, d));
             fields.push(Field {
                 json: p.name.clone(),
@@ -493,7 +533,7 @@ impl TypeSpace {
         // embedded object is a whole Kubernetes object, with its type and metadata.
         let mut implied = Vec::new();
         if root || embedded {
-            implied.push(("metadata", Ty::Extern(OBJECT_META.into()), "Standard object metadata."));
+            implied.push(("metadata", self.metadata_ty(apply), "Standard object metadata."));
         }
         if embedded {
             implied.push(("apiVersion", Ty::Extern("String".into()), "The API version of the embedded object."));
@@ -501,10 +541,10 @@ impl TypeSpace {
         }
         for (json, ty, docs) in implied {
             if !fields.iter().any(|f| f.json == json) {
-                let ident = unique(&field_ident(json), |n| idents.contains(n));
+                let ident = unique(&field_ident(json), |n| idents.contains(n) || taken(n));
                 idents.insert(ident.clone());
                 let docs = Some(docs.to_owned());
-                fields.push(Field { json: json.into(), ident, ty, optional: embedded, docs, default: None });
+                fields.push(Field { json: json.into(), ident, ty, optional: embedded || apply, docs, default: None });
             }
         }
         fields.sort_by(|a, b| a.json.cmp(&b.json));
@@ -512,14 +552,19 @@ impl TypeSpace {
         // collide with a property's.
         let unknown_fields =
             schema.extensions.preserve_unknown_fields.then(|| unique("other_fields", |n| idents.contains(n)));
-        StructDef { fields, unknown_fields, resource: None, default: true, eq: true, hash: true }
+        // Apply configurations are built and sent, not used as keys: no `Hash` to compile.
+        let apply = apply.then_some(Apply::Nested);
+        StructDef { fields, unknown_fields, resource: None, default: true, eq: true, hash: apply.is_none(), apply }
     }
 
     /// The Rust type of a schema in a field or item position; nested objects and enums
     /// become items named `name`.
     fn ty_of(&mut self, cx: &mut Cx, schema: &Schema, name: &str) -> Ty {
         match &schema.ty {
-            SchemaType::Ref(id) => self.defs.get(id).cloned().unwrap_or_else(|| Ty::Extern(VALUE.into())),
+            SchemaType::Ref(id) => match cx.apply {
+                Some(placement) => self.apply_def(placement, *id),
+                None => self.defs.get(id).cloned().unwrap_or_else(|| Ty::Extern(VALUE.into())),
+            },
             SchemaType::IntOrString => {
                 if schema.validation.pattern.as_deref().is_some_and(is_quantity_pattern) {
                     Ty::Extern(QUANTITY.into())
@@ -547,7 +592,9 @@ impl TypeSpace {
                 self.nested_struct(cx, schema, name, Shape::Embedded)
             }
             SchemaType::Object(object) => {
-                if let Some(known) = well_known(schema) {
+                // An apply configuration of a well-known shape is made from its schema like
+                // any other: k8s-openapi has no apply types.
+                if let Some(known) = well_known(schema).filter(|_| cx.apply.is_none()) {
                     return Ty::Extern(known.into());
                 }
                 if object.properties.is_empty() {
@@ -565,9 +612,15 @@ impl TypeSpace {
     }
 
     fn nested_struct(&mut self, cx: &mut Cx, schema: &Schema, name: &str, shape: Shape) -> Ty {
-        let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
-        let name = self.items[id].name.clone();
-        let s = self.struct_def(cx, schema, &name, shape);
+        // An apply configuration is named after the type it configures; its nested types
+        // after that type's nested names.
+        let (id, base) = if cx.apply.is_some() {
+            (self.reserve(cx.module.clone(), &format!("{name}Apply"), Some(&cx.pointer)), name.to_owned())
+        } else {
+            let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
+            (id, self.items[id].name.clone())
+        };
+        let s = self.struct_def(cx, schema, &base, shape);
         self.items[id].docs = schema.description.clone();
         self.items[id].kind = ItemKind::Struct(s);
         Ty::Local(id)
@@ -584,8 +637,12 @@ impl TypeSpace {
     }
 
     fn nested_enum(&mut self, cx: &Cx, schema: &Schema, name: &str) -> Ty {
-        let def = enum_of(schema).expect("called for enums");
+        let Some(def) = enum_of(schema) else { return Ty::Extern(VALUE.into()) };
+        if cx.apply.is_some() {
+            return self.apply_enum(&cx.pointer, def.integer);
+        }
         let id = self.reserve(cx.module.clone(), name, Some(&cx.pointer));
+        self.enum_at.insert(cx.pointer.clone(), id);
         self.items[id].docs = schema.description.clone();
         self.items[id].kind = ItemKind::Enum(def);
         Ty::Local(id)
@@ -734,7 +791,14 @@ impl TypeSpace {
 
 /// An extern path as Rust writes it, every segment an identifier.
 pub fn extern_path(path: &str) -> String {
-    path.split("::").map(|s| ident(s).to_string()).collect::<Vec<_>>().join("::")
+    // A leading `crate`, `self` or `super` is a path's root (a runtime re-exported as
+    // `crate::runtime`), not a name to escape.
+    let roots = |(i, s): (usize, &str)| i == 0 && matches!(s, "crate" | "self" | "super");
+    path.split("::")
+        .enumerate()
+        .map(|(i, s)| if roots((i, s)) { s.to_owned() } else { ident(s).to_string() })
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 /// What kind of object a struct is.
@@ -771,10 +835,34 @@ fn scalar_default(ty: &Ty, default: &serde_json::Value) -> bool {
     }
 }
 
-/// Where a walk is: the module new items go to, and the schema's place for rename notes.
-struct Cx {
+/// Where a walk is: the module new items go to, the schema's place for rename notes, and
+/// whether it makes apply configurations (and where their definitions go).
+struct Cx<'p> {
     module: ModPath,
     pointer: String,
+    apply: Option<&'p apply::Placement<'p>>,
+}
+
+/// A definition's schema place, for rename notes: the file without its directory, so output
+/// does not depend on how the input path was written.
+fn pointer_of(def: &TypeDef) -> String {
+    let file = def.origin.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    format!("{file}#{}", def.origin.pointer)
+}
+
+/// The module of a definition's type: its resource's group-version, its one kind's, or its
+/// package's.
+fn def_module(
+    def: &TypeDef,
+    roots: &HashMap<TypeId, &Resource>,
+    modules: &BTreeMap<String, String>,
+    packages: &HashMap<String, ModPath>,
+) -> ModPath {
+    match (roots.get(&def.id), def.gvks.as_slice()) {
+        (Some(r), _) => gv_module(modules, &r.group, &r.version),
+        (None, [gvk]) => gv_module(modules, &gvk.group, &gvk.version),
+        _ => packages.get(package(&def.name)).cloned().unwrap_or_else(|| path_module(&def.name)),
+    }
 }
 
 fn resource_info(r: &Resource, lists: &mut crate::list_schema::Reducer) -> ResourceInfo {

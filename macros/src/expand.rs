@@ -19,7 +19,7 @@ pub fn derive(input: TokenStream) -> TokenStream {
         Ok(a) => a,
         Err(e) => return e.write_errors(),
     };
-    match expand(&attrs) {
+    match expand(&attrs, &input) {
         Ok(tokens) => tokens,
         Err(e) => e.write_errors(),
     }
@@ -136,7 +136,7 @@ fn validate(a: &KubeAttrs) -> darling::Result<()> {
     errors.finish()
 }
 
-fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
+fn expand(a: &KubeAttrs, input: &syn::DeriveInput) -> darling::Result<TokenStream> {
     validate(a)?;
     let crd = crd_json(a);
     let root_name = a.root.clone().unwrap_or_else(|| a.kind.clone());
@@ -211,6 +211,7 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
     };
 
     let client_items = client_items(&crd, &crd_name, &root_name, &rt, vis)?;
+    let apply_items = apply_items(a, input, &root, &rt)?;
 
     Ok(quote! {
         #(#[doc = #doc_lines])*
@@ -282,7 +283,63 @@ fn expand(a: &KubeAttrs) -> darling::Result<TokenStream> {
             }
         }
 
+        #apply_items
+
         #client_items
+    })
+}
+
+/// The apply configurations: the spec's (from its fields) and the root's, `<Root>Apply`, whose
+/// status is the status type whole, or its configuration with `#[apply(nested_status)]`.
+fn apply_items(
+    a: &KubeAttrs,
+    input: &syn::DeriveInput,
+    root: &syn::Ident,
+    rt: &TokenStream,
+) -> darling::Result<TokenStream> {
+    let attrs = crate::apply::container_attrs(&input.attrs)?;
+    let spec = &a.ident;
+    let vis = &a.vis;
+    let (spec_ty, spec_items) = match crate::apply::struct_apply(input, rt, &[])? {
+        Some((name, tokens)) => (quote!(#name), tokens),
+        None => (quote!(#spec), TokenStream::new()),
+    };
+    let meta = quote!(#rt::apply::ObjectMetaApply);
+    let status_ty = a
+        .status
+        .as_ref()
+        .map(|s| if attrs.nested_status { quote!(<#s as #rt::apply::ApplyType>::Apply) } else { quote!(#s) });
+    let status_field = status_ty.as_ref().map(|s| {
+        quote! {
+            /// The observed state.
+            pub status: ::core::option::Option<#s>,
+        }
+    });
+    let status_entry = status_ty.as_ref().map(|s| quote!("status" => status: #s [value],));
+    let extract_status = a.status.as_ref().map(|_| quote!(, extract_status = "status"));
+    let scope = if a.namespaced.is_present() { format_ident!("Namespaced") } else { format_ident!("Cluster") };
+    let name = format_ident!("{root}Apply");
+    let doc = format!(" The apply configuration of a [`{root}`]: only the fields set are sent.");
+    Ok(quote! {
+        #spec_items
+
+        #[doc = #doc]
+        #[derive(Clone, Debug, Default)]
+        #vis struct #name {
+            /// Standard object metadata.
+            pub metadata: ::core::option::Option<#meta>,
+            /// The desired state.
+            pub spec: ::core::option::Option<#spec_ty>,
+            #status_field
+        }
+
+        #rt::apply! {
+            #name [#root, #scope #extract_status] {
+                "metadata" => metadata: #meta [value],
+                "spec" => spec: #spec_ty [value],
+                #status_entry
+            }
+        }
     })
 }
 

@@ -5,6 +5,7 @@
 //! clients' requests ([`client`]), informers, listers and the informer factory
 //! ([`informer`]), and an in-memory API server for tests (`fake`).
 
+pub mod apply;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "client")]
@@ -31,6 +32,11 @@ pub use kube;
 pub use object::__private;
 pub use object::{ResourceSchema, ScalePaths};
 
+/// `#[derive(Apply)]`: the apply configuration (`<Name>Apply`) of a struct nested in a derived
+/// resource's spec or status, which a field marked `#[apply(nested)]` then holds instead of
+/// the whole value (see [`apply::ApplyType`]).
+#[cfg(feature = "derive")]
+pub use kube_codegen_macros::Apply;
 /// `#[derive(CustomResource)]`: a drop-in for kube-derive's, whose `#[kube(...)]` attributes it
 /// takes, that also gives the resource a typed `<Kind>Client`, `<Kind>Lister` and
 /// `<Kind>Informer` beside it, from the generator's own emitters.

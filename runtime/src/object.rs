@@ -44,8 +44,22 @@ macro_rules! object {
             }
         }
     };
+    ($name:ident [resource] { $($fields:tt)* } $(keep $other:ident)?) => {
+        $crate::__object_impl! { $name [$name] { $($fields)* } $(keep $other)? }
+    };
+    ($name:ident { $($fields:tt)* } $(keep $other:ident)?) => {
+        $crate::__object_impl! { $name [] { $($fields)* } $(keep $other)? }
+    };
+}
+
+/// [`object!`](crate::object)'s serde impls; `[T]` writes and checks `apiVersion` and `kind`
+/// from `T`'s `k8s_openapi::Resource` constants (the type itself, or for an apply
+/// configuration the object it configures).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __object_impl {
     (
-        $name:ident $([$resource:ident])? {
+        $name:ident [$($identity:ty)?] {
             $($json:literal => $field:ident: $ty:ty [$mode:ident],)*
         }
         $(keep $other:ident)?
@@ -54,7 +68,7 @@ macro_rules! object {
             fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
                 use $crate::__private::serde::ser::SerializeMap;
                 let mut map = serializer.serialize_map(None)?;
-                $($crate::__private::$resource::write_type::<Self, _>(&mut map)?;)?
+                $($crate::__private::resource::write_type::<$identity, _>(&mut map)?;)?
                 $($crate::__private::$mode::write(&mut map, $json, &self.$field)?;)*
                 $(for (key, value) in &self.$other { map.serialize_entry(key, value)?; })?
                 map.end()
@@ -76,7 +90,7 @@ macro_rules! object {
                         while let ::core::option::Option::Some(key) = map.next_key::<$crate::__private::Key<'de>>()? {
                             match key.as_str() {
                                 $($json => $crate::__private::$mode::read(&mut $field, $json, &mut map)?,)*
-                                _ => $crate::__object_unknown!(map, key $(, keep $other)? $(, $resource)?),
+                                _ => $crate::__object_unknown!(map, key $(, keep $other)? $(, identity $identity)?),
                             }
                         }
                         ::core::result::Result::Ok($name {
@@ -98,16 +112,16 @@ macro_rules! __object_unknown {
     ($map:ident, $key:ident) => {
         $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
     };
-    ($map:ident, $key:ident, resource) => {
-        if !$crate::__private::resource::check_type::<Self::Value, _>(&$key, &mut $map)? {
+    ($map:ident, $key:ident, identity $identity:ty) => {
+        if !$crate::__private::resource::check_type::<$identity, _>(&$key, &mut $map)? {
             $map.next_value::<$crate::__private::serde::de::IgnoredAny>().map(drop)?
         }
     };
     ($map:ident, $key:ident, keep $other:ident) => {
         $crate::__private::keep(&mut $other, $key, &mut $map)?
     };
-    ($map:ident, $key:ident, keep $other:ident, resource) => {
-        if !$crate::__private::resource::check_type::<Self::Value, _>(&$key, &mut $map)? {
+    ($map:ident, $key:ident, keep $other:ident, identity $identity:ty) => {
+        if !$crate::__private::resource::check_type::<$identity, _>(&$key, &mut $map)? {
             $crate::__private::keep(&mut $other, $key, &mut $map)?
         }
     };

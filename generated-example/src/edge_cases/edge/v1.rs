@@ -4,6 +4,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector, ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube_codegen_runtime::apply::ObjectMetaApply;
 use kube_codegen_runtime::client as rt;
 use std::collections::BTreeMap;
 
@@ -32,6 +33,21 @@ kube_codegen_runtime::object! {
         "metadata" => metadata: ObjectMeta [required],
         "spec" => spec: Option<OdditySpec> [optional],
         "status" => status: Option<OddityStatus> [optional],
+    }
+}
+
+/// The apply configuration of a [`Oddity`]: only the fields set are sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OddityApply {
+    pub metadata: Option<ObjectMetaApply>,
+    pub spec: Option<OdditySpecApply>,
+    pub status: Option<OddityStatusApply>,
+}
+kube_codegen_runtime::apply! {
+    OddityApply [Oddity, Namespaced, extract_status = "status"] {
+        "metadata" => metadata: ObjectMetaApply [value],
+        "spec" => spec: OdditySpecApply [value],
+        "status" => status: OddityStatusApply [value],
     }
 }
 
@@ -104,6 +120,75 @@ kube_codegen_runtime::object! {
     }
 }
 
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OdditySpecApply {
+    /// An empty name.
+    pub field: Option<String>,
+    pub r#ref: Option<String>,
+    /// Only punctuation.
+    pub field2: Option<String>,
+    pub field_3d: Option<bool>,
+    /// Differs from foo only in case.
+    pub foo2: Option<String>,
+    pub anything: Option<serde_json::Value>,
+    pub blob: Option<ByteString>,
+    pub crate_: Option<i64>,
+    pub env: Option<BTreeMap<String, OdditySpecEnvApply>>,
+    pub foo: Option<OdditySpecFooApply>,
+    /// So is this one; it gets a stable rename.
+    pub foo_bar: Option<OdditySpecFooBarApply2>,
+    pub level: Option<OdditySpecLevel>,
+    pub limit: Option<Quantity>,
+    pub loose: Option<serde_json::Value>,
+    pub r#match: Option<String>,
+    pub matrix: Option<Vec<Vec<i32>>>,
+    pub nullable_name: Option<String>,
+    pub partly_known: Option<OdditySpecPartlyKnownApply>,
+    pub port: Option<IntOrString>,
+    pub protocol: Option<OdditySpecProtocol>,
+    pub ratio: Option<f64>,
+    pub selector: Option<OdditySpecSelectorApply>,
+    pub self_: Option<bool>,
+    pub tags: Option<Vec<String>>,
+    pub template: Option<OdditySpecTemplateApply>,
+    /// A keyword: type.
+    pub r#type: Option<String>,
+    pub when: Option<Time>,
+    pub x_foo: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecApply {
+        "" => field: String [value],
+        "$ref" => r#ref: String [value],
+        "-" => field2: String [value],
+        "3d" => field_3d: bool [value],
+        "Foo" => foo2: String [value],
+        "anything" => anything: serde_json::Value [value],
+        "blob" => blob: ByteString [value],
+        "crate" => crate_: i64 [value],
+        "env" => env: OdditySpecEnvApply [map],
+        "foo" => foo: OdditySpecFooApply [value],
+        "fooBar" => foo_bar: OdditySpecFooBarApply2 [value],
+        "level" => level: OdditySpecLevel [value],
+        "limit" => limit: Quantity [value],
+        "loose" => loose: serde_json::Value [value],
+        "match" => r#match: String [value],
+        "matrix" => matrix: Vec<i32> [list],
+        "nullableName" => nullable_name: String [value],
+        "partlyKnown" => partly_known: OdditySpecPartlyKnownApply [value],
+        "port" => port: IntOrString [value],
+        "protocol" => protocol: OdditySpecProtocol [value],
+        "ratio" => ratio: f64 [value],
+        "selector" => selector: OdditySpecSelectorApply [value],
+        "self" => self_: bool [value],
+        "tags" => tags: String [list],
+        "template" => template: OdditySpecTemplateApply [value],
+        "type" => r#type: String [value],
+        "when" => when: Time [value],
+        "x-foo" => x_foo: String [value],
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct OdditySpecEnv {
     pub value: Option<String>,
@@ -111,6 +196,16 @@ pub struct OdditySpecEnv {
 kube_codegen_runtime::object! {
     OdditySpecEnv {
         "value" => value: Option<String> [optional],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecEnvApply {
+    pub value: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecEnvApply {
+        "value" => value: String [value],
     }
 }
 
@@ -122,6 +217,17 @@ pub struct OdditySpecFoo {
 kube_codegen_runtime::object! {
     OdditySpecFoo {
         "bar" => bar: Option<OdditySpecFooBar> [optional],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecFooApply {
+    /// This one is ThingSpecFooBar by its path.
+    pub bar: Option<OdditySpecFooBarApply>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecFooApply {
+        "bar" => bar: OdditySpecFooBarApply [value],
     }
 }
 
@@ -146,6 +252,30 @@ pub struct OdditySpecFooBar2 {
 kube_codegen_runtime::object! {
     OdditySpecFooBar2 {
         "other" => other: Option<String> [optional],
+    }
+}
+
+/// This one is ThingSpecFooBar by its path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecFooBarApply {
+    pub deep: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecFooBarApply {
+        "deep" => deep: String [value],
+    }
+}
+
+/// So is this one; it gets a stable rename.
+///
+/// Named `OdditySpecFooBarApply2` because `OdditySpecFooBarApply` is taken; this type is the schema at edge-cases.yaml#/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/fooBar.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecFooBarApply2 {
+    pub other: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecFooBarApply2 {
+        "other" => other: String [value],
     }
 }
 
@@ -177,6 +307,19 @@ pub struct OdditySpecPartlyKnown {
 kube_codegen_runtime::object! {
     OdditySpecPartlyKnown {
         "known" => known: Option<String> [optional],
+    }
+    keep other_fields
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecPartlyKnownApply {
+    pub known: Option<String>,
+    /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
+    pub other_fields: BTreeMap<String, serde_json::Value>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecPartlyKnownApply {
+        "known" => known: String [value],
     }
     keep other_fields
 }
@@ -213,6 +356,32 @@ kube_codegen_runtime::string_enum! {
     }
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecSelectorApply {
+    pub match_expressions: Option<Vec<OdditySpecSelectorMatchExpressionsApply>>,
+    pub match_labels: Option<BTreeMap<String, String>>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecSelectorApply {
+        "matchExpressions" => match_expressions: OdditySpecSelectorMatchExpressionsApply [list],
+        "matchLabels" => match_labels: String [map],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OdditySpecSelectorMatchExpressionsApply {
+    pub key: Option<String>,
+    pub operator: Option<String>,
+    pub values: Option<Vec<String>>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecSelectorMatchExpressionsApply {
+        "key" => key: String [value],
+        "operator" => operator: String [value],
+        "values" => values: String [list],
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OdditySpecTemplate {
     /// The API version of the embedded object.
@@ -234,12 +403,62 @@ kube_codegen_runtime::object! {
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
+pub struct OdditySpecTemplateApply {
+    /// The API version of the embedded object.
+    pub api_version: Option<String>,
+    /// The kind of the embedded object.
+    pub kind: Option<String>,
+    /// Standard object metadata.
+    pub metadata: Option<ObjectMetaApply>,
+    /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
+    pub other_fields: BTreeMap<String, serde_json::Value>,
+}
+kube_codegen_runtime::apply! {
+    OdditySpecTemplateApply {
+        "apiVersion" => api_version: String [value],
+        "kind" => kind: String [value],
+        "metadata" => metadata: ObjectMetaApply [value],
+    }
+    keep other_fields
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct OddityStatus {
     pub conditions: Option<Vec<Condition>>,
 }
 kube_codegen_runtime::object! {
     OddityStatus {
         "conditions" => conditions: Option<Vec<Condition>> [optional],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OddityStatusApply {
+    pub conditions: Option<Vec<OddityStatusConditionsApply>>,
+}
+kube_codegen_runtime::apply! {
+    OddityStatusApply {
+        "conditions" => conditions: OddityStatusConditionsApply [list],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OddityStatusConditionsApply {
+    pub last_transition_time: Option<Time>,
+    pub message: Option<String>,
+    pub observed_generation: Option<i64>,
+    pub reason: Option<String>,
+    pub status: Option<String>,
+    pub r#type: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    OddityStatusConditionsApply {
+        "lastTransitionTime" => last_transition_time: Time [value],
+        "message" => message: String [value],
+        "observedGeneration" => observed_generation: i64 [value],
+        "reason" => reason: String [value],
+        "status" => status: String [value],
+        "type" => r#type: String [value],
     }
 }
 
@@ -359,6 +578,15 @@ impl OddityClient {
     ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
         self.0.patch(name, pp, patch)
     }
+    /// Server-side apply of `config` to the `Oddity` it names, as `ap`'s field manager: it owns what `config` sets, and a field it set before and no longer sets is removed unless another manager owns it.
+    #[inline]
+    pub fn apply<'a>(
+        &'a self,
+        config: &'a OddityApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.apply(config, ap)
+    }
     /// Deletes the `Oddity` called `name`: the object while finalizers keep it, else the server's `Status`.
     #[inline]
     pub fn delete<'a>(
@@ -408,6 +636,15 @@ impl OddityClient {
         patch: &'a rt::Patch<P>,
     ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
         self.0.patch_subresource("status", name, pp, patch)
+    }
+    /// Server-side apply of `config` through the `status` subresource of the `Oddity` it names: `ap`'s field manager owns what `config` sets there.
+    #[inline]
+    pub fn apply_status<'a>(
+        &'a self,
+        config: &'a OddityApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<Output = rt::Result<Oddity>> + 'a {
+        self.0.apply_subresource("status", config, ap)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube_codegen_runtime::apply::ObjectMetaApply;
 use kube_codegen_runtime::client as rt;
 use super::super::apimachinery::pkg::apis::meta::v1::ListMeta;
 
@@ -27,6 +28,25 @@ kube_codegen_runtime::object! {
     }
 }
 
+/// A node holds its first child directly, so the type needs a Box.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeApply {
+    pub children: Option<Vec<NodeApply>>,
+    pub first_child: Option<Box<NodeApply>>,
+    pub label: Option<String>,
+    pub name: Option<String>,
+    pub weight: Option<Quantity>,
+}
+kube_codegen_runtime::apply! {
+    NodeApply {
+        "children" => children: NodeApply [list],
+        "firstChild" => first_child: Box<NodeApply> [value],
+        "label" => label: String [value],
+        "name" => name: String [value],
+        "weight" => weight: Quantity [value],
+    }
+}
+
 /// A Tree is a cluster-scoped resource whose spec nests itself.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
@@ -48,6 +68,19 @@ kube_codegen_runtime::object! {
     Tree [resource] {
         "metadata" => metadata: ObjectMeta [required],
         "spec" => spec: Option<Node> [optional],
+    }
+}
+
+/// The apply configuration of a [`Tree`]: only the fields set are sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TreeApply {
+    pub metadata: Option<ObjectMetaApply>,
+    pub spec: Option<NodeApply>,
+}
+kube_codegen_runtime::apply! {
+    TreeApply [Tree, Cluster] {
+        "metadata" => metadata: ObjectMetaApply [value],
+        "spec" => spec: NodeApply [value],
     }
 }
 

@@ -3,6 +3,7 @@
 use k8s_openapi::ByteString;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube_codegen_runtime::apply::ObjectMetaApply;
 use kube_codegen_runtime::client as rt;
 use std::collections::BTreeMap;
 
@@ -34,6 +35,21 @@ kube_codegen_runtime::object! {
     }
 }
 
+/// The apply configuration of a [`Gadget`]: only the fields set are sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GadgetApply {
+    pub metadata: Option<ObjectMetaApply>,
+    pub spec: Option<GadgetSpecApply>,
+    pub status: Option<serde_json::Value>,
+}
+kube_codegen_runtime::apply! {
+    GadgetApply [Gadget, Cluster, extract_status = "status"] {
+        "metadata" => metadata: ObjectMetaApply [value],
+        "spec" => spec: GadgetSpecApply [value],
+        "status" => status: serde_json::Value [value],
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct GadgetSpec {
     pub mode: Option<GadgetSpecMode>,
@@ -43,6 +59,18 @@ kube_codegen_runtime::object! {
     GadgetSpec {
         "mode" => mode: Option<GadgetSpecMode> [optional],
         "widgetRef" => widget_ref: Option<GadgetSpecWidgetRef> [optional],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GadgetSpecApply {
+    pub mode: Option<GadgetSpecMode>,
+    pub widget_ref: Option<GadgetSpecWidgetRefApply>,
+}
+kube_codegen_runtime::apply! {
+    GadgetSpecApply {
+        "mode" => mode: GadgetSpecMode [value],
+        "widgetRef" => widget_ref: GadgetSpecWidgetRefApply [value],
     }
 }
 
@@ -77,6 +105,18 @@ kube_codegen_runtime::object! {
     }
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GadgetSpecWidgetRefApply {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    GadgetSpecWidgetRefApply {
+        "name" => name: String [value],
+        "namespace" => namespace: String [value],
+    }
+}
+
 /// A Widget is a small example resource.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Widget {
@@ -104,6 +144,21 @@ kube_codegen_runtime::object! {
         "metadata" => metadata: ObjectMeta [required],
         "spec" => spec: Option<WidgetSpec> [optional],
         "status" => status: Option<WidgetStatus> [optional],
+    }
+}
+
+/// The apply configuration of a [`Widget`]: only the fields set are sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WidgetApply {
+    pub metadata: Option<ObjectMetaApply>,
+    pub spec: Option<WidgetSpecApply>,
+    pub status: Option<WidgetStatusApply>,
+}
+kube_codegen_runtime::apply! {
+    WidgetApply [Widget, Namespaced, extract_status = "status"] {
+        "metadata" => metadata: ObjectMetaApply [value],
+        "spec" => spec: WidgetSpecApply [value],
+        "status" => status: WidgetStatusApply [value],
     }
 }
 
@@ -136,6 +191,35 @@ kube_codegen_runtime::object! {
     }
 }
 
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WidgetSpecApply {
+    pub config: Option<serde_json::Value>,
+    pub expires: Option<Time>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub one_source: Option<WidgetSpecOneSourceApply>,
+    pub port: Option<IntOrString>,
+    pub ports: Option<Vec<WidgetSpecPortsApply>>,
+    pub replicas: Option<i32>,
+    pub secret_data: Option<ByteString>,
+    /// How big the widget is.
+    pub size: Option<WidgetSpecSize>,
+    pub template: Option<WidgetSpecTemplateApply>,
+}
+kube_codegen_runtime::apply! {
+    WidgetSpecApply {
+        "config" => config: serde_json::Value [value],
+        "expires" => expires: Time [value],
+        "labels" => labels: String [map],
+        "oneSource" => one_source: WidgetSpecOneSourceApply [value],
+        "port" => port: IntOrString [value],
+        "ports" => ports: WidgetSpecPortsApply [list],
+        "replicas" => replicas: i32 [value],
+        "secretData" => secret_data: ByteString [value],
+        "size" => size: WidgetSpecSize [value],
+        "template" => template: WidgetSpecTemplateApply [value],
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WidgetSpecOneSource {
     pub path: Option<String>,
@@ -148,6 +232,18 @@ kube_codegen_runtime::object! {
     }
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WidgetSpecOneSourceApply {
+    pub path: Option<String>,
+    pub url: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    WidgetSpecOneSourceApply {
+        "path" => path: String [value],
+        "url" => url: String [value],
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WidgetSpecPorts {
     pub name: String,
@@ -157,6 +253,18 @@ kube_codegen_runtime::object! {
     WidgetSpecPorts {
         "name" => name: String [required],
         "number" => number: Option<i32> [optional],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WidgetSpecPortsApply {
+    pub name: Option<String>,
+    pub number: Option<i32>,
+}
+kube_codegen_runtime::apply! {
+    WidgetSpecPortsApply {
+        "name" => name: String [value],
+        "number" => number: i32 [value],
     }
 }
 
@@ -201,6 +309,26 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WidgetSpecTemplateApply {
+    /// The API version of the embedded object.
+    pub api_version: Option<String>,
+    /// The kind of the embedded object.
+    pub kind: Option<String>,
+    /// Standard object metadata.
+    pub metadata: Option<ObjectMetaApply>,
+    /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
+    pub other_fields: BTreeMap<String, serde_json::Value>,
+}
+kube_codegen_runtime::apply! {
+    WidgetSpecTemplateApply {
+        "apiVersion" => api_version: String [value],
+        "kind" => kind: String [value],
+        "metadata" => metadata: ObjectMetaApply [value],
+    }
+    keep other_fields
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WidgetStatus {
     pub conditions: Option<Vec<WidgetStatusConditions>>,
@@ -215,6 +343,20 @@ kube_codegen_runtime::object! {
     }
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WidgetStatusApply {
+    pub conditions: Option<Vec<WidgetStatusConditionsApply>>,
+    pub replicas: Option<i32>,
+    pub selector: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    WidgetStatusApply {
+        "conditions" => conditions: WidgetStatusConditionsApply [list],
+        "replicas" => replicas: i32 [value],
+        "selector" => selector: String [value],
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WidgetStatusConditions {
     pub last_transition_time: Option<Time>,
@@ -226,6 +368,20 @@ kube_codegen_runtime::object! {
         "lastTransitionTime" => last_transition_time: Option<Time> [optional],
         "status" => status: WidgetStatusConditionsStatus [required],
         "type" => r#type: String [required],
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WidgetStatusConditionsApply {
+    pub last_transition_time: Option<Time>,
+    pub status: Option<WidgetStatusConditionsStatus>,
+    pub r#type: Option<String>,
+}
+kube_codegen_runtime::apply! {
+    WidgetStatusConditionsApply {
+        "lastTransitionTime" => last_transition_time: Time [value],
+        "status" => status: WidgetStatusConditionsStatus [value],
+        "type" => r#type: String [value],
     }
 }
 
@@ -374,6 +530,15 @@ impl GadgetClient {
     ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
         self.0.patch(name, pp, patch)
     }
+    /// Server-side apply of `config` to the `Gadget` it names, as `ap`'s field manager: it owns what `config` sets, and a field it set before and no longer sets is removed unless another manager owns it.
+    #[inline]
+    pub fn apply<'a>(
+        &'a self,
+        config: &'a GadgetApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.apply(config, ap)
+    }
     /// Deletes the `Gadget` called `name`: the object while finalizers keep it, else the server's `Status`.
     #[inline]
     pub fn delete<'a>(
@@ -423,6 +588,15 @@ impl GadgetClient {
         patch: &'a rt::Patch<P>,
     ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
         self.0.patch_subresource("status", name, pp, patch)
+    }
+    /// Server-side apply of `config` through the `status` subresource of the `Gadget` it names: `ap`'s field manager owns what `config` sets there.
+    #[inline]
+    pub fn apply_status<'a>(
+        &'a self,
+        config: &'a GadgetApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<Output = rt::Result<Gadget>> + 'a {
+        self.0.apply_subresource("status", config, ap)
     }
 }
 
@@ -507,6 +681,15 @@ impl WidgetClient {
     ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
         self.0.patch(name, pp, patch)
     }
+    /// Server-side apply of `config` to the `Widget` it names, as `ap`'s field manager: it owns what `config` sets, and a field it set before and no longer sets is removed unless another manager owns it.
+    #[inline]
+    pub fn apply<'a>(
+        &'a self,
+        config: &'a WidgetApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.apply(config, ap)
+    }
     /// Deletes the `Widget` called `name`: the object while finalizers keep it, else the server's `Status`.
     #[inline]
     pub fn delete<'a>(
@@ -563,6 +746,17 @@ impl WidgetClient {
     > + 'a {
         self.0.patch_subresource("scale", name, pp, patch)
     }
+    /// Server-side apply of `config` through the `scale` subresource of the `Widget` it names: `ap`'s field manager owns what `config` sets there.
+    #[inline]
+    pub fn apply_scale<'a>(
+        &'a self,
+        config: &'a kube_codegen_runtime::apply::ScaleApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<k8s_openapi::api::autoscaling::v1::Scale>,
+    > + 'a {
+        self.0.apply_subresource("scale", config, ap)
+    }
     /// Gets the `status` subresource (a `Widget`) of the `Widget` called `name`.
     #[inline]
     pub fn get_status<'a>(
@@ -590,6 +784,15 @@ impl WidgetClient {
         patch: &'a rt::Patch<P>,
     ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
         self.0.patch_subresource("status", name, pp, patch)
+    }
+    /// Server-side apply of `config` through the `status` subresource of the `Widget` it names: `ap`'s field manager owns what `config` sets there.
+    #[inline]
+    pub fn apply_status<'a>(
+        &'a self,
+        config: &'a WidgetApply,
+        ap: &'a rt::ApplyParams,
+    ) -> impl std::future::Future<Output = rt::Result<Widget>> + 'a {
+        self.0.apply_subresource("status", config, ap)
     }
 }
 
