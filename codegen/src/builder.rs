@@ -69,7 +69,8 @@ impl Builder {
         self
     }
 
-    /// What to emit besides the types (clientset, listers, informers); all by default.
+    /// What to emit besides the types (clientset, listers, informers, apply configurations);
+    /// all by default.
     pub fn emit(&mut self, artifacts: impl IntoIterator<Item = Artifact>) -> &mut Self {
         self.settings.emit = artifacts.into_iter().collect();
         self

@@ -109,6 +109,16 @@ pub fn type_paths(model: &Model, settings: &Settings) -> std::collections::BTree
     model.types.iter().filter_map(|def| Some((def.name.clone(), ts.path_of(def.id)?))).collect()
 }
 
+/// Where each resource definition's apply configuration is: definition name -> Rust path from
+/// the generated root (`apps::v1::DeploymentApply`), for the resources that have one.
+pub fn apply_paths(model: &Model, settings: &Settings) -> std::collections::BTreeMap<String, String> {
+    let mut settings = settings.clone();
+    settings.emit.insert(Artifact::Apply);
+    let names = naming::Names::new(model, &naming::group_modules(model, &settings.group_aliases));
+    let ts = typespace::TypeSpace::build(model, &settings, &names);
+    model.types.iter().filter_map(|def| Some((def.name.clone(), ts.item_path(ts.apply_of(def.id)?)))).collect()
+}
+
 /// Generates a complete crate: `Cargo.toml` and `src/`, depending on kube-codegen-runtime at
 /// `runtime_path`.
 pub fn generate_crate(model: &Model, settings: &Settings, name: &str, runtime_path: &Path) -> Result<Files, Error> {

@@ -316,13 +316,16 @@ impl TypeSpace {
     /// The path of an IR type: `core::v1::Pod` from the generated root, or an extern path.
     pub fn path_of(&self, id: TypeId) -> Option<String> {
         match self.defs.get(&id)? {
-            Ty::Local(item) => {
-                let item = &self.items[*item];
-                Some(item.module.iter().chain([&item.name]).cloned().collect::<Vec<_>>().join("::"))
-            }
+            Ty::Local(item) => Some(self.item_path(*item)),
             Ty::Extern(path) => Some(path.clone()),
             _ => None,
         }
+    }
+
+    /// The path of an item from the generated root: `core::v1::Pod`.
+    pub fn item_path(&self, id: ItemId) -> String {
+        let item = &self.items[id];
+        item.module.iter().chain([&item.name]).cloned().collect::<Vec<_>>().join("::")
     }
 
     /// The name `module` writes `path` by, when it imports it.

@@ -1,5 +1,5 @@
 //! A small Widget controller on the generated code: an informer factory feeds a work queue,
-//! the worker reads the lister and writes `status` through the clientset.
+//! the worker reads the lister and writes `status` through the clientset by server-side apply.
 //!
 //! With `KUBECONFIG` set it runs against that cluster (the Widget CRD must be installed; stop it
 //! with Ctrl-C). Without, it runs against the in-memory API server, creates the CRDs and a few
@@ -12,29 +12,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use generated_example::widgets::example::v1::{
-    Widget, WidgetSpec, WidgetStatus, WidgetStatusConditions, WidgetStatusConditionsStatus,
+    Widget, WidgetApply, WidgetSpec, WidgetStatusApply, WidgetStatusConditionsApply, WidgetStatusConditionsStatus,
 };
 use generated_example::widgets::{Clientset, SharedInformerFactory};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube_codegen_runtime::client::{Patch, PatchParams, PostParams};
+use kube_codegen_runtime::client::{ApplyParams, PostParams};
 use kube_codegen_runtime::informer::{Handler, Lister, SharedInformerFactory as Options, drop_managed_fields};
 use tokio::sync::mpsc;
 
 type Key = (String, String);
 
-/// What the widget's status should say: its replicas, and Ready once it has any.
-fn desired_status(widget: &Widget) -> WidgetStatus {
+/// The field manager this controller writes as.
+const MANAGER: &str = "widget-controller";
+
+/// What the widget's status should say: its replicas, and Ready once it has any. Only these
+/// fields are sent, and only these are the controller's.
+fn desired_status(widget: &Widget) -> WidgetStatusApply {
     let replicas = widget.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
     let ready = if replicas > 0 { WidgetStatusConditionsStatus::True } else { WidgetStatusConditionsStatus::False };
-    WidgetStatus {
-        replicas: Some(replicas),
-        conditions: Some(vec![WidgetStatusConditions {
-            r#type: "Ready".into(),
-            status: ready,
-            last_transition_time: None,
-        }]),
-        ..Default::default()
-    }
+    WidgetStatusApply::default()
+        .replicas(replicas)
+        .conditions([WidgetStatusConditionsApply::default().r#type("Ready").status(ready)])
 }
 
 /// Brings one widget's status in line with its spec; `true` when it wrote.
@@ -42,11 +40,14 @@ async fn reconcile(cs: &Clientset, lister: &Lister<Widget>, (ns, name): &Key) ->
     // The cache, not the server, answers reads; a widget deleted since it was queued is done.
     let Ok(widget) = lister.namespace(ns).get(name) else { return Ok(false) };
     let desired = desired_status(&widget);
-    if widget.status.as_ref() == Some(&desired) {
+    // The status as it is, read as a configuration: equal when nothing needs writing.
+    let current = widget.status.as_ref().and_then(|s| serde_json::to_value(s).ok());
+    if current.and_then(|s| serde_json::from_value::<WidgetStatusApply>(s).ok()).as_ref() == Some(&desired) {
         return Ok(false);
     }
-    let patch = serde_json::json!({ "status": desired });
-    cs.example_v1().widgets(ns).patch_status(name, &PatchParams::default(), &Patch::Merge(patch)).await?;
+    let config = WidgetApply::new(name.as_str(), ns.as_str()).status(desired);
+    // The controller owns the status: it takes over what another writer left there.
+    cs.example_v1().widgets(ns).apply_status(&config, &ApplyParams::manager(MANAGER).force()).await?;
     Ok(true)
 }
 

@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 
 /// Field names that would hide a method of the configuration (its constructor, extractors and
-/// trait methods), as in generated code: such a field's setter gets a `_` after its name.
+/// trait methods), as in generated code: such a field (and its setter) gets a `2` after its name.
 const RESERVED: &[&str] = &[
     "new",
     "extract",
@@ -84,7 +84,7 @@ pub fn struct_apply(
         let nested = field_nested(&field.attrs)?;
         let json = own.rename.unwrap_or_else(|| rename(&ident.to_string(), serde.rename_all.as_deref()));
         let field_ident =
-            if RESERVED.contains(&ident.to_string().as_str()) { format_ident!("{ident}_") } else { ident.clone() };
+            if RESERVED.contains(&ident.to_string().as_str()) { format_ident!("{ident}2") } else { ident.clone() };
         let ty = strip_option(&field.ty);
         let (mode, element) = match wrapper(ty) {
             Some(("Vec", inner)) => ("list", configured(inner, nested, rt)),

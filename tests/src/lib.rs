@@ -131,3 +131,17 @@ fn run_cargo(dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// Every example object in the corpus's `instances/` (YAML, several documents a file).
+pub fn instances() -> Vec<serde_json::Value> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(corpus().join("instances")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+        out.extend(docs.into_iter().filter(|d| !d.is_null()));
+    }
+    out
+}

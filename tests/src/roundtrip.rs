@@ -7,21 +7,30 @@ pub fn source(arms: &str) -> String {
 }
 
 /// `("apiVersion", "Kind") => check::<Type>(v),` for each group-version-kind of a generated
-/// definition; `module` is where the harness holds the generated tree.
+/// definition, and for a resource's definition also `check_apply::<TypeApply>(v)` with its apply
+/// configuration from `apply_paths`; `module` is where the harness holds the generated tree.
 pub fn arms(
     model: &kube_codegen_openapi::Model,
     paths: &std::collections::BTreeMap<String, String>,
+    apply_paths: &std::collections::BTreeMap<String, String>,
     module: &str,
 ) -> String {
     let mut seen = std::collections::BTreeSet::new();
     let mut arms = String::new();
+    let local = |path: &String| {
+        if path.starts_with("k8s_openapi::") { path.clone() } else { format!("harness::{module}::{path}") }
+    };
     for def in model.types.iter() {
         let Some(path) = paths.get(&def.name) else { continue };
-        let path = if path.starts_with("k8s_openapi::") { path.clone() } else { format!("harness::{module}::{path}") };
+        let path = local(path);
+        let apply = match apply_paths.get(&def.name) {
+            Some(apply) => format!(".and_then(|()| check_apply::<{}>(v))", local(apply)),
+            None => String::new(),
+        };
         for g in &def.gvks {
             let api_version = if g.group.is_empty() { g.version.clone() } else { format!("{}/{}", g.group, g.version) };
             if seen.insert((api_version.clone(), g.kind.clone())) {
-                arms.push_str(&format!("        ({api_version:?}, {:?}) => check::<{path}>(v),\n", g.kind));
+                arms.push_str(&format!("        ({api_version:?}, {:?}) => check::<{path}>(v){apply},\n", g.kind));
             }
         }
     }
@@ -63,6 +72,34 @@ fn check<K: Serialize + DeserializeOwned>(v: &Value) -> Result<(), String> {
     let typed: K = serde_json::from_value(v.clone()).map_err(|e| format!("deserialize: {e}"))?;
     let back = serde_json::to_value(&typed).map_err(|e| format!("serialize: {e}"))?;
     equivalent(v, &back, false).map_err(|e| format!("round trip differs at {e}"))
+}
+
+/// Metadata fields only the server writes, which apply configurations leave out.
+const SERVER_SET: &[&str] =
+    &["creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink"];
+
+/// The object as an apply configuration `A` reads and writes it: the same, minus the fields
+/// only the server sets (at the top and in embedded objects' metadata alike).
+fn check_apply<A: Serialize + DeserializeOwned>(v: &Value) -> Result<(), String> {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::Object(meta)) = m.get_mut("metadata") {
+                    for key in SERVER_SET {
+                        meta.remove(*key);
+                    }
+                }
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let config: A = serde_json::from_value(v.clone()).map_err(|e| format!("apply configuration: deserialize: {e}"))?;
+    let back = serde_json::to_value(&config).map_err(|e| format!("apply configuration: serialize: {e}"))?;
+    let mut expected = v.clone();
+    strip(&mut expected);
+    equivalent(&expected, &back, false).map_err(|e| format!("apply configuration differs at {e}"))
 }
 
 fn main() {

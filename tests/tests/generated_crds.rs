@@ -4,21 +4,7 @@
 use std::path::PathBuf;
 
 use kube_codegen::Settings;
-use kube_codegen_tests::{Harness, corpus, roundtrip};
-use serde_json::Value;
-
-fn instances() -> Vec<Value> {
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(corpus().join("instances")).unwrap().map(|e| e.unwrap().path()).collect();
-    files.sort();
-    let mut out = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
-        out.extend(docs.into_iter().filter(|d| !d.is_null()));
-    }
-    out
-}
+use kube_codegen_tests::{Harness, corpus, instances, roundtrip};
 
 #[test]
 fn corpus_crds_compile_and_instances_round_trip() {
@@ -39,7 +25,8 @@ fn corpus_crds_compile_and_instances_round_trip() {
     modules.extend(variants.iter().map(|(n, f)| (n.as_str(), f)));
     let harness = Harness::new(&modules);
     let paths = kube_codegen::type_paths(&crds, &settings);
-    harness.bin("roundtrip", &roundtrip::source(&roundtrip::arms(&crds, &paths, "crds")));
+    let apply = kube_codegen::apply_paths(&crds, &settings);
+    harness.bin("roundtrip", &roundtrip::source(&roundtrip::arms(&crds, &paths, &apply, "crds")));
     let objects = harness.path().join("instances.json");
     std::fs::write(&objects, serde_json::to_string(&instances()).unwrap()).unwrap();
 

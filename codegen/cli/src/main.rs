@@ -59,8 +59,8 @@ enum Command {
         /// types it needs (repeatable).
         #[arg(long, value_name = "SELECTION")]
         only: Vec<String>,
-        /// What to emit besides the types, comma-separated: `clientset`, `listers`, `informers`;
-        /// everything by default.
+        /// What to emit besides the types, comma-separated: `clientset`, `listers`, `informers`,
+        /// `apply` (apply configurations and the clients' `apply` methods); everything by default.
         #[arg(long, value_enum, value_name = "ARTIFACTS", value_delimiter = ',')]
         emit: Option<Vec<Emit>>,
         /// Write a complete crate with this name (Cargo.toml and src/).
@@ -95,6 +95,8 @@ enum Emit {
     Listers,
     /// A `<Kind>Informer` per resource with list and watch, and `SharedInformerFactory`.
     Informers,
+    /// A `<Kind>Apply` configuration per resource and type, and the clients' `apply` methods.
+    Apply,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -165,6 +167,7 @@ fn main() -> ExitCode {
                         Emit::Clientset => Some(Artifact::Clientset),
                         Emit::Listers => Some(Artifact::Listers),
                         Emit::Informers => Some(Artifact::Informers),
+                        Emit::Apply => Some(Artifact::Apply),
                     })
                     .collect();
             }
