@@ -3,6 +3,7 @@
 # swagger with k8s-openapi's types (types re-exported, a client per resource), all of it and
 # five resources of it, against k8s-openapi 0.29 (`v1_36`) alone. Cold debug builds from
 # empty target directories in the same run; per-crate times from `cargo build --timings`.
+# Apply configurations are left out (`--emit`): benches/apply-compile.sh measures them.
 # Usage: benches/clientset-compile.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,9 @@ mkdir -p "$work/a/src"
 manifest k8s-openapi-only 'k8s-openapi = { version = "0.29", features = ["v1_36"] }' > "$work/a/Cargo.toml"
 echo 'pub use k8s_openapi;' > "$work/a/src/lib.rs"
 
-target/release/kube-codegen generate "$swagger" --crate-name clientset-all --runtime-dir "$repo/runtime" --out "$work/b"
+target/release/kube-codegen generate "$swagger" --emit clientset,listers,informers --crate-name clientset-all --runtime-dir "$repo/runtime" --out "$work/b"
 target/release/kube-codegen generate "$swagger" --only pods --only services --only configmaps \
-  --only deployments.apps --only jobs.batch --crate-name clientset-five --runtime-dir "$repo/runtime" --out "$work/c"
+  --only deployments.apps --only jobs.batch --emit clientset,listers,informers --crate-name clientset-five --runtime-dir "$repo/runtime" --out "$work/c"
 for d in b c; do
   # The final binary picks the Kubernetes version; here the crate stands in for it.
   sed -i 's/^k8s-openapi = "0.29"/k8s-openapi = { version = "0.29", features = ["v1_36"] }/' "$work/$d/Cargo.toml"

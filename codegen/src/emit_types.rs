@@ -15,7 +15,7 @@ pub fn item(ts: &TypeSpace, runtime: &str, id: usize) -> (TokenStream, Option<St
     let tokens = item_tokens(ts, id);
     let trailer = match &ts.items[id].kind {
         ItemKind::Struct(s) if s.apply.is_some() => {
-            Some(apply(ts, runtime, &ts.items[id].module, &ts.items[id].name, s))
+            Some(apply_struct(ts, id, s) + &apply(ts, runtime, &ts.items[id].module, &ts.items[id].name, s))
         }
         ItemKind::Struct(s) => {
             let resource = s.resource.as_ref().map(|r| resource(runtime, &ts.items[id].name, r)).unwrap_or_default();
@@ -29,6 +29,10 @@ pub fn item(ts: &TypeSpace, runtime: &str, id: usize) -> (TokenStream, Option<St
 
 fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
     let item = &ts.items[id];
+    if matches!(&item.kind, ItemKind::Struct(s) if s.apply.is_some()) {
+        // Written as text by `apply_struct`.
+        return TokenStream::new();
+    }
     let name = ident(&item.name);
     // A resource without a description is still introduced: where it is served and how.
     let resource_doc = match &item.kind {
@@ -36,10 +40,6 @@ fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
             let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
             let scope = if r.namespaced { "namespaced" } else { "cluster-scoped" };
             Some(format!("A `{}` of `{gv}`: `{}`, {scope}.", r.kind, r.plural))
-        }
-        ItemKind::Struct(StructDef { apply: Some(Apply::Resource(r)), .. }) => {
-            let object = object_text(ts, &item.module, &r.object);
-            Some(format!("The apply configuration of a [`{object}`]: only the fields set are sent."))
         }
         _ => None,
     };
@@ -72,16 +72,131 @@ fn item_tokens(ts: &TypeSpace, id: usize) -> TokenStream {
 /// `missing_docs`: a line that only repeats the name helps no reader); text goes into string
 /// literals, so no description can end a comment or inject code.
 fn doc_attrs(docs: Option<&str>) -> TokenStream {
-    let Some(text) = docs.filter(|d| !d.trim().is_empty()) else { return TokenStream::new() };
+    let lines = doc_lines(docs);
+    quote! { #(#[doc = #lines])* }
+}
+
+/// The doc lines of a description, each as a `#[doc]` string holds it.
+fn doc_lines(docs: Option<&str>) -> Vec<String> {
+    let Some(text) = docs.filter(|d| !d.trim().is_empty()) else { return Vec::new() };
     // Rustdoc compiles fenced and indented code blocks as doctests: a description must not
     // open one, so fences are escaped and indentation stops short of four spaces (which
     // still indents list continuations).
-    let lines = text.lines().map(|l| {
-        let body = l.trim_start();
-        let indent = (l.len() - body.len()).min(3);
-        format!(" {}{}", " ".repeat(indent), body.replace("```", "\\`\\`\\`"))
-    });
-    quote! { #(#[doc = #lines])* }
+    text.lines()
+        .map(|l| {
+            let body = l.trim_start();
+            let indent = (l.len() - body.len()).min(3);
+            format!(" {}{}", " ".repeat(indent), body.replace("```", "\\`\\`\\`"))
+        })
+        .collect()
+}
+
+/// Doc lines written as text, as the formatter prints them: `///` comments, or a `#[doc]`
+/// attribute for a line a comment cannot hold (a carriage return).
+fn push_docs(out: &mut String, indent: &str, lines: &[String]) {
+    for line in lines {
+        if line.contains('\r') {
+            out.push_str(&format!("{indent}#[doc = {line:?}]\n"));
+        } else {
+            out.push_str(&format!("{indent}///{}\n", line.trim_end()));
+        }
+    }
+}
+
+/// prettyplease's line width.
+const MARGIN: usize = 89;
+
+/// A type as the formatter lays it out from column `column` on a line indented by `indent`,
+/// followed by `after` characters (a field's comma): on the line when it fits, else each
+/// generic argument on a line of its own (whose trailing comma the width does not count),
+/// broken again where it does not fit.
+fn wrap_type(ty: &str, indent: usize, column: usize, after: usize) -> String {
+    let (Some(open), Some(close)) = (ty.find('<'), ty.rfind('>')) else { return ty.to_owned() };
+    if column + ty.len() + after <= MARGIN || close < open {
+        return ty.to_owned();
+    }
+    let (outer, inner) = (&ty[..open], &ty[open + 1..close]);
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    let pad = " ".repeat(indent + 4);
+    let mut out = format!("{outer}<\n");
+    for arg in args {
+        out.push_str(&format!("{pad}{},\n", wrap_type(arg, indent + 4, indent + 4, 0)));
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push('>');
+    out
+}
+
+/// An apply configuration's struct as text. Its shape never varies (its docs, one derive
+/// line, one optional field a line), so it is written as the formatter would print it rather
+/// than built as tokens, parsed and printed: that cost as much as all the other items.
+fn apply_struct(ts: &TypeSpace, id: usize, s: &StructDef) -> String {
+    let item = &ts.items[id];
+    let module = &item.module;
+    let mut out = String::new();
+    let intro = match &s.apply {
+        Some(Apply::Resource(r)) => {
+            let object = object_text(ts, module, &r.object);
+            Some(format!("The apply configuration of a [`{object}`]: only the fields set are sent."))
+        }
+        _ => None,
+    };
+    let docs = doc_lines(item.docs.as_deref().or(intro.as_deref()));
+    push_docs(&mut out, "", &docs);
+    if let Some(note) = &item.rename_note {
+        if !docs.is_empty() {
+            out.push_str("///\n");
+        }
+        push_docs(&mut out, "", &[format!(" {note}")]);
+    }
+    if let Some(Apply::Resource(r)) = &s.apply
+        && let Some(note) = &r.deprecated
+    {
+        let attr = format!("#[deprecated(note = {note:?})]");
+        if attr.len() <= MARGIN {
+            out.push_str(&format!("{attr}\n"));
+        } else {
+            out.push_str(&format!("#[deprecated(\n    note = {note:?}\n)]\n"));
+        }
+    }
+    let eq = if s.eq { ", Eq" } else { "" };
+    out.push_str(&format!("#[derive(Clone, Debug, Default, PartialEq{eq})]\npub struct {}", ident(&item.name)));
+    if s.fields.is_empty() && s.unknown_fields.is_none() {
+        out.push_str(" {}\n");
+        return out;
+    }
+    out.push_str(" {\n");
+    let option = ts.prelude(module).text("Option");
+    for f in &s.fields {
+        push_docs(&mut out, "    ", &doc_lines(f.docs.as_deref()));
+        let head = format!("    pub {}: ", ident(&f.ident));
+        let ty = format!("{option}<{}>", render_text(ts, module, &f.ty));
+        out.push_str(&head);
+        out.push_str(&wrap_type(&ty, 4, head.len(), 1));
+        out.push_str(",\n");
+    }
+    if let Some(u) = &s.unknown_fields {
+        let map = render_text(ts, module, &Ty::Map(Box::new(Ty::Extern("serde_json::Value".into()))));
+        out.push_str(&format!(
+            "    /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).\n    pub {}: {map},\n",
+            ident(u)
+        ));
+    }
+    out.push_str("}\n");
+    out
 }
 
 /// A type expression as written in `from`, as tokens.
@@ -127,11 +242,8 @@ fn structure(ts: &TypeSpace, module: &ModPath, name: &syn::Ident, docs: TokenStr
     let schema_defaults = s.fields.iter().any(|f| f.default.is_some());
     let default = (s.default && !schema_defaults).then(|| quote!(Default,));
     let default_impl = (s.default && schema_defaults).then(|| default_impl(name, s, &prelude));
-    let deprecated = match &s.apply {
-        Some(Apply::Resource(r)) => r.deprecated.as_deref(),
-        _ => s.resource.as_ref().and_then(|r| r.deprecated.as_deref()),
-    }
-    .map(|note| quote!(#[deprecated(note = #note)]));
+    let deprecated =
+        s.resource.as_ref().and_then(|r| r.deprecated.as_deref()).map(|note| quote!(#[deprecated(note = #note)]));
     let eq = s.eq.then(|| quote!(, Eq));
     let hash = s.hash.then(|| quote!(, Hash));
 
@@ -364,4 +476,34 @@ fn enum_invocation(runtime: &str, name: &str, e: &EnumDef) -> String {
     }
     out.push_str("    }\n}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Apply configurations are written as text; the text must be what the formatter prints
+    /// for the same struct, at every width around its margin.
+    #[test]
+    fn apply_fields_wrap_as_the_formatter_wraps_them() {
+        for n in 40..100 {
+            let long = format!("T{}", "x".repeat(n));
+            for (field, ty) in [
+                ("spec", format!("Option<{long}>")),
+                ("preferred_during_scheduling", format!("Option<Vec<{long}>>")),
+                ("labels", format!("Option<BTreeMap<String, {long}>>")),
+                ("items", format!("Option<Vec<Vec<{long}>>>")),
+            ] {
+                let head = format!("    pub {field}: ");
+                let ours = format!("pub struct S {{\n{head}{},\n}}\n", wrap_type(&ty, 4, head.len(), 1));
+                let tokens: TokenStream = format!("pub struct S {{ pub {field}: {ty}, }}").parse().unwrap();
+                let theirs = prettyplease::unparse(&syn::parse2(tokens).unwrap());
+                assert_eq!(ours, theirs, "{field}: {ty}");
+            }
+        }
+        let note = "x".repeat(80);
+        let attr = format!("#[deprecated(\n    note = {note:?}\n)]\npub struct S {{}}\n");
+        let tokens: TokenStream = format!("#[deprecated(note = {note:?})] pub struct S {{}}").parse().unwrap();
+        assert_eq!(attr, prettyplease::unparse(&syn::parse2(tokens).unwrap()));
+    }
 }

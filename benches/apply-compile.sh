@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Compile cost of apply configurations: the crate `kube-codegen generate --types generate`
+# makes from the v1.36 swagger with the types alone (`--emit types`) and with their apply
+# configurations (`--emit types,apply`), for the whole API and for five resources. Debug
+# builds without incremental caches; dependencies are built once and shared, each crate's own
+# unit is rebuilt ROUNDS times in alternating order (touching its lib.rs) and the medians of
+# its `cargo build --timings` durations are printed. Usage: ROUNDS=3 benches/apply-compile.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+corpus=${KUBE_CODEGEN_CORPUS:-../shared/corpus}
+swagger="$corpus/openapi/v2/swagger-v1.36.0.json"
+rounds=${ROUNDS:-3}
+cargo build --release -q -p kube-codegen-cli
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+five=(--only pods --only services --only configmaps --only deployments.apps --only jobs.batch)
+
+gen() { # NAME EMIT [ARGS...]
+  local name=$1 emit=$2; shift 2
+  target/release/kube-codegen generate "$swagger" --types generate --emit "$emit" "$@" \
+    --crate-name "$name" --runtime-dir "$repo/runtime" --out "$work/$name"
+  sed -i 's/^k8s-openapi = "0.29"/k8s-openapi = { version = "0.29", features = ["v1_36"] }/' "$work/$name/Cargo.toml"
+  echo '[workspace]' >> "$work/$name/Cargo.toml"
+  cp Cargo.lock "$work/$name/"
+}
+gen all-types types; gen all-apply types,apply; gen five-types types "${five[@]}"; gen five-apply types,apply "${five[@]}"
+
+build() { # NAME -> prints the crate's own unit seconds
+  touch "$work/$1/src/lib.rs"
+  (cd "$work/$1" && CARGO_INCREMENTAL=0 K8S_OPENAPI_ENABLED_VERSION=1.36 CARGO_TARGET_DIR="$work/target" \
+    cargo build -q --timings 2>/dev/null)
+  python3 - "$work/target/cargo-timings/cargo-timing.html" "$1" <<'PY'
+import json, re, sys
+units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", open(sys.argv[1]).read(), re.S).group(1))
+print(sum(u["duration"] for u in units if u["name"] == sys.argv[2] and u.get("target", "") in ("", " (lib)", "lib")))
+PY
+}
+build all-types > /dev/null # the shared dependencies
+for i in $(seq "$rounds"); do
+  order=(all-types all-apply five-types five-apply)
+  if (( i % 2 == 0 )); then order=(all-apply all-types five-apply five-types); fi
+  for c in "${order[@]}"; do echo "$c $(build "$c")" >> "$work/times"; done
+done
+lines() { cat $(find "$work/$1/src" -name '*.rs') | wc -l; }
+python3 - "$work/times" "$(lines all-types)" "$(lines all-apply)" "$(lines five-types)" "$(lines five-apply)" <<'PY'
+import statistics, sys
+times = {}
+for line in open(sys.argv[1]):
+    name, t = line.split()
+    times.setdefault(name, []).append(float(t))
+med = {k: statistics.median(v) for k, v in times.items()}
+lines = dict(zip(["all-types", "all-apply", "five-types", "five-apply"], sys.argv[2:]))
+for k in ["all-types", "all-apply", "five-types", "five-apply"]:
+    print(f"{k:11} {med[k]:6.1f} s  ({lines[k]} lines; rounds: {', '.join(f'{t:.1f}' for t in times[k])})")
+print(f"whole API: apply configurations add {100 * (med['all-apply'] / med['all-types'] - 1):.0f}%")
+print(f"five resources: apply configurations add {med['five-apply'] - med['five-types']:.1f} s")
+PY
