@@ -366,9 +366,19 @@ fn object(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &Struc
         if f.optional {
             ty = format!("{}<{ty}>", ts.prelude(module).text("Option"));
         }
-        // `{:?}` of a str is a valid Rust string literal.
-        out.push_str(&format!("        {:?} => {}: {ty} [{mode}],\n", f.json, ident(&f.ident)));
+        field_line(&mut out, f, &ty, mode);
     }
+    close_invocation(out, s)
+}
+
+/// One field of an `object!` or `apply!` invocation.
+fn field_line(out: &mut String, f: &Field, ty: &str, mode: &str) {
+    // `{:?}` of a str is a valid Rust string literal.
+    out.push_str(&format!("        {:?} => {}: {ty} [{mode}],\n", f.json, ident(&f.ident)));
+}
+
+/// The end of an `object!` or `apply!` invocation: the field that keeps unknown fields.
+fn close_invocation(mut out: String, s: &StructDef) -> String {
     out.push_str("    }\n");
     if let Some(u) = &s.unknown_fields {
         out.push_str(&format!("    keep {}\n", ident(u)));
@@ -393,15 +403,9 @@ fn apply(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &Struct
             Ty::Map(inner) => ("map", render_text(ts, module, inner)),
             other => ("value", render_text(ts, module, other)),
         };
-        // `{:?}` of a str is a valid Rust string literal.
-        out.push_str(&format!("        {:?} => {}: {ty} [{mode}],\n", f.json, ident(&f.ident)));
+        field_line(&mut out, f, &ty, mode);
     }
-    out.push_str("    }\n");
-    if let Some(u) = &s.unknown_fields {
-        out.push_str(&format!("    keep {}\n", ident(u)));
-    }
-    out.push_str("}\n");
-    out
+    close_invocation(out, s)
 }
 
 /// A resource's object type as `from` writes it: by the name its module re-exports it as,

@@ -11,6 +11,8 @@ use syn::spanned::Spanned;
 
 /// Field names that would hide a method of the configuration (its constructor, extractors and
 /// trait methods), as in generated code: such a field (and its setter) gets a `2` after its name.
+/// The same list as codegen's `typespace/apply.rs`, which this crate does not depend on without
+/// its `client` feature.
 const RESERVED: &[&str] = &[
     "new",
     "extract",
