@@ -13,7 +13,7 @@ use crate::settings::{Artifact, Settings};
 /// puts them in a module that imports it so, as generated modules do) and to the runtime
 /// itself as `runtime`.
 pub fn resource_items(resource: &Resource, object: &str, runtime: syn::Path) -> Vec<(proc_macro2::Ident, TokenStream)> {
-    let plan = Plan::derived(resource, object, true, runtime);
+    let plan = Plan::derived(resource, object, runtime);
     let mut out = Vec::new();
     let mut names = Vec::new();
     for resource in plan.modules.values().flatten() {

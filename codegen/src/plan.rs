@@ -103,15 +103,13 @@ impl<'m> Plan<'m> {
     }
 
     /// The plan of one derived resource whose type is `object`, a name in scope, in a module
-    /// of its own; with `apply`, its apply configuration is in scope too, by its usual name.
-    pub fn derived(resource: &'m Resource, object: &str, apply: bool, runtime: syn::Path) -> Plan<'m> {
+    /// of its own, beside its apply configuration `<object>Apply` (the derive names it after
+    /// the root type, as the generator names it after the kind).
+    pub fn derived(resource: &'m Resource, object: &str, runtime: syn::Path) -> Plan<'m> {
         let object_ident = ident(object);
         let names = ResourceNames::of(resource);
-        // The derive names it after the root type, as the generator names it after the kind.
-        let apply = apply.then(|| {
-            let name = ident(&format!("{object}Apply"));
-            quote!(#name)
-        });
+        let apply_ident = ident(&format!("{object}Apply"));
+        let apply = Some(quote!(#apply_ident));
         let object = quote!(#object_ident);
         let subresource_types = subresource_types(resource, &object, well_known);
         let module = vec!["derived".to_owned()];
