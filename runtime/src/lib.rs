@@ -3,7 +3,7 @@
 //! Generated code is thin, typed facades; the behaviour they share lives here once,
 //! generically: how generated types read and write themselves ([`object!`]), the typed
 //! clients' requests ([`client`]), informers, listers and the informer factory
-//! ([`informer`]), and an in-memory API server for tests (`fake`).
+//! ([`informer`]), a controller's work queue (`workqueue`), and an in-memory API server for tests (`fake`).
 
 pub mod apply;
 #[cfg(feature = "client")]
@@ -18,6 +18,8 @@ pub mod fake;
 #[cfg(feature = "client")]
 pub mod informer;
 mod object;
+#[cfg(feature = "client")]
+pub mod workqueue;
 
 #[cfg(feature = "client")]
 pub use client::{AllNamespaces, ErrorExt, ResourceClient};

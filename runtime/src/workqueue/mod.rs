@@ -1,0 +1,486 @@
+//! A work queue with client-go's guarantees (`k8s.io/client-go/util/workqueue`), for
+//! controllers: informer handlers add keys, workers take them.
+//!
+//! - An item added any number of times before a worker takes it is handed out once.
+//! - An item is never handed to two workers at once: one added again while it is processed is
+//!   handed out again after [`done`](Work::done), once.
+//! - [`add_after`](WorkQueue::add_after) holds an item back for a while; if it is also waiting
+//!   already, the earlier time wins.
+//! - [`add_rate_limited`](WorkQueue::add_rate_limited) holds it back as long as the queue's
+//!   [`RateLimiter`] says (by default client-go's: per-item exponential 5 ms to 1,000 s, and an
+//!   overall 10 per second with a burst of 100), and counts the failure until
+//!   [`forget`](WorkQueue::forget).
+//! - A plain [`add`](WorkQueue::add) of an item that waits for its retry hands it out now
+//!   instead of twice (once now, once at the retry), and leaves its failure count alone: only
+//!   `add_rate_limited` raises it and only `forget` clears it (kubernetes issue 132805 had a
+//!   plain add reset or inflate it).
+//!
+//! [`WorkQueue::get`] is async and any number of workers may wait on it. Time is tokio's, so
+//! tests under a paused clock see exact delays.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use kube_codegen_runtime::workqueue::WorkQueue;
+//!
+//! let queue = WorkQueue::<String>::new();
+//! queue.add("default/web".into());
+//! queue.add("default/web".into()); // still one item
+//! let work = queue.get().await.unwrap();
+//! assert_eq!(*work, "default/web");
+//! // A failed reconcile: retry after the backoff.
+//! queue.add_rate_limited(work.key().clone());
+//! work.done();
+//! assert_eq!(queue.num_requeues(&"default/web".to_string()), 1);
+//! # }
+//! ```
+
+mod metrics;
+mod rate_limit;
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::hash::Hash;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+pub use metrics::WorkQueueMetrics;
+use metrics::{InFlight, QueueMetrics};
+pub use rate_limit::{
+    Bucket, ItemExponentialFailure, ItemFastSlow, MaxOf, RateLimiter, default_controller_rate_limiter,
+};
+
+/// What a work queue's key must be: a cheap-to-clone identity such as `(namespace, name)`.
+pub trait QueueKey: Clone + Eq + Hash + Send + Sync + 'static {}
+impl<K: Clone + Eq + Hash + Send + Sync + 'static> QueueKey for K {}
+
+/// A deduplicating, rate-limited, delaying work queue shared by any number of producers and
+/// workers; clones are handles to the same queue.
+pub struct WorkQueue<K: QueueKey> {
+    shared: Arc<Shared<K>>,
+}
+
+impl<K: QueueKey> Clone for WorkQueue<K> {
+    fn clone(&self) -> Self {
+        WorkQueue { shared: Arc::clone(&self.shared) }
+    }
+}
+
+impl<K: QueueKey> fmt::Debug for WorkQueue<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.state();
+        f.debug_struct("WorkQueue")
+            .field("name", &self.shared.name)
+            .field("queued", &state.queue.len())
+            .field("processing", &state.processing.len())
+            .field("waiting", &state.waiting.len())
+            .field("shutting_down", &state.shutting_down)
+            .finish()
+    }
+}
+
+struct Shared<K: QueueKey> {
+    name: String,
+    state: Mutex<State<K>>,
+    /// Wakes workers waiting in `get`: one per item queued, all on shutdown.
+    ready: Notify,
+    /// Wakes `shut_down_with_drain` when the last item in progress is done.
+    drained: Notify,
+    limiter: Box<dyn RateLimiter<K>>,
+    metrics: Option<QueueMetrics>,
+}
+
+struct State<K> {
+    /// Items to hand out, in order.
+    queue: VecDeque<K>,
+    /// Items that need processing: queued, or re-added while being processed.
+    dirty: HashSet<K>,
+    /// Items handed out and not yet done, with when (for metrics).
+    processing: HashMap<K, Instant>,
+    /// Items held back, and when each becomes ready.
+    waiting: HashMap<K, Instant>,
+    /// `waiting` ordered by time; an entry whose time no longer matches `waiting` is stale.
+    timers: BinaryHeap<Reverse<Timer<K>>>,
+    timer_seq: u64,
+    /// When each queued item was queued (metrics only).
+    queued_at: HashMap<K, Instant>,
+    shutting_down: bool,
+}
+
+struct Timer<K> {
+    at: Instant,
+    seq: u64,
+    key: K,
+}
+
+impl<K> PartialEq for Timer<K> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl<K> Eq for Timer<K> {}
+impl<K> PartialOrd for Timer<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<K> Ord for Timer<K> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// How a [`WorkQueue`] is built: its name (for metrics and logs), rate limiter and metrics.
+pub struct WorkQueueBuilder<K: QueueKey> {
+    name: String,
+    limiter: Option<Box<dyn RateLimiter<K>>>,
+    metrics: Option<WorkQueueMetrics>,
+}
+
+impl<K: QueueKey> WorkQueueBuilder<K> {
+    /// The queue's name, the `name` label of its metrics.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The rate limiter [`WorkQueue::add_rate_limited`] asks; client-go's default controller
+    /// limiter when not set.
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter<K> + 'static) -> Self {
+        self.limiter = Some(Box::new(limiter));
+        self
+    }
+
+    /// Records the queue's metrics in `metrics` (see [`WorkQueueMetrics::register`]).
+    pub fn metrics(mut self, metrics: &WorkQueueMetrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
+    /// The queue.
+    pub fn build(self) -> WorkQueue<K> {
+        let limiter = self.limiter.unwrap_or_else(|| Box::new(default_controller_rate_limiter()));
+        let registry = self.metrics;
+        let name = self.name;
+        let shared = Arc::new_cyclic(|me: &Weak<Shared<K>>| {
+            let in_flight: Weak<dyn InFlight> = me.clone();
+            Shared {
+                metrics: registry.map(|m| m.for_queue(&name, in_flight)),
+                name,
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    dirty: HashSet::new(),
+                    processing: HashMap::new(),
+                    waiting: HashMap::new(),
+                    timers: BinaryHeap::new(),
+                    timer_seq: 0,
+                    queued_at: HashMap::new(),
+                    shutting_down: false,
+                }),
+                ready: Notify::new(),
+                drained: Notify::new(),
+                limiter,
+            }
+        });
+        WorkQueue { shared }
+    }
+}
+
+impl<K: QueueKey> Default for WorkQueue<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: QueueKey> WorkQueue<K> {
+    /// A queue with client-go's default controller rate limiter and no metrics.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A queue to configure.
+    pub fn builder() -> WorkQueueBuilder<K> {
+        WorkQueueBuilder { name: String::new(), limiter: None, metrics: None }
+    }
+
+    /// Marks `item` as needing processing. Ignored after shutdown.
+    pub fn add(&self, item: K) {
+        let mut state = self.shared.state();
+        // Handed out now, it need not also come back at its retry time.
+        state.waiting.remove(&item);
+        self.shared.add_locked(&mut state, item, Instant::now());
+    }
+
+    /// Adds `item` once `delay` has passed (at once for zero). If it is already waiting, the
+    /// earlier of the two times holds. Ignored after shutdown.
+    pub fn add_after(&self, item: K, delay: Duration) {
+        let now = Instant::now();
+        let mut state = self.shared.state();
+        if state.shutting_down {
+            return;
+        }
+        if delay.is_zero() {
+            state.waiting.remove(&item);
+            self.shared.add_locked(&mut state, item, now);
+            return;
+        }
+        let at = now + delay;
+        match state.waiting.entry(item.clone()) {
+            Entry::Occupied(e) if *e.get() <= at => return,
+            Entry::Occupied(mut e) => {
+                e.insert(at);
+            }
+            Entry::Vacant(e) => {
+                e.insert(at);
+            }
+        }
+        state.timer_seq += 1;
+        let seq = state.timer_seq;
+        let was_first = state.timers.peek().is_none_or(|Reverse(t)| at < t.at);
+        state.timers.push(Reverse(Timer { at, seq, key: item }));
+        drop(state);
+        if was_first {
+            // Workers sleeping until a later timer must wake for this earlier one.
+            self.shared.ready.notify_waiters();
+        }
+    }
+
+    /// Adds `item` after the wait the rate limiter gives it, counting one more failure.
+    pub fn add_rate_limited(&self, item: K) {
+        if self.shared.state().shutting_down {
+            return;
+        }
+        if let Some(m) = &self.shared.metrics {
+            m.retries.inc();
+        }
+        let delay = self.shared.limiter.when(&item);
+        self.add_after(item, delay);
+    }
+
+    /// Clears `item`'s failures: call it when the item was processed successfully.
+    pub fn forget(&self, item: &K) {
+        self.shared.limiter.forget(item);
+    }
+
+    /// How many times `item` was added rate-limited since it was last forgotten.
+    pub fn num_requeues(&self, item: &K) -> u32 {
+        self.shared.limiter.num_requeues(item)
+    }
+
+    /// The next item to process, once there is one; `None` once the queue is shut down and
+    /// holds nothing more to hand out. Call [`Work::done`] (or drop it) when finished.
+    pub async fn get(&self) -> Option<Work<K>> {
+        loop {
+            let notified = self.shared.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let next_timer = {
+                let now = Instant::now();
+                let mut state = self.shared.state();
+                self.shared.promote_ready(&mut state, now);
+                if let Some(key) = state.queue.pop_front() {
+                    state.dirty.remove(&key);
+                    state.processing.insert(key.clone(), now);
+                    if let Some(m) = &self.shared.metrics {
+                        m.depth.dec();
+                        if let Some(at) = state.queued_at.remove(&key) {
+                            m.queue_duration.observe(now.saturating_duration_since(at).as_secs_f64());
+                        }
+                    }
+                    // Another item may be queued for another waiting worker.
+                    if !state.queue.is_empty() {
+                        self.shared.ready.notify_one();
+                    }
+                    return Some(Work { queue: self.clone(), key, done_on_drop: true });
+                }
+                if state.shutting_down {
+                    return None;
+                }
+                state.timers.peek().map(|Reverse(t)| t.at)
+            };
+            match next_timer {
+                Some(at) => {
+                    tokio::select! {
+                        _ = &mut notified => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Marks `item` as processed: if it was added again meanwhile, it is queued now. [`Work`]
+    /// does this when dropped; call it directly only for keys taken with [`Work::into_key`].
+    pub fn done(&self, item: &K) {
+        let now = Instant::now();
+        let mut state = self.shared.state();
+        if let Some(started) = state.processing.remove(item)
+            && let Some(m) = &self.shared.metrics
+        {
+            m.work_duration.observe(now.saturating_duration_since(started).as_secs_f64());
+        }
+        if state.dirty.contains(item) {
+            state.queue.push_back(item.clone());
+            if let Some(m) = &self.shared.metrics {
+                m.depth.inc();
+                state.queued_at.insert(item.clone(), now);
+            }
+            self.shared.ready.notify_one();
+        }
+        if state.processing.is_empty() {
+            self.shared.drained.notify_waiters();
+        }
+    }
+
+    /// Items queued and ready to hand out (not those waiting for a delay, nor in progress).
+    pub fn len(&self) -> usize {
+        let mut state = self.shared.state();
+        self.shared.promote_ready(&mut state, Instant::now());
+        state.queue.len()
+    }
+
+    /// Whether no item is ready to hand out.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stops the queue: adds are ignored from now on, items held back are dropped, workers get
+    /// what is already queued and then `None`.
+    pub fn shut_down(&self) {
+        let mut state = self.shared.state();
+        state.shutting_down = true;
+        state.waiting.clear();
+        state.timers.clear();
+        drop(state);
+        self.shared.ready.notify_waiters();
+    }
+
+    /// [`shut_down`](Self::shut_down), then waits until workers have taken every queued item
+    /// and finished everything in progress. Needs workers still calling [`get`](Self::get).
+    pub async fn shut_down_with_drain(&self) {
+        self.shut_down();
+        loop {
+            let drained = self.shared.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            {
+                let state = self.shared.state();
+                if state.processing.is_empty() && state.queue.is_empty() {
+                    return;
+                }
+            }
+            drained.await;
+        }
+    }
+
+    /// Whether [`shut_down`](Self::shut_down) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.state().shutting_down
+    }
+}
+
+impl<K: QueueKey> Shared<K> {
+    fn state(&self) -> MutexGuard<'_, State<K>> {
+        // Nothing runs user code under this lock, so poisoning cannot leave it half-updated.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add_locked(&self, state: &mut State<K>, item: K, now: Instant) {
+        if state.shutting_down {
+            return;
+        }
+        if !state.dirty.insert(item.clone()) {
+            return;
+        }
+        if let Some(m) = &self.metrics {
+            m.adds.inc();
+        }
+        if state.processing.contains_key(&item) {
+            return;
+        }
+        if let Some(m) = &self.metrics {
+            m.depth.inc();
+            state.queued_at.insert(item.clone(), now);
+        }
+        state.queue.push_back(item);
+        self.ready.notify_one();
+    }
+
+    /// Queues every held-back item whose time has come.
+    fn promote_ready(&self, state: &mut State<K>, now: Instant) {
+        while let Some(Reverse(t)) = state.timers.peek() {
+            if t.at > now {
+                break;
+            }
+            let Some(Reverse(t)) = state.timers.pop() else { break };
+            if state.waiting.get(&t.key) == Some(&t.at) {
+                state.waiting.remove(&t.key);
+                self.add_locked(state, t.key, now);
+            }
+        }
+    }
+}
+
+impl<K: QueueKey> InFlight for Shared<K> {
+    fn unfinished(&self) -> (f64, f64) {
+        let now = Instant::now();
+        let state = self.state();
+        state.processing.values().fold((0.0, 0.0), |(total, longest), started| {
+            let secs = now.saturating_duration_since(*started).as_secs_f64();
+            (total + secs, f64::max(longest, secs))
+        })
+    }
+}
+
+/// An item handed to a worker. It derefs to the key; dropping it (or [`done`](Self::done))
+/// tells the queue the worker is finished with it, so a worker that returns early or panics
+/// never leaves its item blocked.
+pub struct Work<K: QueueKey> {
+    queue: WorkQueue<K>,
+    key: K,
+    /// False once the key was taken out with `into_key`: the worker calls `done` itself.
+    done_on_drop: bool,
+}
+
+impl<K: QueueKey> Work<K> {
+    /// The key.
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+
+    /// Finished with the item.
+    pub fn done(self) {}
+
+    /// Takes the key out; the worker must then call [`WorkQueue::done`] with it itself.
+    pub fn into_key(mut self) -> K {
+        self.done_on_drop = false;
+        self.key.clone()
+    }
+}
+
+impl<K: QueueKey> Deref for Work<K> {
+    type Target = K;
+    fn deref(&self) -> &K {
+        &self.key
+    }
+}
+
+impl<K: QueueKey + fmt::Debug> fmt::Debug for Work<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Work").field(&self.key).finish()
+    }
+}
+
+impl<K: QueueKey> Drop for Work<K> {
+    fn drop(&mut self) {
+        if self.done_on_drop {
+            self.queue.done(&self.key);
+        }
+    }
+}
