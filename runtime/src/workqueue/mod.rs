@@ -39,7 +39,7 @@ mod rate_limit;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 use std::ops::Deref;
@@ -77,7 +77,7 @@ impl<K: QueueKey> fmt::Debug for WorkQueue<K> {
         f.debug_struct("WorkQueue")
             .field("name", &self.shared.name)
             .field("queued", &state.queue.len())
-            .field("processing", &state.processing.len())
+            .field("processing", &state.processing)
             .field("waiting", &state.waiting.len())
             .field("shutting_down", &state.shutting_down)
             .finish()
@@ -98,18 +98,26 @@ struct Shared<K: QueueKey> {
 struct State<K> {
     /// Items to hand out, in order.
     queue: VecDeque<K>,
-    /// Items that need processing: queued, or re-added while being processed.
-    dirty: HashSet<K>,
-    /// Items handed out and not yet done, with when (for metrics).
-    processing: HashMap<K, Instant>,
+    /// Every item queued or in progress; one lookup per operation.
+    items: HashMap<K, Item>,
+    /// How many items are in progress.
+    processing: usize,
     /// Items held back, and when each becomes ready.
     waiting: HashMap<K, Instant>,
     /// `waiting` ordered by time; an entry whose time no longer matches `waiting` is stale.
     timers: BinaryHeap<Reverse<Timer<K>>>,
     timer_seq: u64,
-    /// When each queued item was queued (metrics only).
-    queued_at: HashMap<K, Instant>,
     shutting_down: bool,
+}
+
+/// Where an item stands. An item neither dirty nor processing has no entry.
+struct Item {
+    /// Needs processing: queued, or added again while being processed.
+    dirty: bool,
+    /// Handed out and not yet done.
+    processing: bool,
+    /// When it was queued, or handed out (kept only for metrics).
+    since: Option<Instant>,
 }
 
 struct Timer<K> {
@@ -174,12 +182,11 @@ impl<K: QueueKey> WorkQueueBuilder<K> {
                 name,
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
-                    dirty: HashSet::new(),
-                    processing: HashMap::new(),
+                    items: HashMap::new(),
+                    processing: 0,
                     waiting: HashMap::new(),
                     timers: BinaryHeap::new(),
                     timer_seq: 0,
-                    queued_at: HashMap::new(),
                     shutting_down: false,
                 }),
                 ready: Notify::new(),
@@ -212,8 +219,10 @@ impl<K: QueueKey> WorkQueue<K> {
     pub fn add(&self, item: K) {
         let mut state = self.shared.state();
         // Handed out now, it need not also come back at its retry time.
-        state.waiting.remove(&item);
-        self.shared.add_locked(&mut state, item, Instant::now());
+        if !state.waiting.is_empty() {
+            state.waiting.remove(&item);
+        }
+        self.shared.add_locked(&mut state, item);
     }
 
     /// Adds `item` once `delay` has passed (at once for zero). If it is already waiting, the
@@ -226,7 +235,7 @@ impl<K: QueueKey> WorkQueue<K> {
         }
         if delay.is_zero() {
             state.waiting.remove(&item);
-            self.shared.add_locked(&mut state, item, now);
+            self.shared.add_locked(&mut state, item);
             return;
         }
         let at = now + delay;
@@ -280,16 +289,19 @@ impl<K: QueueKey> WorkQueue<K> {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let next_timer = {
-                let now = Instant::now();
                 let mut state = self.shared.state();
-                self.shared.promote_ready(&mut state, now);
+                self.shared.promote_ready(&mut state);
                 if let Some(key) = state.queue.pop_front() {
-                    state.dirty.remove(&key);
-                    state.processing.insert(key.clone(), now);
-                    if let Some(m) = &self.shared.metrics {
-                        m.depth.dec();
-                        if let Some(at) = state.queued_at.remove(&key) {
-                            m.queue_duration.observe(now.saturating_duration_since(at).as_secs_f64());
+                    state.processing += 1;
+                    if let Some(item) = state.items.get_mut(&key) {
+                        item.dirty = false;
+                        item.processing = true;
+                        if let Some(m) = &self.shared.metrics {
+                            let now = Instant::now();
+                            m.depth.dec();
+                            if let Some(at) = item.since.replace(now) {
+                                m.queue_duration.observe(now.saturating_duration_since(at).as_secs_f64());
+                            }
                         }
                     }
                     // Another item may be queued for another waiting worker.
@@ -317,23 +329,30 @@ impl<K: QueueKey> WorkQueue<K> {
 
     /// Marks `item` as processed: if it was added again meanwhile, it is queued now. [`Work`]
     /// does this when dropped; call it directly only for keys taken with [`Work::into_key`].
-    pub fn done(&self, item: &K) {
-        let now = Instant::now();
+    pub fn done(&self, key: &K) {
         let mut state = self.shared.state();
-        if let Some(started) = state.processing.remove(item)
-            && let Some(m) = &self.shared.metrics
-        {
-            m.work_duration.observe(now.saturating_duration_since(started).as_secs_f64());
-        }
-        if state.dirty.contains(item) {
-            state.queue.push_back(item.clone());
-            if let Some(m) = &self.shared.metrics {
-                m.depth.inc();
-                state.queued_at.insert(item.clone(), now);
+        let Some(item) = state.items.get_mut(key).filter(|i| i.processing) else { return };
+        item.processing = false;
+        let since = item.since.take();
+        let again = item.dirty;
+        if let Some(m) = &self.shared.metrics {
+            let now = Instant::now();
+            if let Some(started) = since {
+                m.work_duration.observe(now.saturating_duration_since(started).as_secs_f64());
             }
-            self.shared.ready.notify_one();
+            if again {
+                m.depth.inc();
+                item.since = Some(now);
+            }
         }
-        if state.processing.is_empty() {
+        state.processing -= 1;
+        if again {
+            state.queue.push_back(key.clone());
+            self.shared.ready.notify_one();
+        } else {
+            state.items.remove(key);
+        }
+        if state.processing == 0 {
             self.shared.drained.notify_waiters();
         }
     }
@@ -341,7 +360,7 @@ impl<K: QueueKey> WorkQueue<K> {
     /// Items queued and ready to hand out (not those waiting for a delay, nor in progress).
     pub fn len(&self) -> usize {
         let mut state = self.shared.state();
-        self.shared.promote_ready(&mut state, Instant::now());
+        self.shared.promote_ready(&mut state);
         state.queue.len()
     }
 
@@ -371,7 +390,7 @@ impl<K: QueueKey> WorkQueue<K> {
             drained.as_mut().enable();
             {
                 let state = self.shared.state();
-                if state.processing.is_empty() && state.queue.is_empty() {
+                if state.processing == 0 && state.queue.is_empty() {
                     return;
                 }
             }
@@ -391,29 +410,40 @@ impl<K: QueueKey> Shared<K> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn add_locked(&self, state: &mut State<K>, item: K, now: Instant) {
+    fn add_locked(&self, state: &mut State<K>, key: K) {
         if state.shutting_down {
             return;
         }
-        if !state.dirty.insert(item.clone()) {
-            return;
+        match state.items.entry(key) {
+            // Queued already, or in progress and due again after it: nothing more to do.
+            Entry::Occupied(e) if e.get().dirty => {}
+            Entry::Occupied(mut e) => {
+                // In progress (an entry is dirty or processing): handed out again on done.
+                e.get_mut().dirty = true;
+                if let Some(m) = &self.metrics {
+                    m.adds.inc();
+                }
+            }
+            Entry::Vacant(e) => {
+                let key = e.key().clone();
+                let since = self.metrics.as_ref().map(|m| {
+                    m.adds.inc();
+                    m.depth.inc();
+                    Instant::now()
+                });
+                e.insert(Item { dirty: true, processing: false, since });
+                state.queue.push_back(key);
+                self.ready.notify_one();
+            }
         }
-        if let Some(m) = &self.metrics {
-            m.adds.inc();
-        }
-        if state.processing.contains_key(&item) {
-            return;
-        }
-        if let Some(m) = &self.metrics {
-            m.depth.inc();
-            state.queued_at.insert(item.clone(), now);
-        }
-        state.queue.push_back(item);
-        self.ready.notify_one();
     }
 
     /// Queues every held-back item whose time has come.
-    fn promote_ready(&self, state: &mut State<K>, now: Instant) {
+    fn promote_ready(&self, state: &mut State<K>) {
+        if state.timers.is_empty() {
+            return;
+        }
+        let now = Instant::now();
         while let Some(Reverse(t)) = state.timers.peek() {
             if t.at > now {
                 break;
@@ -421,7 +451,7 @@ impl<K: QueueKey> Shared<K> {
             let Some(Reverse(t)) = state.timers.pop() else { break };
             if state.waiting.get(&t.key) == Some(&t.at) {
                 state.waiting.remove(&t.key);
-                self.add_locked(state, t.key, now);
+                self.add_locked(state, t.key);
             }
         }
     }
@@ -431,8 +461,9 @@ impl<K: QueueKey> InFlight for Shared<K> {
     fn unfinished(&self) -> (f64, f64) {
         let now = Instant::now();
         let state = self.state();
-        state.processing.values().fold((0.0, 0.0), |(total, longest), started| {
-            let secs = now.saturating_duration_since(*started).as_secs_f64();
+        let started = state.items.values().filter(|i| i.processing).filter_map(|i| i.since);
+        started.fold((0.0, 0.0), |(total, longest), started| {
+            let secs = now.saturating_duration_since(started).as_secs_f64();
             (total + secs, f64::max(longest, secs))
         })
     }
