@@ -17,6 +17,8 @@ pub mod derive_support;
 pub mod fake;
 #[cfg(feature = "client")]
 pub mod informer;
+#[cfg(feature = "client")]
+pub mod leader_election;
 mod object;
 #[cfg(feature = "client")]
 pub mod workqueue;

@@ -75,6 +75,7 @@ mod crd;
 mod defaults;
 mod discovery;
 mod filter;
+mod link;
 mod lists;
 mod page;
 mod replay;
@@ -88,6 +89,7 @@ mod verbs;
 mod watch;
 
 use filter::Filter;
+pub use link::Link;
 pub use replay::{Exchange, Replay};
 use responses::*;
 pub use serve::Serving;
@@ -430,6 +432,13 @@ impl ApiServer {
     /// A `kube::Client` talking to this server. Needs a Tokio runtime, as every client does.
     pub fn client(&self) -> kube::Client {
         kube::Client::new(self.clone(), "default")
+    }
+
+    /// A client of this server whose connection the returned [`Link`] can cut and restore, for
+    /// a replica that loses the API server while others keep it.
+    pub fn linked_client(&self) -> (kube::Client, Link) {
+        let link = Link::default();
+        (kube::Client::new(link::Linked { server: self.clone(), link: link.clone() }, "default"), link)
     }
 
     /// The requests served so far, oldest first.

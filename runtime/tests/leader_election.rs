@@ -1,0 +1,216 @@
+//! Leader election on the in-memory API server under a paused clock: three candidates, a
+//! leader cut off from the API server, a leader whose renewals fail, a release on shutdown;
+//! never two leaders at any instant, checked at every tick.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube_codegen_runtime::fake::{ApiServer, Link};
+use kube_codegen_runtime::leader_election::{LeaderElection, LeaderStatus, Outcome};
+use tokio::sync::{oneshot, watch};
+use tokio::time::{Instant, sleep};
+
+struct Replica {
+    link: Link,
+    status: watch::Receiver<LeaderStatus>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Outcome>,
+    /// Every holder this replica's `on_new_leader` heard of, in order.
+    heard: Arc<Mutex<Vec<String>>>,
+}
+
+/// An API server and the replicas campaigning on it.
+struct Cluster {
+    server: ApiServer,
+    /// How many replicas lead right now, counted by their callbacks, so an overlap is caught
+    /// at the instant it begins and not only at a tick.
+    leading: Arc<AtomicUsize>,
+}
+
+fn server() -> Cluster {
+    let server = ApiServer::new();
+    server.register::<Lease>();
+    Cluster { server, leading: Arc::default() }
+}
+
+fn replica(cluster: &Cluster, identity: &str) -> Replica {
+    let server = &cluster.server;
+    let (up, down) = (Arc::clone(&cluster.leading), Arc::clone(&cluster.leading));
+    let (client, link) = server.linked_client();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let mut election = LeaderElection::new(client, "kube-system", "controller", identity)
+        .on_new_leader({
+            let heard = Arc::clone(&heard);
+            move |leader| heard.lock().unwrap().push(leader.to_owned())
+        })
+        .on_started_leading(move || {
+            let before = up.fetch_add(1, Ordering::SeqCst);
+            assert_eq!(before, 0, "started leading while another replica leads");
+        })
+        .on_stopped_leading(move || {
+            down.fetch_sub(1, Ordering::SeqCst);
+        });
+    let status = election.status();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        election
+            .run(
+                async move {
+                    let _ = stopped.await;
+                },
+                || std::future::pending::<()>(),
+            )
+            .await
+            .unwrap()
+    });
+    Replica { link, status, stop: Some(stop), task, heard }
+}
+
+/// Advances virtual time by `span` in 10 ms ticks, asserting at every tick that at most one
+/// replica leads; returns the leaders seen at the end.
+async fn watch_for(replicas: &[&Replica], span: Duration) -> Vec<usize> {
+    let end = Instant::now() + span;
+    loop {
+        let leading: Vec<usize> =
+            replicas.iter().enumerate().filter(|(_, r)| r.status.borrow().is_leader).map(|(i, _)| i).collect();
+        assert!(leading.len() <= 1, "two leaders at once at {:?}: {leading:?}", Instant::now());
+        if Instant::now() >= end {
+            return leading;
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Ticks until some replica other than `except` leads; returns which, and when.
+async fn until_new_leader(replicas: &[&Replica], except: Option<usize>, limit: Duration) -> (usize, Instant) {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        let leading = watch_for(replicas, Duration::ZERO).await;
+        if let Some(&i) = leading.iter().find(|&&i| Some(i) != except) {
+            return (i, Instant::now());
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no new leader within {limit:?}");
+}
+
+async fn lease(cluster: &Cluster) -> Lease {
+    let api: kube::Api<Lease> = kube::Api::namespaced(cluster.server.client(), "kube-system");
+    api.get("controller").await.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn three_candidates_elect_one_leader_and_all_hear_of_it() {
+    let server = server();
+    let rs = [replica(&server, "a"), replica(&server, "b"), replica(&server, "c")];
+    let refs: Vec<&Replica> = rs.iter().collect();
+    let (leader, _) = until_new_leader(&refs, None, Duration::from_secs(5)).await;
+    // A minute of renewals later: the same single leader, the lease renewed, no transitions.
+    assert_eq!(watch_for(&refs, Duration::from_secs(60)).await, [leader]);
+    let spec = lease(&server).await.spec.unwrap();
+    let names = ["a", "b", "c"];
+    assert_eq!(spec.holder_identity.as_deref(), Some(names[leader]));
+    assert_eq!(spec.lease_duration_seconds, Some(15));
+    assert_eq!(spec.lease_transitions, Some(0));
+    for r in &rs {
+        assert_eq!(*r.heard.lock().unwrap(), [names[leader]]);
+        assert_eq!(r.status.borrow().leader.as_deref(), Some(names[leader]));
+    }
+}
+
+/// Elects one of three replicas, cuts the leader off the API server with `cut_off`, and
+/// returns how its run ended and how long after the cut another replica started leading.
+async fn cut_off_leader(cut_off: fn(&Link)) -> (Outcome, Duration) {
+    let server = server();
+    let rs = [replica(&server, "a"), replica(&server, "b"), replica(&server, "c")];
+    let refs: Vec<&Replica> = rs.iter().collect();
+    let (old, _) = until_new_leader(&refs, None, Duration::from_secs(5)).await;
+    watch_for(&refs, Duration::from_secs(7)).await;
+    let cut = Instant::now();
+    cut_off(&rs[old].link);
+    let (new, started) = until_new_leader(&refs, Some(old), Duration::from_secs(30)).await;
+    assert_ne!(new, old);
+    assert!(!rs[old].status.borrow().is_leader, "the old leader stopped before the new one started");
+    let spec = lease(&server).await.spec.unwrap();
+    assert_eq!(spec.lease_transitions, Some(1));
+    assert_eq!(spec.holder_identity.as_deref(), Some(["a", "b", "c"][new]));
+    let Replica { task, .. } = rs.into_iter().nth(old).unwrap();
+    (task.await.unwrap(), started - cut)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_cut_off_from_the_api_server_is_replaced_within_lease_duration_plus_retry_period() {
+    let (outcome, failover) = cut_off_leader(Link::partition).await;
+    assert_eq!(outcome, Outcome::LeadershipLost);
+    // The leader last renewed at most one retry period (2 s) before the cut; the lease then
+    // holds 15 s from when the others observed that renewal.
+    assert!(failover <= Duration::from_secs(15 + 2), "failover took {failover:?}");
+    assert!(failover >= Duration::from_secs(13), "failover after {failover:?}: the lease was not respected");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_whose_renewals_fail_stops_leading_before_anyone_else_starts() {
+    let (outcome, failover) = cut_off_leader(Link::refuse).await;
+    assert_eq!(outcome, Outcome::LeadershipLost);
+    assert!(failover <= Duration::from_secs(17), "failover took {failover:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_leader_stops_within_the_renew_deadline_of_its_last_renewal() {
+    let server = server();
+    let mut only = replica(&server, "a");
+    let refs = [&only];
+    until_new_leader(&refs, None, Duration::from_secs(5)).await;
+    sleep(Duration::from_secs(3)).await;
+    let last_renewal = Instant::now() - Duration::from_secs(1); // renewals at 0, 2, 4 s after acquiring
+    only.link.partition();
+    let stopped = tokio::time::timeout(Duration::from_secs(60), only.status.wait_for(|s| !s.is_leader)).await;
+    assert!(stopped.is_ok(), "still leading a minute after losing the API server");
+    let stopped_after = Instant::now() - last_renewal;
+    // The next round starts one retry period after the last renewal and gives up at its
+    // renew deadline: 2 + 10 s, inside the 15 s lease.
+    assert!(stopped_after <= Duration::from_secs(12), "stopped {stopped_after:?} after its last renewal");
+    assert_eq!(only.task.await.unwrap(), Outcome::LeadershipLost);
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_on_shutdown_hands_over_without_waiting_for_the_lease_to_expire() {
+    let server = server();
+    let mut rs = [replica(&server, "a"), replica(&server, "b")];
+    let (old, _) = until_new_leader(&[&rs[0], &rs[1]], None, Duration::from_secs(5)).await;
+    watch_for(&[&rs[0], &rs[1]], Duration::from_secs(5)).await;
+    let stop_at = Instant::now();
+    let _ = rs[old].stop.take().unwrap().send(());
+    let (new, started) = until_new_leader(&[&rs[0], &rs[1]], Some(old), Duration::from_secs(15)).await;
+    assert_ne!(new, old);
+    // The next acquire attempt, a jittered retry period (2 s to 4.4 s) away, not 15 s.
+    assert!(started - stop_at <= Duration::from_millis(4400), "handover took {:?}", started - stop_at);
+    let [a, b] = rs;
+    let old_task = if old == 0 { a.task } else { b.task };
+    assert_eq!(old_task.await.unwrap(), Outcome::Shutdown);
+}
+
+#[tokio::test(start_paused = true)]
+async fn finished_work_releases_and_bad_timings_are_refused() {
+    let server = server();
+    let mut election = LeaderElection::new(server.server.client(), "kube-system", "controller", "a");
+    let outcome = election.run(std::future::pending(), || sleep(Duration::from_secs(1))).await.unwrap();
+    assert_eq!(outcome, Outcome::Finished);
+    let spec = lease(&server).await.spec.unwrap();
+    assert_eq!(spec.holder_identity, None, "released");
+    assert_eq!(spec.lease_duration_seconds, Some(1));
+
+    for bad in [
+        LeaderElection::new(server.server.client(), "kube-system", "x", "a").renew_deadline(Duration::from_secs(15)),
+        LeaderElection::new(server.server.client(), "kube-system", "x", "a").retry_period(Duration::from_secs(9)),
+        LeaderElection::new(server.server.client(), "kube-system", "x", ""),
+    ] {
+        let mut bad = bad;
+        let err = bad.run(std::future::pending(), || async {}).await.unwrap_err();
+        assert!(err.to_string().starts_with("invalid leader election configuration"), "{err}");
+    }
+    // Two by the run (to create, to release) and one by the test: none by the refused runs.
+    assert_eq!(server.server.count("get", "leases"), 3, "refused before any request");
+}
