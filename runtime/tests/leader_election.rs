@@ -60,7 +60,7 @@ fn replica(cluster: &Cluster, identity: &str) -> Replica {
                 async move {
                     let _ = stopped.await;
                 },
-                || std::future::pending::<()>(),
+                std::future::pending::<()>,
             )
             .await
             .unwrap()
