@@ -385,3 +385,67 @@ async fn a_removed_handler_hears_nothing_more() {
     assert_eq!(lines(&removed), ["add a"]);
     factory.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_informers_events_as_a_stream_share_its_one_list_and_watch() {
+    use futures::StreamExt;
+    use kube_codegen_runtime::informer::InformerEvent;
+
+    let (server, api) = setup();
+    create(&api, &["a", "b"]).await;
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    let mut events = informer.events();
+    let log = Log::default();
+    informer.add_handler(recorder(&log));
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    create(&api, &["c"]).await;
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        // Beside other work in a select, as a controller's loop would have it.
+        let event = tokio::select! {
+            e = events.next() => e.expect("the stream ends only when dropped"),
+            _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("no event within 10 s; saw {seen:?}"),
+        };
+        seen.push(match &event {
+            InformerEvent::Added { object, initial } => format!("add {} {initial}", name(object)),
+            InformerEvent::Updated { new, .. } => format!("update {}", name(new)),
+            InformerEvent::Deleted(d) => format!("delete {}", name(d.object())),
+        });
+    }
+    seen[..2].sort();
+    assert_eq!(seen, ["add a true", "add b true", "add c false", "delete a"]);
+    assert!(events.has_synced());
+    // The stream and the callback handler ride the informer's one list and one watch.
+    assert_eq!(server.count("list", "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count("watch", "configmaps"), 1, "{:?}", server.actions());
+    eventually("the callback handler to see the same", || lines(&log).len() == 4).await;
+
+    // Dropped, the stream's handler goes: later events reach only the others.
+    drop(events);
+    create(&api, &["d"]).await;
+    eventually("the handler to see d", || lines(&log).len() == 5).await;
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn dropping_a_stream_whose_buffer_is_full_releases_its_handler() {
+    let (server, api) = setup();
+    create(&api, &["a", "b", "c"]).await;
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    // Never read: its handler blocks on the full one-event buffer.
+    let unread = informer.events_with_capacity(1);
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let dropped = tokio::task::spawn_blocking(move || drop(unread));
+    tokio::time::timeout(Duration::from_secs(10), dropped).await.expect("drop hung").unwrap();
+    // The informer is unharmed.
+    create(&api, &["d"]).await;
+    let lister = informer.lister();
+    eventually("the cache to see d", || lister.namespace("ns").get("d").is_ok()).await;
+    factory.shutdown().await;
+}

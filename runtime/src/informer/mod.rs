@@ -2,11 +2,13 @@
 //! listers, with event handlers; and the factory that shares them (client-go's
 //! `tools/cache`, lister-gen and informer-gen, on kube-runtime's watcher).
 
+mod events;
 mod factory;
 mod indexer;
 mod lister;
 mod shared;
 
+pub use events::{InformerEvent, InformerEvents};
 pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures, TweakConfig};
 pub use indexer::{IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key, object_key};
 pub use lister::{Lister, NamespaceLister};
