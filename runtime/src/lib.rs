@@ -21,6 +21,8 @@ pub mod informer;
 pub mod leader_election;
 mod object;
 #[cfg(feature = "client")]
+pub mod throttle;
+#[cfg(feature = "client")]
 pub mod workqueue;
 
 #[cfg(feature = "client")]
