@@ -449,3 +449,60 @@ async fn dropping_a_stream_whose_buffer_is_full_releases_its_handler() {
     eventually("the cache to see d", || lister.namespace("ns").get("d").is_ok()).await;
     factory.shutdown().await;
 }
+
+/// kube-runtime's Controller with its own reconciler, fed by a shared informer: the informer,
+/// the controller and three handlers together make one list and one watch.
+#[cfg(feature = "controller")]
+#[tokio::test]
+async fn a_kube_runtime_controller_on_a_shared_informer_adds_no_list_or_watch() {
+    use futures::StreamExt;
+    use kube::runtime::controller::Action;
+
+    #[derive(Debug)]
+    struct Never;
+    impl std::fmt::Display for Never {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("never")
+        }
+    }
+    impl std::error::Error for Never {}
+
+    let (server, api) = setup();
+    create(&api, &["a", "b"]).await;
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.informer_for::<ConfigMap>();
+    let logs: Vec<Log> = (0..3).map(|_| Log::default()).collect();
+    for log in &logs {
+        informer.add_handler(recorder(log));
+    }
+    let reconciled = Log::default();
+    let controller = informer.controller();
+    let seen = Arc::clone(&reconciled);
+    let reconcile = move |cm: Arc<ConfigMap>, _: Arc<()>| {
+        let seen = Arc::clone(&seen);
+        async move {
+            seen.lock().unwrap().push(name(&cm));
+            Ok::<_, Never>(Action::await_change())
+        }
+    };
+    let running = tokio::spawn(
+        controller.run(reconcile, |_, _: &Never, _| Action::await_change(), Arc::new(())).for_each(|_| async {}),
+    );
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    eventually("the controller to reconcile a and b", || {
+        let mut r = lines(&reconciled);
+        r.sort();
+        r == ["a", "b"]
+    })
+    .await;
+    create(&api, &["c"]).await;
+    eventually("the controller to reconcile c", || lines(&reconciled).contains(&"c".to_owned())).await;
+    for log in &logs {
+        eventually("each handler to see three adds", || lines(log).len() == 3).await;
+    }
+    assert_eq!(server.count("list", "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count("watch", "configmaps"), 1, "{:?}", server.actions());
+    running.abort();
+    factory.shutdown().await;
+}

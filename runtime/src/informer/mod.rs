@@ -2,6 +2,8 @@
 //! listers, with event handlers; and the factory that shares them (client-go's
 //! `tools/cache`, lister-gen and informer-gen, on kube-runtime's watcher).
 
+#[cfg(feature = "controller")]
+mod controller;
 mod events;
 mod factory;
 mod indexer;

@@ -58,6 +58,9 @@ pub trait EventHandler<K>: Send + 'static {
     fn on_delete(&mut self, object: &DeletedObject<K>) {
         let _ = object;
     }
+    /// Every object of the informer's initial list has been given to this handler (once, after
+    /// the last initial `on_add`).
+    fn on_synced(&mut self) {}
 }
 
 type AddFn<K> = Box<dyn FnMut(&Arc<K>, bool) + Send>;
@@ -523,7 +526,10 @@ where
                     Ok(Notification::Delete(d)) => {
                         guarded(&|| format!("delete {}", object_key(d.object().as_ref())), &mut |h| h.on_delete(&d))
                     }
-                    Ok(Notification::Synced) => flag.store(true, Ordering::Release),
+                    Ok(Notification::Synced) => {
+                        guarded(&|| "synced".to_owned(), &mut |h| h.on_synced());
+                        flag.store(true, Ordering::Release);
+                    }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         for object in indexer.list() {
                             guarded(&|| format!("resync {}", object_key(object.as_ref())), &mut |h| {
