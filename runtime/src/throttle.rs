@@ -19,6 +19,7 @@ use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+
 use std::time::Duration;
 
 use governor::clock::Clock;
@@ -119,20 +120,34 @@ const DAY: Duration = Duration::from_secs(86_400);
 impl<S> tower::Layer<S> for ThrottleLayer {
     type Service = Throttle<S>;
     fn layer(&self, inner: S) -> Throttle<S> {
-        Throttle { inner, layer: self.clone() }
+        Throttle { inner: Arc::new(tokio::sync::Mutex::new(inner)), layer: self.clone() }
     }
 }
 
 /// The service [`ThrottleLayer`] wraps around a client's stack.
-#[derive(Clone, Debug)]
 pub struct Throttle<S> {
-    inner: S,
+    /// Shared, not cloned: kube's default stack is a `BoxService`, which cannot be cloned, and
+    /// a retry calls it again from the response future. Held only to send, never while
+    /// waiting for an answer.
+    inner: Arc<tokio::sync::Mutex<S>>,
     layer: ThrottleLayer,
+}
+
+impl<S> Clone for Throttle<S> {
+    fn clone(&self) -> Self {
+        Throttle { inner: Arc::clone(&self.inner), layer: self.layer.clone() }
+    }
+}
+
+impl<S> std::fmt::Debug for Throttle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle").field("layer", &self.layer).finish_non_exhaustive()
+    }
 }
 
 impl<S, B> tower::Service<Request<Body>> for Throttle<S>
 where
-    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S: tower::Service<Request<Body>, Response = Response<B>> + Send + 'static,
     S::Future: Send,
     S::Error: Send,
     B: Send + 'static,
@@ -141,14 +156,13 @@ where
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Response<B>, S::Error>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        // The inner service's readiness is awaited in the call, after the token.
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // The clone that was made ready serves this call; a fresh clone waits for the next.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let inner = Arc::clone(&self.inner);
         let layer = self.layer.clone();
         Box::pin(async move {
             let what = format!("{}:{}", request.method(), request.uri());
@@ -158,7 +172,11 @@ where
                 layer.acquire(&what).await;
                 // A body that cannot be replayed (a stream) is sent once, whatever the answer.
                 let retry = (attempt < layer.retries).then(|| copy(&request)).flatten();
-                let response = tower::ServiceExt::ready(&mut inner).await?.call(request).await?;
+                let sent = {
+                    let mut service = inner.lock().await;
+                    tower::ServiceExt::ready(&mut *service).await?.call(request)
+                };
+                let response = sent.await?;
                 let (Some(next), Some(wait)) = (retry, retry_after(&response)) else { return Ok(response) };
                 attempt += 1;
                 log_retry(&response, &what, wait, attempt, layer.retries);
