@@ -43,7 +43,7 @@ pub fn resource_client(runtime: &syn::Path, plan: &ResourcePlan) -> Item {
     let gv = if r.group.is_empty() { r.version.clone() } else { format!("{}/{}", r.group, r.version) };
     let (kind, plural) = (&r.kind, &r.plural);
     let namespaced = r.scope == Scope::Namespaced;
-    let (client, resource_client) = (rt("Client"), rt("ResourceClient"));
+    let (client, resource_client, api) = (rt("Client"), rt("ResourceClient"), rt("Api"));
 
     let summary =
         format!(" `{plural}` of `{gv}` (`{kind}`), {}.", if namespaced { "namespaced" } else { "cluster-scoped" });
@@ -110,6 +110,11 @@ pub fn resource_client(runtime: &syn::Path, plan: &ResourcePlan) -> Item {
 
         impl #client_ident {
             #new
+            /// The same requests through `kube::Api`, for anything these methods do not cover.
+            #[inline]
+            pub fn api(&self) -> &#api<#object> {
+                self.0.api()
+            }
             #(#methods)*
         }
     };
@@ -169,7 +174,7 @@ fn verb_methods(r: &Resource, object: &TokenStream, apply: Option<&TokenStream>,
     let (lp, wp, pp, patch_params, patch, dp) =
         (rt("ListParams"), rt("WatchParams"), rt("PostParams"), rt("PatchParams"), rt("Patch"), rt("DeleteParams"));
     let (either, status, object_list) = (rt("Either"), rt("Status"), rt("ObjectList"));
-    let (box_stream, watch_event) = (rt("BoxStream"), rt("WatchEvent"));
+    let (box_stream, watch_event, partial) = (rt("BoxStream"), rt("WatchEvent"), rt("PartialObjectMeta"));
     let v = r.verbs;
     let mut out = Vec::new();
     if v.contains(Verbs::GET) {
@@ -187,6 +192,13 @@ fn verb_methods(r: &Resource, object: &TokenStream, apply: Option<&TokenStream>,
             quote!(#result<#option<#object>>),
             quote!(get_opt(name)),
         ));
+        out.push(Method::new(
+            "get_metadata",
+            format!(" Gets the metadata of the `{kind}` called `name` only (`PartialObjectMetadata`)."),
+            quote!(name: &'a str),
+            quote!(#result<#partial<#object>>),
+            quote!(get_metadata(name)),
+        ));
     }
     if v.contains(Verbs::LIST) {
         out.push(Method::new(
@@ -196,6 +208,13 @@ fn verb_methods(r: &Resource, object: &TokenStream, apply: Option<&TokenStream>,
             quote!(#result<#object_list<#object>>),
             quote!(list(lp)),
         ));
+        out.push(Method::new(
+            "list_metadata",
+            format!(" Lists the metadata of `{plural}` only (`PartialObjectMetadataList`)."),
+            quote!(lp: &'a #lp),
+            quote!(#result<#object_list<#partial<#object>>>),
+            quote!(list_metadata(lp)),
+        ));
     }
     if v.contains(Verbs::WATCH) {
         out.push(Method::new(
@@ -204,6 +223,13 @@ fn verb_methods(r: &Resource, object: &TokenStream, apply: Option<&TokenStream>,
             quote!(wp: &'a #wp, version: &'a str),
             quote!(#result<#box_stream<'static, #result<#watch_event<#object>>>>),
             quote!(watch(wp, version)),
+        ));
+        out.push(Method::new(
+            "watch_metadata",
+            format!(" Watches the metadata of `{plural}` only, from `version`."),
+            quote!(wp: &'a #wp, version: &'a str),
+            quote!(#result<#box_stream<'static, #result<#watch_event<#partial<#object>>>>>),
+            quote!(watch_metadata(wp, version)),
         ));
     }
     if v.contains(Verbs::CREATE) {

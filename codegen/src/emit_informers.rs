@@ -72,6 +72,18 @@ pub fn items(plan: &Plan, emit: &BTreeSet<Artifact>) -> Vec<Item> {
                         #runtime::informer::Informer::new(self.0.informer_for::<#object>())
                     }
                 });
+                let method = ident(&names.metadata_accessor());
+                let doc = format!(
+                    " The metadata-only informer of `{plural}` (`PartialObjectMetadata`: no spec or status on the wire or in its cache), the same one each time."
+                );
+                accessors.push(quote! {
+                    #[doc = #doc]
+                    #deprecated
+                    #[inline]
+                    pub fn #method(&self) -> #runtime::informer::Informer<#runtime::client::PartialObjectMeta<#object>> {
+                        #runtime::informer::Informer::new(self.0.metadata_for::<#object>())
+                    }
+                });
             }
         }
         if !accessors.is_empty() {

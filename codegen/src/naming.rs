@@ -113,6 +113,11 @@ impl ResourceNames {
         }
     }
 
+    /// The metadata-only informer's accessor (`config_maps_metadata`).
+    pub fn metadata_accessor(&self) -> String {
+        format!("{}_metadata", self.accessor)
+    }
+
     /// Every type name these take in their module.
     pub fn types(&self) -> [&str; 4] {
         [&self.client, &self.lister, &self.informer, &self.apply]
@@ -140,9 +145,12 @@ impl Names {
             let prefix = unique(&own.prefix, |n| taken.contains(n));
             taken.insert(prefix.clone());
             let taken = accessors.entry(module).or_default();
-            let accessor = unique(&own.accessor, |n| taken.contains(n) || taken.contains(&format!("{n}_all")));
+            // Each accessor also takes `<accessor>_all` (clients) and `<accessor>_metadata`
+            // (informers): no other resource's accessor may be one of them.
+            let derived = |n: &str| [format!("{n}_all"), format!("{n}_metadata")];
+            let accessor = unique(&own.accessor, |n| taken.contains(n) || derived(n).iter().any(|d| taken.contains(d)));
             taken.insert(accessor.clone());
-            taken.insert(format!("{accessor}_all"));
+            taken.extend(derived(&accessor));
             by_resource.insert(key(r), ResourceNames::with(prefix, accessor));
         }
         Names { by_resource, modules: modules.clone() }

@@ -9,57 +9,13 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, PostParams};
+use kube::api::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube_codegen_runtime::fake::ApiServer;
 use kube_codegen_runtime::informer::{SharedInformerFactory, drop_managed_fields};
-use serde_json::json;
 
-#[global_allocator]
-static ALLOC: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
-
-/// Heap above the baseline: (peak during, retained after).
-struct Heap {
-    peak: usize,
-    retained: usize,
-}
-
-fn measure_start() -> usize {
-    ALLOC.reset_peak_usage();
-    ALLOC.current_usage()
-}
-
-fn measure_end(base: usize) -> Heap {
-    Heap { peak: ALLOC.peak_usage().saturating_sub(base), retained: ALLOC.current_usage().saturating_sub(base) }
-}
-
-/// `count` ConfigMaps of about 1 KB over 1,000 namespaces; each with about 1 KB of
-/// managedFields when `managed`.
-async fn populate(count: usize, managed: bool) -> ApiServer {
-    let server = ApiServer::new();
-    server.register::<ConfigMap>();
-    let client = server.client();
-    let filler: String = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(25);
-    for i in 0..count {
-        let ns = format!("ns-{:04}", i % 1000);
-        let mut cm = json!({
-            "metadata": {"name": format!("cm-{i:06}"), "labels": {"app": format!("app-{}", i % 7)}},
-            "data": {"payload": &filler[..900]},
-        });
-        if managed {
-            cm["metadata"]["managedFields"] = json!([{
-                "manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
-                "time": "2026-11-26T00:00:00Z", "fieldsType": "FieldsV1",
-                "fieldsV1": {"f:data": {".": {}, "f:payload": {}}, "f:metadata": {"f:labels": {".": {}, "f:app": {}},
-                    "f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}},
-                    "f:filler": {"f:a": {}, "f:b": {}, "f:c": {}, "f:padding": &filler[..600]}},
-            }]);
-        }
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-        api.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
-    }
-    server
-}
+mod common;
+use common::{Heap, mb, measure_end, measure_start, median, populate};
 
 async fn reflector_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usize) {
     let base = measure_start();
@@ -99,15 +55,6 @@ async fn informer_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usiz
     let len = informer.indexer().len();
     factory.shutdown().await;
     (took, heap, len)
-}
-
-fn mb(bytes: usize) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {

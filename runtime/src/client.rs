@@ -18,12 +18,13 @@ pub use futures::stream::BoxStream;
 pub use http;
 /// JSON patches, for `Patch::Json`.
 pub use json_patch;
-pub use kube::Client;
 pub use kube::api::{
     DeleteParams, EvictParams, GetParams, ListParams, LogParams, ObjectList, Patch, PatchParams, PostParams,
     WatchEvent, WatchParams,
 };
+pub use kube::core::PartialObjectMeta;
 pub use kube::core::Status;
+pub use kube::{Api, Client};
 pub use serde::Serialize;
 
 /// What every client method returns: kube's error type, which [`ErrorExt`] makes easy to ask.
@@ -147,6 +148,26 @@ impl<K: Object> ResourceClient<K> {
     /// `GET` the collection.
     pub async fn list(&self, lp: &ListParams) -> Result<ObjectList<K>> {
         self.api.list(lp).await
+    }
+
+    /// `GET` one object's metadata only (`PartialObjectMetadata`): no spec, data or status
+    /// crosses the wire.
+    pub async fn get_metadata(&self, name: &str) -> Result<PartialObjectMeta<K>> {
+        self.api.get_metadata(name).await
+    }
+
+    /// `GET` the collection's metadata only (`PartialObjectMetadataList`).
+    pub async fn list_metadata(&self, lp: &ListParams) -> Result<ObjectList<PartialObjectMeta<K>>> {
+        self.api.list_metadata(lp).await
+    }
+
+    /// Watch the collection's metadata only from `version`.
+    pub async fn watch_metadata(
+        &self,
+        wp: &WatchParams,
+        version: &str,
+    ) -> Result<BoxStream<'static, Result<WatchEvent<PartialObjectMeta<K>>>>> {
+        Ok(self.api.watch_metadata(wp, version).await?.boxed())
     }
 
     /// Watch the collection from `version` (`"0"`: from any recent state).
@@ -339,6 +360,25 @@ impl<K: Object> AllNamespaces<K> {
     /// Watch the objects of every namespace from `version`.
     pub async fn watch(&self, wp: &WatchParams, version: &str) -> Result<BoxStream<'static, Result<WatchEvent<K>>>> {
         self.0.watch(wp, version).await
+    }
+
+    /// `GET` the metadata of the objects of every namespace.
+    pub async fn list_metadata(&self, lp: &ListParams) -> Result<ObjectList<PartialObjectMeta<K>>> {
+        self.0.list_metadata(lp).await
+    }
+
+    /// Watch the metadata of the objects of every namespace from `version`.
+    pub async fn watch_metadata(
+        &self,
+        wp: &WatchParams,
+        version: &str,
+    ) -> Result<BoxStream<'static, Result<WatchEvent<PartialObjectMeta<K>>>>> {
+        self.0.watch_metadata(wp, version).await
+    }
+
+    /// The same requests through `kube::Api`.
+    pub fn api(&self) -> &kube::Api<K> {
+        self.0.api()
     }
 }
 

@@ -506,3 +506,88 @@ async fn a_kube_runtime_controller_on_a_shared_informer_adds_no_list_or_watch() 
     running.abort();
     factory.shutdown().await;
 }
+
+/// A metadata-only informer: the server is asked for `PartialObjectMetadata`, so the cache
+/// holds names, labels and versions and nothing of the objects' data; watch events arrive the
+/// same way; its lister answers by namespace and label like any other.
+#[tokio::test]
+async fn a_metadata_informer_caches_metadata_only_and_follows_the_watch() {
+    use kube::core::PartialObjectMeta;
+
+    let (server, api) = setup();
+    let mut big = cm("big");
+    big.data = Some([("payload".to_owned(), "x".repeat(10_000))].into());
+    big.metadata.labels = Some([("app".to_owned(), "web".to_owned())].into());
+    api.create(&PostParams::default(), &big).await.unwrap();
+    create(&api, &["small"]).await;
+
+    // The wire: what kube's metadata requests get back.
+    let listed = api.list_metadata(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 2);
+    let got = api.get_metadata("big").await.unwrap();
+    assert_eq!(got.types.as_ref().map(|t| t.kind.as_str()), Some("PartialObjectMetadata"));
+    assert_eq!(got.metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str), Some("web"));
+
+    let factory = SharedInformerFactory::new(server.client());
+    let informer = factory.metadata_for::<ConfigMap>();
+    let full = factory.informer_for::<ConfigMap>();
+    assert_eq!(factory.metadata_for::<ConfigMap>().lister().list(&Selector::default()).len(), 0, "not started yet");
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let lister = informer.lister();
+    let cached: Vec<Arc<PartialObjectMeta<ConfigMap>>> = lister.namespace("ns").list(&Selector::default());
+    assert_eq!(cached.len(), 2);
+    let selector: Selector = kube::core::Expression::Equal("app".into(), "web".into()).into();
+    let web = lister.list(&selector);
+    assert_eq!(web.len(), 1);
+    assert_eq!(web[0].metadata.name.as_deref(), Some("big"));
+    // A separate cache from the full informer's, which has the data.
+    assert!(full.lister().namespace("ns").get("big").unwrap().data.is_some());
+
+    create(&api, &["late"]).await;
+    eventually("the metadata cache to see a watched add", || lister.namespace("ns").get("late").is_ok()).await;
+    api.delete("small", &DeleteParams::default()).await.unwrap();
+    eventually("the metadata cache to see a watched delete", || lister.namespace("ns").get("small").is_err()).await;
+
+    // What crossed the wire for the metadata informer: one list and one watch of its own.
+    assert_eq!(server.count("list", "configmaps"), 3, "the test's list_metadata, the two informers");
+    assert_eq!(server.count("watch", "configmaps"), 2);
+    factory.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_fake_answers_metadata_requests_as_partial_object_metadata() {
+    let (server, api) = setup();
+    let mut one = cm("one");
+    one.data = Some([("k".to_owned(), "v".to_owned())].into());
+    api.create(&PostParams::default(), &one).await.unwrap();
+    let request = |accept: &str, uri: &str| http::Request::get(uri).header("Accept", accept).body(Vec::new()).unwrap();
+    let client = server.client();
+    let single: serde_json::Value = client
+        .request(request(
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+            "/api/v1/namespaces/ns/configmaps/one",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(single["kind"], "PartialObjectMetadata");
+    assert_eq!(single["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(single["metadata"]["name"], "one");
+    assert!(single.get("data").is_none());
+    let list: serde_json::Value = client
+        .request(request(
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+            "/api/v1/namespaces/ns/configmaps",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(list["items"][0]["kind"], "PartialObjectMetadata");
+    assert!(list["items"][0].get("data").is_none());
+    // Without the Accept parameter, the whole object as before.
+    let whole: serde_json::Value =
+        client.request(request("application/json", "/api/v1/namespaces/ns/configmaps/one")).await.unwrap();
+    assert_eq!(whole["kind"], "ConfigMap");
+    assert_eq!(whole["data"]["k"], "v");
+}

@@ -528,6 +528,9 @@ struct Target {
     /// Who writes: `fieldManager`, else the client's user agent up to its first `/`, as the
     /// real server names managers of writes that do not say.
     manager: String,
+    /// The client asked for `PartialObjectMetadata` (`Accept: ...;as=PartialObjectMetadata`
+    /// or `...List`): objects are answered as their metadata only.
+    metadata_only: bool,
 }
 
 impl Target {
@@ -593,6 +596,12 @@ impl ApiServer {
         };
         let content_type =
             parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        target.metadata_only = parts
+            .headers
+            .get_all(http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|accept| accept.split(';').any(|p| p.trim().starts_with("as=PartialObjectMetadata")));
         let watch = target.query.get("watch").is_some_and(|w| w == "true" || w == "1");
         let verb = match (&parts.method, &target.name) {
             (&Method::GET, None) if watch => "watch",
@@ -721,6 +730,7 @@ impl ApiServer {
             applied: false,
             background: false,
             manager: String::new(),
+            metadata_only: false,
         })
     }
 
@@ -789,10 +799,36 @@ fn list_item(object: &Value) -> Value {
 }
 
 /// `object` as the version of `t` presents it.
+/// An object as the request asked for it: at the request's version, or as its metadata only.
 fn as_version(t: &Target, object: &Value) -> Value {
+    if t.metadata_only {
+        return partial(object);
+    }
     let mut object = object.clone();
     object["apiVersion"] = json!(api_version(&t.resource));
     object
+}
+
+/// An item of a list as the request asked for it: metadata only, or as `as_version` for
+/// custom resources (unstructured lists keep each item's `apiVersion` and `kind`), or without
+/// them for built-in lists, as the real server drops them.
+fn as_list_item(t: &Target, object: &Value) -> Value {
+    if t.metadata_only || t.served.schema.is_some() { as_version(t, object) } else { list_item(object) }
+}
+
+/// `meta.k8s.io/v1` `PartialObjectMetadata`: what the server answers for an object when
+/// asked `as=PartialObjectMetadata`.
+fn partial(object: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"]})
+}
+
+/// The `apiVersion` and `kind` of a list answered to `t`.
+fn list_type(t: &Target) -> (String, String) {
+    if t.metadata_only {
+        ("meta.k8s.io/v1".to_owned(), "PartialObjectMetadataList".to_owned())
+    } else {
+        (api_version(&t.resource), t.served.list_kind.clone())
+    }
 }
 
 fn api_version((group, version, _): &ResourceKey) -> String {

@@ -132,9 +132,7 @@ impl ApiServer {
                     .flat_map(|o| o.values())
                     .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
                     .filter(|o| filter.matches(o))
-                    // Lists of custom resources keep each item's apiVersion and kind, as
-                    // unstructured lists do; built-in lists drop them.
-                    .map(|o| if t.served.schema.is_some() { as_version(t, o) } else { list_item(o) })
+                    .map(|o| as_list_item(t, o))
                     .collect();
                 let rv = state.rv;
                 state.pages.first(rv, items, page.limit)
@@ -148,9 +146,10 @@ impl ApiServer {
             metadata["continue"] = json!(token);
             metadata["remainingItemCount"] = json!(remaining);
         }
+        let (api_version, kind) = list_type(t);
         let list = json!({
-            "apiVersion": api_version(&t.resource),
-            "kind": t.served.list_kind,
+            "apiVersion": api_version,
+            "kind": kind,
             "metadata": metadata,
             "items": items,
         });
@@ -292,14 +291,16 @@ impl ApiServer {
                 resource: t.resource.clone(),
                 served: t.served.clone(),
                 query: t.query.clone(),
+                metadata_only: t.metadata_only,
             };
             if self.delete(&one, &name).is_ok() {
-                items.push(if t.served.schema.is_some() { as_version(t, &object) } else { list_item(&object) });
+                items.push(as_list_item(t, &object));
             }
         }
+        let (api_version, kind) = list_type(t);
         let list = json!({
-            "apiVersion": api_version(&t.resource),
-            "kind": t.served.list_kind,
+            "apiVersion": api_version,
+            "kind": kind,
             "metadata": {"resourceVersion": self.lock().rv.to_string()},
             "items": items,
         });

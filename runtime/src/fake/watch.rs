@@ -60,16 +60,21 @@ impl ApiServer {
                         .map(|o| json!({"type": "ADDED", "object": as_version(t, o)}))
                         .collect();
                     if streaming {
+                        let (kind, api_version) = if t.metadata_only {
+                            ("PartialObjectMetadata".to_owned(), "meta.k8s.io/v1".to_owned())
+                        } else {
+                            (t.served.kind.clone(), api_version(&t.resource))
+                        };
                         let mut bookmark = json!({
-                            "apiVersion": api_version(&t.resource),
-                            "kind": t.served.kind,
+                            "apiVersion": api_version,
+                            "kind": kind,
                             "metadata": {
                                 "resourceVersion": state.rv.to_string(),
                                 "annotations": {"k8s.io/initial-events-end": "true"},
                             },
                         });
                         // A bookmark is an empty object of the kind, as Go serializes one.
-                        if (t.resource.0.as_str(), t.resource.2.as_str()) == ("", "pods") {
+                        if (t.resource.0.as_str(), t.resource.2.as_str()) == ("", "pods") && !t.metadata_only {
                             bookmark["spec"] = json!({"containers": null});
                             bookmark["status"] = json!({});
                         }
@@ -87,8 +92,13 @@ impl ApiServer {
         let bookmarks = t.query.get("allowWatchBookmarks").is_some_and(|v| v == "true");
         let every = self.lock().bookmark_interval.unwrap_or(DEFAULT_BOOKMARK_INTERVAL);
         let ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        let (state, bookmark_kind, bookmark_version) =
-            (Arc::clone(&self.state), t.served.kind.clone(), api_version(&t.resource));
+        let metadata_only = t.metadata_only;
+        let (bookmark_kind, bookmark_version) = if metadata_only {
+            ("PartialObjectMetadata".to_owned(), "meta.k8s.io/v1".to_owned())
+        } else {
+            (t.served.kind.clone(), api_version(&t.resource))
+        };
+        let state = Arc::clone(&self.state);
         let live = futures::stream::unfold((live, ended, ticker), move |(mut rx, ended, mut ticker)| {
             let wanted = wanted.clone();
             let state = Arc::clone(&state);
@@ -102,8 +112,13 @@ impl ApiServer {
                         received = rx.recv() => match received {
                             Ok(e) => {
                                 let Some(kind) = wanted(&e) else { continue };
-                                let mut object = e.object.clone();
-                                object["apiVersion"] = json!(version);
+                                let object = if metadata_only {
+                                    partial(&e.object)
+                                } else {
+                                    let mut object = e.object.clone();
+                                    object["apiVersion"] = json!(version);
+                                    object
+                                };
                                 let event = line(json!({"type": kind, "object": object}));
                                 return Some((event, (rx, false, ticker)));
                             }

@@ -219,6 +219,26 @@ impl SharedInformerFactory {
         })
     }
 
+    /// The metadata-only informer of `K` (`PartialObjectMeta<K>`: names, labels, owners,
+    /// versions, no spec or status), made on first use; the same one every time after. Its
+    /// lister answers like any other; the factory's transform applies to it too.
+    pub fn metadata_for<K>(&self) -> SharedInformer<kube::core::PartialObjectMeta<K>>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+        K::Scope: Scope,
+    {
+        let name = format!("{} (metadata)", resource_name::<K>());
+        let resync = self.resync_period::<K>();
+        self.get_or_make(name, || {
+            // kube asks for `PartialObjectMetadata` whenever its `Api` is of `PartialObjectMeta`.
+            let api = <K::Scope as Scope>::api::<kube::core::PartialObjectMeta<K>>(
+                self.client.clone(),
+                self.options.namespace.as_deref(),
+            );
+            SharedInformer::new(api, self.config(), self.meta_transform()).with_default_resync(resync)
+        })
+    }
+
     /// An informer of `DynamicObject`s for any resource, namespaced or not, as discovery
     /// describes it; the same one for the same resource.
     pub fn for_resource(&self, resource: &ApiResource, namespaced: bool) -> SharedInformer<DynamicObject> {

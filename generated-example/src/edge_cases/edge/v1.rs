@@ -501,6 +501,15 @@ impl<'a> EdgeV1Informers<'a> {
     pub fn oddities(&self) -> OddityInformer {
         kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Oddity>())
     }
+    /// The metadata-only informer of `oddities` (`PartialObjectMetadata`: no spec or status on the wire or in its cache), the same one each time.
+    #[inline]
+    pub fn oddities_metadata(
+        &self,
+    ) -> kube_codegen_runtime::informer::Informer<
+        kube_codegen_runtime::client::PartialObjectMeta<Oddity>,
+    > {
+        kube_codegen_runtime::informer::Informer::new(self.0.metadata_for::<Oddity>())
+    }
 }
 
 /// `oddities` of `edge.kube-codegen.dev/v1` (`Oddity`), namespaced.
@@ -513,6 +522,11 @@ impl OddityClient {
     #[inline]
     pub fn new(client: rt::Client, namespace: &str) -> Self {
         Self(rt::ResourceClient::namespaced(client, namespace))
+    }
+    /// The same requests through `kube::Api`, for anything these methods do not cover.
+    #[inline]
+    pub fn api(&self) -> &rt::Api<Oddity> {
+        self.0.api()
     }
     /// Gets the `Oddity` called `name`.
     #[inline]
@@ -530,6 +544,16 @@ impl OddityClient {
     ) -> impl std::future::Future<Output = rt::Result<Option<Oddity>>> + 'a {
         self.0.get_opt(name)
     }
+    /// Gets the metadata of the `Oddity` called `name` only (`PartialObjectMetadata`).
+    #[inline]
+    pub fn get_metadata<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::PartialObjectMeta<Oddity>>,
+    > + 'a {
+        self.0.get_metadata(name)
+    }
     /// Lists `oddities`: selectors, pagination and `resourceVersion` semantics in `lp`.
     #[inline]
     pub fn list<'a>(
@@ -537,6 +561,16 @@ impl OddityClient {
         lp: &'a rt::ListParams,
     ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Oddity>>> + 'a {
         self.0.list(lp)
+    }
+    /// Lists the metadata of `oddities` only (`PartialObjectMetadataList`).
+    #[inline]
+    pub fn list_metadata<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::ObjectList<rt::PartialObjectMeta<Oddity>>>,
+    > + 'a {
+        self.0.list_metadata(lp)
     }
     /// Watches `oddities` from `version` (`"0"`: from any recent state).
     #[inline]
@@ -548,6 +582,22 @@ impl OddityClient {
         Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Oddity>>>>,
     > + 'a {
         self.0.watch(wp, version)
+    }
+    /// Watches the metadata of `oddities` only, from `version`.
+    #[inline]
+    pub fn watch_metadata<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<
+            rt::BoxStream<
+                'static,
+                rt::Result<rt::WatchEvent<rt::PartialObjectMeta<Oddity>>>,
+            >,
+        >,
+    > + 'a {
+        self.0.watch_metadata(wp, version)
     }
     /// Creates a `Oddity`.
     #[inline]

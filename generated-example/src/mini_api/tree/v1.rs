@@ -111,6 +111,11 @@ impl TreeClient {
     pub fn new(client: rt::Client) -> Self {
         Self(rt::ResourceClient::cluster(client))
     }
+    /// The same requests through `kube::Api`, for anything these methods do not cover.
+    #[inline]
+    pub fn api(&self) -> &rt::Api<Tree> {
+        self.0.api()
+    }
     /// Gets the `Tree` called `name`.
     #[inline]
     pub fn get<'a>(
@@ -127,6 +132,16 @@ impl TreeClient {
     ) -> impl std::future::Future<Output = rt::Result<Option<Tree>>> + 'a {
         self.0.get_opt(name)
     }
+    /// Gets the metadata of the `Tree` called `name` only (`PartialObjectMetadata`).
+    #[inline]
+    pub fn get_metadata<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::PartialObjectMeta<Tree>>,
+    > + 'a {
+        self.0.get_metadata(name)
+    }
     /// Lists `trees`: selectors, pagination and `resourceVersion` semantics in `lp`.
     #[inline]
     pub fn list<'a>(
@@ -134,6 +149,16 @@ impl TreeClient {
         lp: &'a rt::ListParams,
     ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Tree>>> + 'a {
         self.0.list(lp)
+    }
+    /// Lists the metadata of `trees` only (`PartialObjectMetadataList`).
+    #[inline]
+    pub fn list_metadata<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::ObjectList<rt::PartialObjectMeta<Tree>>>,
+    > + 'a {
+        self.0.list_metadata(lp)
     }
     /// Replaces the `Tree` called `name` (kube's `replace`); a stale `resourceVersion` is a conflict.
     #[inline]

@@ -448,10 +448,28 @@ impl<'a> ExampleV1Informers<'a> {
     pub fn gadgets(&self) -> GadgetInformer {
         kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Gadget>())
     }
+    /// The metadata-only informer of `gadgets` (`PartialObjectMetadata`: no spec or status on the wire or in its cache), the same one each time.
+    #[inline]
+    pub fn gadgets_metadata(
+        &self,
+    ) -> kube_codegen_runtime::informer::Informer<
+        kube_codegen_runtime::client::PartialObjectMeta<Gadget>,
+    > {
+        kube_codegen_runtime::informer::Informer::new(self.0.metadata_for::<Gadget>())
+    }
     /// The informer of `widgets`, the same one each time.
     #[inline]
     pub fn widgets(&self) -> WidgetInformer {
         kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Widget>())
+    }
+    /// The metadata-only informer of `widgets` (`PartialObjectMetadata`: no spec or status on the wire or in its cache), the same one each time.
+    #[inline]
+    pub fn widgets_metadata(
+        &self,
+    ) -> kube_codegen_runtime::informer::Informer<
+        kube_codegen_runtime::client::PartialObjectMeta<Widget>,
+    > {
+        kube_codegen_runtime::informer::Informer::new(self.0.metadata_for::<Widget>())
     }
 }
 
@@ -465,6 +483,11 @@ impl GadgetClient {
     #[inline]
     pub fn new(client: rt::Client) -> Self {
         Self(rt::ResourceClient::cluster(client))
+    }
+    /// The same requests through `kube::Api`, for anything these methods do not cover.
+    #[inline]
+    pub fn api(&self) -> &rt::Api<Gadget> {
+        self.0.api()
     }
     /// Gets the `Gadget` called `name`.
     #[inline]
@@ -482,6 +505,16 @@ impl GadgetClient {
     ) -> impl std::future::Future<Output = rt::Result<Option<Gadget>>> + 'a {
         self.0.get_opt(name)
     }
+    /// Gets the metadata of the `Gadget` called `name` only (`PartialObjectMetadata`).
+    #[inline]
+    pub fn get_metadata<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::PartialObjectMeta<Gadget>>,
+    > + 'a {
+        self.0.get_metadata(name)
+    }
     /// Lists `gadgets`: selectors, pagination and `resourceVersion` semantics in `lp`.
     #[inline]
     pub fn list<'a>(
@@ -489,6 +522,16 @@ impl GadgetClient {
         lp: &'a rt::ListParams,
     ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Gadget>>> + 'a {
         self.0.list(lp)
+    }
+    /// Lists the metadata of `gadgets` only (`PartialObjectMetadataList`).
+    #[inline]
+    pub fn list_metadata<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::ObjectList<rt::PartialObjectMeta<Gadget>>>,
+    > + 'a {
+        self.0.list_metadata(lp)
     }
     /// Watches `gadgets` from `version` (`"0"`: from any recent state).
     #[inline]
@@ -500,6 +543,22 @@ impl GadgetClient {
         Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Gadget>>>>,
     > + 'a {
         self.0.watch(wp, version)
+    }
+    /// Watches the metadata of `gadgets` only, from `version`.
+    #[inline]
+    pub fn watch_metadata<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<
+            rt::BoxStream<
+                'static,
+                rt::Result<rt::WatchEvent<rt::PartialObjectMeta<Gadget>>>,
+            >,
+        >,
+    > + 'a {
+        self.0.watch_metadata(wp, version)
     }
     /// Creates a `Gadget`.
     #[inline]
@@ -617,6 +676,11 @@ impl WidgetClient {
     pub fn new(client: rt::Client, namespace: &str) -> Self {
         Self(rt::ResourceClient::namespaced(client, namespace))
     }
+    /// The same requests through `kube::Api`, for anything these methods do not cover.
+    #[inline]
+    pub fn api(&self) -> &rt::Api<Widget> {
+        self.0.api()
+    }
     /// Gets the `Widget` called `name`.
     #[inline]
     pub fn get<'a>(
@@ -633,6 +697,16 @@ impl WidgetClient {
     ) -> impl std::future::Future<Output = rt::Result<Option<Widget>>> + 'a {
         self.0.get_opt(name)
     }
+    /// Gets the metadata of the `Widget` called `name` only (`PartialObjectMetadata`).
+    #[inline]
+    pub fn get_metadata<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::PartialObjectMeta<Widget>>,
+    > + 'a {
+        self.0.get_metadata(name)
+    }
     /// Lists `widgets`: selectors, pagination and `resourceVersion` semantics in `lp`.
     #[inline]
     pub fn list<'a>(
@@ -640,6 +714,16 @@ impl WidgetClient {
         lp: &'a rt::ListParams,
     ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Widget>>> + 'a {
         self.0.list(lp)
+    }
+    /// Lists the metadata of `widgets` only (`PartialObjectMetadataList`).
+    #[inline]
+    pub fn list_metadata<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::ObjectList<rt::PartialObjectMeta<Widget>>>,
+    > + 'a {
+        self.0.list_metadata(lp)
     }
     /// Watches `widgets` from `version` (`"0"`: from any recent state).
     #[inline]
@@ -651,6 +735,22 @@ impl WidgetClient {
         Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Widget>>>>,
     > + 'a {
         self.0.watch(wp, version)
+    }
+    /// Watches the metadata of `widgets` only, from `version`.
+    #[inline]
+    pub fn watch_metadata<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<
+            rt::BoxStream<
+                'static,
+                rt::Result<rt::WatchEvent<rt::PartialObjectMeta<Widget>>>,
+            >,
+        >,
+    > + 'a {
+        self.0.watch_metadata(wp, version)
     }
     /// Creates a `Widget`.
     #[inline]

@@ -91,6 +91,16 @@ impl<'a> ExampleV1beta1Informers<'a> {
     pub fn widgets(&self) -> WidgetInformer {
         kube_codegen_runtime::informer::Informer::new(self.0.informer_for::<Widget>())
     }
+    /// The metadata-only informer of `widgets` (`PartialObjectMetadata`: no spec or status on the wire or in its cache), the same one each time.
+    #[deprecated(note = "example.kube-codegen.dev/v1beta1 Widget is deprecated; use v1")]
+    #[inline]
+    pub fn widgets_metadata(
+        &self,
+    ) -> kube_codegen_runtime::informer::Informer<
+        kube_codegen_runtime::client::PartialObjectMeta<Widget>,
+    > {
+        kube_codegen_runtime::informer::Informer::new(self.0.metadata_for::<Widget>())
+    }
 }
 
 /// `widgets` of `example.kube-codegen.dev/v1beta1` (`Widget`), namespaced.
@@ -104,6 +114,11 @@ impl WidgetClient {
     #[inline]
     pub fn new(client: rt::Client, namespace: &str) -> Self {
         Self(rt::ResourceClient::namespaced(client, namespace))
+    }
+    /// The same requests through `kube::Api`, for anything these methods do not cover.
+    #[inline]
+    pub fn api(&self) -> &rt::Api<Widget> {
+        self.0.api()
     }
     /// Gets the `Widget` called `name`.
     #[inline]
@@ -121,6 +136,16 @@ impl WidgetClient {
     ) -> impl std::future::Future<Output = rt::Result<Option<Widget>>> + 'a {
         self.0.get_opt(name)
     }
+    /// Gets the metadata of the `Widget` called `name` only (`PartialObjectMetadata`).
+    #[inline]
+    pub fn get_metadata<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::PartialObjectMeta<Widget>>,
+    > + 'a {
+        self.0.get_metadata(name)
+    }
     /// Lists `widgets`: selectors, pagination and `resourceVersion` semantics in `lp`.
     #[inline]
     pub fn list<'a>(
@@ -128,6 +153,16 @@ impl WidgetClient {
         lp: &'a rt::ListParams,
     ) -> impl std::future::Future<Output = rt::Result<rt::ObjectList<Widget>>> + 'a {
         self.0.list(lp)
+    }
+    /// Lists the metadata of `widgets` only (`PartialObjectMetadataList`).
+    #[inline]
+    pub fn list_metadata<'a>(
+        &'a self,
+        lp: &'a rt::ListParams,
+    ) -> impl std::future::Future<
+        Output = rt::Result<rt::ObjectList<rt::PartialObjectMeta<Widget>>>,
+    > + 'a {
+        self.0.list_metadata(lp)
     }
     /// Watches `widgets` from `version` (`"0"`: from any recent state).
     #[inline]
@@ -139,6 +174,22 @@ impl WidgetClient {
         Output = rt::Result<rt::BoxStream<'static, rt::Result<rt::WatchEvent<Widget>>>>,
     > + 'a {
         self.0.watch(wp, version)
+    }
+    /// Watches the metadata of `widgets` only, from `version`.
+    #[inline]
+    pub fn watch_metadata<'a>(
+        &'a self,
+        wp: &'a rt::WatchParams,
+        version: &'a str,
+    ) -> impl std::future::Future<
+        Output = rt::Result<
+            rt::BoxStream<
+                'static,
+                rt::Result<rt::WatchEvent<rt::PartialObjectMeta<Widget>>>,
+            >,
+        >,
+    > + 'a {
+        self.0.watch_metadata(wp, version)
     }
     /// Creates a `Widget`.
     #[inline]
