@@ -40,12 +40,24 @@ async fn reflector_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usi
     (took, heap, len)
 }
 
-async fn informer_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usize) {
+/// How the informer treats managedFields.
+#[derive(Clone, Copy, PartialEq)]
+enum Fields {
+    Keep,
+    /// `transform(drop_managed_fields)`: decoded, then dropped.
+    Drop,
+    /// `skip_managed_fields()`: never decoded.
+    Skip,
+}
+
+async fn informer_sync(server: &ApiServer, fields: Fields) -> (Duration, Heap, usize) {
     let base = measure_start();
     let start = Instant::now();
     let mut factory = SharedInformerFactory::new(server.client());
-    if strip {
-        factory = factory.transform(drop_managed_fields);
+    match fields {
+        Fields::Keep => {}
+        Fields::Drop => factory = factory.transform(drop_managed_fields),
+        Fields::Skip => factory = factory.skip_managed_fields(),
     }
     let informer = factory.informer_for::<ConfigMap>();
     factory.start();
@@ -68,20 +80,21 @@ fn main() {
             for managed in [false, true] {
                 let server = populate(count, managed).await;
                 let runs = if count >= 100_000 { 3 } else { 5 };
-                let mut cases: Vec<(&str, bool, bool)> =
-                    vec![("kube-runtime reflector + Store", false, false), ("SharedInformer", true, false)];
+                let mut cases: Vec<(&str, Option<Fields>)> =
+                    vec![("kube-runtime reflector + Store", None), ("SharedInformer", Some(Fields::Keep))];
                 if managed {
-                    cases.push(("reflector, managedFields dropped", false, true));
-                    cases.push(("SharedInformer, drop_managed_fields", true, true));
+                    cases.push(("reflector, managedFields dropped by `.modify()`", None));
+                    cases.push(("SharedInformer, `drop_managed_fields`", Some(Fields::Drop)));
+                    cases.push(("SharedInformer, `skip_managed_fields()`", Some(Fields::Skip)));
                 }
-                for (what, ours, strip) in cases {
+                for (index, (what, ours)) in cases.into_iter().enumerate() {
+                    let strip = index >= 2;
                     let mut times = Vec::new();
                     let mut heap = Heap { peak: 0, retained: 0 };
                     for _ in 0..runs {
-                        let (took, h, len) = if ours {
-                            informer_sync(&server, strip).await
-                        } else {
-                            reflector_sync(&server, strip).await
+                        let (took, h, len) = match ours {
+                            Some(fields) => informer_sync(&server, fields).await,
+                            None => reflector_sync(&server, strip).await,
                         };
                         assert_eq!(len, count);
                         times.push(took);

@@ -67,7 +67,7 @@ async fn cache_matches_server(api: &Api<ConfigMap>, factory: &SharedInformerFact
 async fn initial_list_then_live_events_reach_handlers_in_order() {
     let (server, api) = setup();
     create(&api, &["a", "b"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let log = Log::default();
     let handler = informer.add_handler(recorder(&log));
@@ -98,7 +98,7 @@ async fn initial_list_then_live_events_reach_handlers_in_order() {
 async fn many_handlers_share_one_list_and_watch_and_late_ones_get_the_state() {
     let (server, api) = setup();
     create(&api, &["a", "b", "c"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let logs: Vec<Log> = (0..5).map(|_| Log::default()).collect();
     for log in &logs[..4] {
         factory.informer_for::<ConfigMap>().add_handler(recorder(log));
@@ -125,7 +125,7 @@ async fn many_handlers_share_one_list_and_watch_and_late_ones_get_the_state() {
 async fn a_dropped_watch_resumes_without_a_relist() {
     let (server, api) = setup();
     create(&api, &["a"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let log = Log::default();
     factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
     factory.start();
@@ -152,7 +152,7 @@ async fn a_410_relist_delivers_missed_deletes_as_unknown() {
             Reaction::Pass
         }
     });
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let log = Log::default();
     factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
     factory.start();
@@ -181,7 +181,7 @@ async fn error_responses_are_retried_and_reported() {
     let (server, api) = setup();
     create(&api, &["a"]).await;
     server.fail_next("list", "configmaps", 1, 500).fail_next("watch", "configmaps", 1, 429);
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let errors = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&errors);
@@ -200,7 +200,7 @@ async fn error_responses_are_retried_and_reported() {
 async fn wait_for_cache_sync_says_which_informer_failed_and_why() {
     let (server, _) = setup();
     server.fail_next("list", "secrets", usize::MAX, 403);
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     factory.informer_for::<ConfigMap>();
     factory.informer_for::<Secret>();
     factory.start();
@@ -215,7 +215,7 @@ async fn wait_for_cache_sync_says_which_informer_failed_and_why() {
 async fn quiet_periods_with_only_bookmarks_keep_the_watch() {
     let (server, api) = setup();
     server.set_bookmark_interval(Duration::from_millis(50));
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let log = Log::default();
     factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
     factory.start();
@@ -230,7 +230,7 @@ async fn quiet_periods_with_only_bookmarks_keep_the_watch() {
 #[tokio::test]
 async fn a_slow_handler_holds_up_no_other() {
     let (server, api) = setup();
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let slow = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&slow);
@@ -254,7 +254,7 @@ async fn a_slow_handler_holds_up_no_other() {
 async fn resync_repeats_the_cache_as_updates() {
     let (server, api) = setup();
     create(&api, &["a"]).await;
-    let factory = SharedInformerFactory::new(server.client()).default_resync(Duration::from_millis(100));
+    let factory = common::factory(&server).default_resync(Duration::from_millis(100));
     let log = Log::default();
     factory.informer_for::<ConfigMap>().add_handler(recorder(&log));
     factory.start();
@@ -275,7 +275,7 @@ async fn transforms_namespaces_and_selectors_shape_the_cache() {
     let other: Api<ConfigMap> = Api::namespaced(server.client(), "other");
     other.create(&PostParams::default(), &cm("c")).await.unwrap();
 
-    let factory = SharedInformerFactory::new(server.client())
+    let factory = common::factory(&server)
         .namespace("ns")
         .transform(drop_managed_fields)
         .tweak_list_params(|config| config.label_selector = Some("app=web".into()));
@@ -295,7 +295,7 @@ async fn transforms_namespaces_and_selectors_shape_the_cache() {
 async fn streaming_lists_sync_through_a_watch() {
     let (server, api) = setup();
     create(&api, &["a", "b"]).await;
-    let factory = SharedInformerFactory::new(server.client()).streaming_lists(true);
+    let factory = common::factory(&server).streaming_lists(true);
     let informer = factory.informer_for::<ConfigMap>();
     factory.start();
     factory.wait_for_cache_sync().await.unwrap();
@@ -314,7 +314,7 @@ async fn custom_and_label_indexes() {
         pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
     }
     let _ = api;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<Pod>();
     informer
         .indexer()
@@ -346,7 +346,7 @@ async fn dynamic_informers_and_cluster_scoped_listers() {
     let ns = Namespace { metadata: ObjectMeta { name: Some("ns".into()), ..Default::default() }, ..Default::default() };
     namespaces.create(&PostParams::default(), &ns).await.unwrap();
 
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let resource = ApiResource::erase::<ConfigMap>(&());
     let dynamic = factory.for_resource(&resource, true);
     assert_eq!(factory.for_resource(&resource, true).indexer().len(), dynamic.indexer().len());
@@ -369,7 +369,7 @@ async fn dynamic_informers_and_cluster_scoped_listers() {
 #[tokio::test]
 async fn a_removed_handler_hears_nothing_more() {
     let (server, api) = setup();
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let (kept, removed) = (Log::default(), Log::default());
     informer.add_handler(recorder(&kept));
@@ -393,7 +393,7 @@ async fn an_informers_events_as_a_stream_share_its_one_list_and_watch() {
 
     let (server, api) = setup();
     create(&api, &["a", "b"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let mut events = informer.events();
     let log = Log::default();
@@ -435,7 +435,7 @@ async fn an_informers_events_as_a_stream_share_its_one_list_and_watch() {
 async fn dropping_a_stream_whose_buffer_is_full_releases_its_handler() {
     let (server, api) = setup();
     create(&api, &["a", "b", "c"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     // Never read: its handler blocks on the full one-event buffer.
     let unread = informer.events_with_capacity(1);
@@ -469,7 +469,7 @@ async fn a_kube_runtime_controller_on_a_shared_informer_adds_no_list_or_watch() 
 
     let (server, api) = setup();
     create(&api, &["a", "b"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let logs: Vec<Log> = (0..3).map(|_| Log::default()).collect();
     for log in &logs {
@@ -528,7 +528,7 @@ async fn a_metadata_informer_caches_metadata_only_and_follows_the_watch() {
     assert_eq!(got.types.as_ref().map(|t| t.kind.as_str()), Some("PartialObjectMetadata"));
     assert_eq!(got.metadata.labels.as_ref().and_then(|l| l.get("app")).map(String::as_str), Some("web"));
 
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.metadata_for::<ConfigMap>();
     let full = factory.informer_for::<ConfigMap>();
     assert_eq!(factory.metadata_for::<ConfigMap>().lister().list(&Selector::default()).len(), 0, "not started yet");
@@ -590,4 +590,37 @@ async fn the_fake_answers_metadata_requests_as_partial_object_metadata() {
         client.request(request("application/json", "/api/v1/namespaces/ns/configmaps/one")).await.unwrap();
     assert_eq!(whole["kind"], "ConfigMap");
     assert_eq!(whole["data"]["k"], "v");
+}
+
+/// `skip_managed_fields()`: the cache is what `drop_managed_fields` would leave, without the
+/// entries ever being decoded; whole informers and metadata informers alike.
+#[tokio::test]
+async fn skipping_managed_fields_while_decoding_caches_the_rest_of_each_object() {
+    let (server, api) = setup();
+    let mut one = cm("one");
+    one.data = Some([("k".to_owned(), "v".to_owned())].into());
+    api.create(&PostParams::default(), &one).await.unwrap();
+    let live = api.get("one").await.unwrap();
+    assert!(live.metadata.managed_fields.is_some(), "the server records the create's manager");
+
+    let factory = SharedInformerFactory::new(server.client()).skip_managed_fields();
+    let whole = factory.informer_for::<ConfigMap>();
+    let metadata = factory.metadata_for::<ConfigMap>();
+    factory.start();
+    factory.wait_for_cache_sync().await.unwrap();
+    let cached = whole.lister().namespace("ns").get("one").unwrap();
+    let mut expected = live.clone();
+    expected.metadata.managed_fields = None;
+    assert_eq!(*cached, expected);
+    assert!(metadata.lister().namespace("ns").get("one").unwrap().metadata.managed_fields.is_none());
+    // Watched changes arrive the same way.
+    let patch = json!({"data": {"k": "w"}});
+    api.patch("one", &PatchParams::apply("test").force(), &Patch::Apply(&patch)).await.unwrap();
+    let lister = whole.lister();
+    eventually("the patch to arrive", || {
+        lister.namespace("ns").get("one").is_ok_and(|c| c.data.as_ref().is_some_and(|d| d["k"] == "w"))
+    })
+    .await;
+    assert!(lister.namespace("ns").get("one").unwrap().metadata.managed_fields.is_none());
+    factory.shutdown().await;
 }

@@ -15,7 +15,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, PostParams};
 use kube::core::ObjectMeta;
 use kube_codegen_runtime::fake::ApiServer;
-use kube_codegen_runtime::informer::{Handler, IndexError, Indexer, InformerError, SharedInformerFactory};
+use kube_codegen_runtime::informer::{Handler, IndexError, Indexer, InformerError};
 use serde_json::json;
 
 fn named(c: &ConfigMap) -> &str {
@@ -26,7 +26,7 @@ fn named(c: &ConfigMap) -> &str {
 async fn a_panicking_transform_skips_the_object_and_is_reported() {
     let (server, api) = setup();
     create(&api, &["a", "bad-1"]).await;
-    let factory = SharedInformerFactory::new(server.client()).transform(|meta| {
+    let factory = common::factory(&server).transform(|meta| {
         assert!(!meta.name.as_deref().unwrap_or_default().starts_with("bad"), "no bad objects, please");
         meta
     });
@@ -55,7 +55,7 @@ async fn a_panicking_transform_skips_the_object_and_is_reported() {
 async fn a_panicking_index_function_leaves_the_cache_and_its_indexes_as_they_were() {
     let (server, api) = setup();
     create(&api, &["a", "b"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let by_data = Arc::new(|c: &ConfigMap| {
         let data = c.data.clone().unwrap_or_default();
@@ -128,7 +128,7 @@ fn indexer_changes_are_atomic_when_an_index_function_panics() {
 #[tokio::test]
 async fn a_panicking_handler_is_reported_and_keeps_getting_events() {
     let (server, api) = setup();
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let adds = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&adds);
@@ -153,7 +153,7 @@ async fn a_panicking_handler_is_reported_and_keeps_getting_events() {
 #[tokio::test]
 async fn a_handler_added_after_the_informer_stopped_takes_no_thread() {
     let (server, _) = setup();
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let before = informer.add_handler(Handler::new());
     assert!(before.is_active());
@@ -195,7 +195,7 @@ kube_codegen_runtime::object! {
 async fn two_types_of_one_resource_get_an_informer_each() {
     let (server, api) = setup();
     create(&api, &["a"]).await;
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let theirs = factory.informer_for::<ConfigMap>();
     let ours = factory.informer_for::<MyConfigMap>();
     factory.start();
@@ -252,7 +252,7 @@ fn gizmo_crd() -> CustomResourceDefinition {
 async fn waiting_for_a_crd_that_is_installed_later() {
     let server = ApiServer::new();
     server.register::<CustomResourceDefinition>();
-    let factory = SharedInformerFactory::new(server.client());
+    let factory = common::factory(&server);
     let gizmos = factory.informer_for::<Gizmo>();
     factory.start();
     // Not there: the plain wait fails at once, naming the 404; the timed one says what is

@@ -11,6 +11,7 @@ use kube::core::{ApiResource, ClusterResourceScope, DynamicObject, NamespaceReso
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
+use super::lean::Lean;
 use super::shared::{InformerHealth, SharedInformer, SyncState, Transform};
 
 /// How a resource type's `kube::Api` is made for a factory: across the cluster, or in the
@@ -115,6 +116,7 @@ struct Options {
     default_resync: Option<Duration>,
     resync: BTreeMap<String, Duration>,
     streaming_lists: bool,
+    skip_managed_fields: bool,
 }
 
 /// Shared informers for any resource type: `informer_for::<K>()` gives the same informer each
@@ -154,6 +156,15 @@ impl SharedInformerFactory {
         transform: impl Fn(kube::core::ObjectMeta) -> kube::core::ObjectMeta + Send + Sync + 'static,
     ) -> Self {
         self.options.transform = Some(Arc::new(transform));
+        self
+    }
+
+    /// Decodes every informer's objects without their managedFields: the entries are skipped
+    /// in the JSON as it is read, never allocated. The cache ends up as with
+    /// `transform(drop_managed_fields)`, at a fraction of the decoding work and of the peak
+    /// memory, since those entries are often the larger part of an object.
+    pub fn skip_managed_fields(mut self) -> Self {
+        self.options.skip_managed_fields = true;
         self
     }
 
@@ -214,8 +225,15 @@ impl SharedInformerFactory {
         let name = resource_name::<K>();
         let resync = self.resync_period::<K>();
         self.get_or_make(name, || {
-            let api = <K::Scope as Scope>::api::<K>(self.client.clone(), self.options.namespace.as_deref());
-            SharedInformer::new(api, self.config(), self.meta_transform::<K>()).with_default_resync(resync)
+            let ns = self.options.namespace.as_deref();
+            let informer = if self.options.skip_managed_fields {
+                let api = <K::Scope as Scope>::api::<Lean<K>>(self.client.clone(), ns);
+                SharedInformer::skipping_managed_fields(api, self.config(), self.meta_transform::<K>(), ())
+            } else {
+                let api = <K::Scope as Scope>::api::<K>(self.client.clone(), ns);
+                SharedInformer::new(api, self.config(), self.meta_transform::<K>())
+            };
+            informer.with_default_resync(resync)
         })
     }
 
@@ -231,11 +249,16 @@ impl SharedInformerFactory {
         let resync = self.resync_period::<K>();
         self.get_or_make(name, || {
             // kube asks for `PartialObjectMetadata` whenever its `Api` is of `PartialObjectMeta`.
-            let api = <K::Scope as Scope>::api::<kube::core::PartialObjectMeta<K>>(
-                self.client.clone(),
-                self.options.namespace.as_deref(),
-            );
-            SharedInformer::new(api, self.config(), self.meta_transform()).with_default_resync(resync)
+            type Partial<K> = kube::core::PartialObjectMeta<K>;
+            let ns = self.options.namespace.as_deref();
+            let informer = if self.options.skip_managed_fields {
+                let api = <K::Scope as Scope>::api::<Lean<Partial<K>>>(self.client.clone(), ns);
+                SharedInformer::skipping_managed_fields(api, self.config(), self.meta_transform(), ())
+            } else {
+                let api = <K::Scope as Scope>::api::<Partial<K>>(self.client.clone(), ns);
+                SharedInformer::new(api, self.config(), self.meta_transform())
+            };
+            informer.with_default_resync(resync)
         })
     }
 
@@ -245,17 +268,22 @@ impl SharedInformerFactory {
         // Named apart from typed informers of the same resource: a different cache.
         let name = format!("{}.{}/{} (dynamic)", resource.plural, resource.group, resource.version);
         self.get_or_make(name, || {
-            let api = match (&self.options.namespace, namespaced) {
-                (Some(ns), true) => kube::Api::namespaced_with(self.client.clone(), ns, resource),
-                _ => kube::Api::all_with(self.client.clone(), resource),
+            let (client, ns) = (self.client.clone(), self.options.namespace.as_deref().filter(|_| namespaced));
+            let transform = self.meta_transform::<DynamicObject>();
+            let informer = if self.options.skip_managed_fields {
+                let api: kube::Api<Lean<DynamicObject>> = match ns {
+                    Some(ns) => kube::Api::namespaced_with(client, ns, resource),
+                    None => kube::Api::all_with(client, resource),
+                };
+                SharedInformer::skipping_managed_fields(api, self.config(), transform, resource.clone())
+            } else {
+                let api: kube::Api<DynamicObject> = match ns {
+                    Some(ns) => kube::Api::namespaced_with(client, ns, resource),
+                    None => kube::Api::all_with(client, resource),
+                };
+                SharedInformer::with_dynamic_type(api, self.config(), transform, resource.clone())
             };
-            SharedInformer::with_dynamic_type(
-                api,
-                self.config(),
-                self.meta_transform::<DynamicObject>(),
-                resource.clone(),
-            )
-            .with_default_resync(self.options.default_resync)
+            informer.with_default_resync(self.options.default_resync)
         })
     }
 

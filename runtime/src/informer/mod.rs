@@ -7,6 +7,7 @@ mod controller;
 mod events;
 mod factory;
 mod indexer;
+mod lean;
 mod lister;
 mod shared;
 

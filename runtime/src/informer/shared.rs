@@ -13,6 +13,7 @@ use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
 use super::indexer::{IndexError, Indexer, object_key};
+use super::lean::Lean;
 use super::lister::Lister;
 
 /// What an informer's handlers are told of an object that went away.
@@ -302,6 +303,12 @@ pub fn drop_managed_fields(mut meta: kube::core::ObjectMeta) -> kube::core::Obje
 
 type ErrorCallback = Arc<dyn Fn(&watcher::Error) + Send + Sync>;
 
+/// Where an informer's events come from: kube-runtime's watcher on an `Api` of `K`, or of
+/// `Lean<K>` when managedFields are skipped while decoding.
+type Source<K> = Arc<
+    dyn Fn(watcher::Config) -> futures::stream::BoxStream<'static, watcher::Result<watcher::Event<K>>> + Send + Sync,
+>;
+
 struct Slot<K> {
     id: u64,
     tx: mpsc::Sender<Notification<K>>,
@@ -320,7 +327,7 @@ struct Dispatch<K> {
 
 struct Inner<K: kube::Resource> {
     indexer: Indexer<K>,
-    api: kube::Api<K>,
+    source: Source<K>,
     dyntype: K::DynamicType,
     default_resync: Mutex<Option<Duration>>,
     config: watcher::Config,
@@ -370,11 +377,45 @@ where
         transform: Option<Transform<K>>,
         dyntype: K::DynamicType,
     ) -> SharedInformer<K> {
+        let source: Source<K> = Arc::new(move |config| watcher::watcher(api.clone(), config).boxed());
+        SharedInformer::from_source(source, config, transform, dyntype)
+    }
+
+    /// An informer whose objects are decoded without their managedFields (skipped in the
+    /// JSON, never allocated), otherwise as [`with_dynamic_type`](Self::with_dynamic_type).
+    pub(crate) fn skipping_managed_fields(
+        api: kube::Api<Lean<K>>,
+        config: watcher::Config,
+        transform: Option<Transform<K>>,
+        dyntype: K::DynamicType,
+    ) -> SharedInformer<K> {
+        let source: Source<K> = Arc::new(move |config| {
+            watcher::watcher(api.clone(), config)
+                .map(|event| {
+                    event.map(|e| match e {
+                        watcher::Event::Init => watcher::Event::Init,
+                        watcher::Event::InitApply(Lean(o)) => watcher::Event::InitApply(o),
+                        watcher::Event::InitDone => watcher::Event::InitDone,
+                        watcher::Event::Apply(Lean(o)) => watcher::Event::Apply(o),
+                        watcher::Event::Delete(Lean(o)) => watcher::Event::Delete(o),
+                    })
+                })
+                .boxed()
+        });
+        SharedInformer::from_source(source, config, transform, dyntype)
+    }
+
+    fn from_source(
+        source: Source<K>,
+        config: watcher::Config,
+        transform: Option<Transform<K>>,
+        dyntype: K::DynamicType,
+    ) -> SharedInformer<K> {
         let (state, _) = tokio::sync::watch::channel(SyncState::Pending);
         SharedInformer {
             inner: Arc::new(Inner {
                 indexer: Indexer::new(),
-                api,
+                source,
                 dyntype,
                 default_resync: Mutex::new(None),
                 config,
@@ -571,7 +612,7 @@ where
         }
         self.inner.health.running.store(true, Ordering::Release);
         let mut guard = RunGuard { health: &self.inner.health, state: &self.inner.state, clean: false };
-        let stream = watcher::watcher(self.inner.api.clone(), self.inner.config.clone()).default_backoff();
+        let stream = (self.inner.source)(self.inner.config.clone()).default_backoff();
         let mut stream = std::pin::pin!(stream);
         let mut shutdown = std::pin::pin!(shutdown);
         loop {

@@ -25,6 +25,17 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// A factory on `server`; with `KUBE_CODEGEN_SKIP_MANAGED_FIELDS=1` one that decodes objects
+/// without their managedFields, so CI runs every informer test on both decoding paths.
+pub fn factory(server: &ApiServer) -> kube_codegen_runtime::informer::SharedInformerFactory {
+    let factory = kube_codegen_runtime::informer::SharedInformerFactory::new(server.client());
+    if std::env::var_os("KUBE_CODEGEN_SKIP_MANAGED_FIELDS").is_some_and(|v| v == "1") {
+        factory.skip_managed_fields()
+    } else {
+        factory
+    }
+}
+
 /// A server with ConfigMaps, Pods and Secrets, and the ConfigMaps of namespace `ns`.
 pub fn setup() -> (ApiServer, Api<ConfigMap>) {
     let server = ApiServer::new();
