@@ -55,6 +55,12 @@
 //!   no CBOR, no `Table` output).
 //! - **Connect subresources are not served**: `exec`, `attach`, `portforward` and `proxy`
 //!   answer 404.
+//! - **`PartialObjectMetadata` on reads only**: get, list and watch asked
+//!   `as=PartialObjectMetadata(List)` answer with metadata only; a write asked so (kube's
+//!   `patch_metadata`) is answered with the whole object, which decodes into the same
+//!   `PartialObjectMeta`. The real server's recorded answers to such requests were not in the
+//!   corpus, so the items of a `PartialObjectMetadataList` carrying their own `kind` and
+//!   `apiVersion` is this fake's reading, not a checked fact.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
