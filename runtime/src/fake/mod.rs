@@ -183,7 +183,7 @@ struct State {
     /// The oldest resourceVersion a watch may start after.
     compacted: u64,
     /// Paginated lists in progress: the snapshot each continue token reads.
-    pages: page::Snapshots,
+    pages: page::Snapshots<ListItem>,
     /// The resources each CRD (by name) serves.
     crds: HashMap<String, Vec<ResourceKey>>,
     /// Container logs by (namespace, pod), for the `log` subresource.
@@ -820,6 +820,67 @@ fn as_version(t: &Target, object: &Value) -> Value {
 /// them for built-in lists, as the real server drops them.
 fn as_list_item(t: &Target, object: &Value) -> Value {
     if t.metadata_only || t.served.schema.is_some() { as_version(t, object) } else { list_item(object) }
+}
+
+/// A list's item as its JSON, serialised once when the list is read and shared by the pages
+/// of a paginated list: copying the stored objects for every list and every page was most of
+/// the fake's work (BENCHMARKS.md).
+type ListItem = Arc<serde_json::value::RawValue>;
+
+/// `object` as `as_list_item` would answer it, serialised straight from the stored object.
+fn list_item_json(t: &Target, object: &Value) -> Result<ListItem, serde_json::Error> {
+    let raw = if t.metadata_only {
+        serde_json::value::to_raw_value(&Partial::of(&object["metadata"]))?
+    } else {
+        let api_version = api_version(&t.resource);
+        let view = match t.served.schema {
+            Some(_) => View { object, api_version: Some(&api_version), drop_type: false },
+            None => View { object, api_version: None, drop_type: true },
+        };
+        serde_json::value::to_raw_value(&view)?
+    };
+    Ok(Arc::from(raw))
+}
+
+/// `PartialObjectMetadata` of borrowed metadata.
+#[derive(serde::Serialize)]
+struct Partial<'a> {
+    kind: &'static str,
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    metadata: &'a Value,
+}
+
+impl<'a> Partial<'a> {
+    fn of(metadata: &'a Value) -> Partial<'a> {
+        Partial { kind: "PartialObjectMetadata", api_version: "meta.k8s.io/v1", metadata }
+    }
+}
+
+/// A stored object written with its `apiVersion` replaced, or without `apiVersion` and `kind`.
+struct View<'a> {
+    object: &'a Value,
+    api_version: Option<&'a str>,
+    drop_type: bool,
+}
+
+impl serde::Serialize for View<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(fields) = self.object.as_object() else { return self.object.serialize(serializer) };
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(v) = self.api_version {
+            map.serialize_entry("apiVersion", v)?;
+        }
+        for (key, value) in fields {
+            let typed = key == "apiVersion" || key == "kind";
+            if (key == "apiVersion" && self.api_version.is_some()) || (typed && self.drop_type) {
+                continue;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 /// `meta.k8s.io/v1` `PartialObjectMetadata`: what the server answers for an object when

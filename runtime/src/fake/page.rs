@@ -4,8 +4,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use serde_json::Value;
-
 /// How many paginated lists can be in progress; an older one's token expires (410), as a
 /// compacted revision does.
 const KEPT: usize = 64;
@@ -32,18 +30,24 @@ impl Request {
 
 /// One page: the snapshot's resourceVersion, the items, and a continue token with the count of
 /// items after this page when there are any.
-pub(super) type Page = (u64, Vec<Value>, Option<(String, usize)>);
+pub(super) type Page<T> = (u64, Vec<T>, Option<(String, usize)>);
 
-/// The snapshots of the paginated lists in progress.
-#[derive(Default)]
-pub(super) struct Snapshots {
+/// The snapshots of the paginated lists in progress, of items `T` (the server keeps each item
+/// serialised once, shared: pages copy pointers, not objects).
+pub(super) struct Snapshots<T> {
     next_id: u64,
-    kept: VecDeque<(u64, u64, Arc<Vec<Value>>)>,
+    kept: VecDeque<(u64, u64, Arc<Vec<T>>)>,
 }
 
-impl Snapshots {
+impl<T> Default for Snapshots<T> {
+    fn default() -> Self {
+        Snapshots { next_id: 0, kept: VecDeque::new() }
+    }
+}
+
+impl<T: Clone> Snapshots<T> {
     /// The first page of `items`, the collection as it is at `rv`.
-    pub fn first(&mut self, rv: u64, items: Vec<Value>, limit: Option<usize>) -> Page {
+    pub fn first(&mut self, rv: u64, items: Vec<T>, limit: Option<usize>) -> Page<T> {
         let Some(limit) = limit.filter(|l| *l < items.len()) else {
             return (rv, items, None);
         };
@@ -61,7 +65,7 @@ impl Snapshots {
 
     /// The page a continue token points at, or why it cannot be read: a malformed token
     /// (`Err(false)`, 400) or an expired one (`Err(true)`, 410).
-    pub fn read(&mut self, token: &str, limit: Option<usize>, compacted: u64) -> Result<Page, (bool, String)> {
+    pub fn read(&mut self, token: &str, limit: Option<usize>, compacted: u64) -> Result<Page<T>, (bool, String)> {
         let parsed = parse(token).ok_or((false, format!("continue key is not valid: {token}")))?;
         let (id, rv, offset) = parsed;
         let expired = (
@@ -102,11 +106,11 @@ fn parse(token: &str) -> Option<(u64, u64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn pages_read_one_snapshot_and_expire() {
-        let mut snapshots = Snapshots::default();
+        let mut snapshots = Snapshots::<Value>::default();
         let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
         let (rv, page, next) = snapshots.first(7, items, Some(2));
         assert_eq!((rv, page), (7, vec![json!(0), json!(1)]));

@@ -3,7 +3,11 @@
 use super::*;
 
 pub(super) fn respond(code: StatusCode, body: &Value) -> Response<Body> {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    respond_bytes(code, serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON response of `bytes`.
+pub(super) fn respond_bytes(code: StatusCode, bytes: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(bytes)).boxed_unsync());
     *response.status_mut() = code;
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
@@ -50,6 +54,8 @@ impl ApiError {
 pub(crate) enum Reply {
     /// A JSON body: an object, a list, a `Status` of success.
     Object(StatusCode, Value),
+    /// A JSON body serialised already: a list.
+    Raw(StatusCode, Vec<u8>),
     /// Plain text: a pod's log.
     Text(String),
     /// A response streamed as it happens: a watch.
@@ -60,6 +66,7 @@ impl Reply {
     pub(super) fn response(self) -> Response<Body> {
         match self {
             Reply::Object(code, body) => respond(code, &body),
+            Reply::Raw(code, bytes) => respond_bytes(code, bytes),
             Reply::Text(text) => {
                 let mut response = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
                 response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
@@ -71,9 +78,10 @@ impl Reply {
 
     /// The JSON body, for callers that continue from one handler's answer.
     #[cfg(test)]
-    pub(super) fn object(&self) -> Option<(StatusCode, &Value)> {
+    pub(super) fn object(&self) -> Option<(StatusCode, Value)> {
         match self {
-            Reply::Object(code, body) => Some((*code, body)),
+            Reply::Object(code, body) => Some((*code, body.clone())),
+            Reply::Raw(code, bytes) => Some((*code, serde_json::from_slice(bytes).ok()?)),
             _ => None,
         }
     }

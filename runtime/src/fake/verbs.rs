@@ -125,15 +125,16 @@ impl ApiServer {
                 }
             }
             None => {
-                let items: Vec<Value> = state
+                let items: Vec<ListItem> = state
                     .objects
                     .get(&t.store)
                     .into_iter()
                     .flat_map(|o| o.values())
                     .filter(|o| t.namespace.as_ref().is_none_or(|ns| o["metadata"]["namespace"] == json!(ns)))
                     .filter(|o| filter.matches(o))
-                    .map(|o| as_list_item(t, o))
-                    .collect();
+                    .map(|o| list_item_json(t, o))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e.to_string()))?;
                 let rv = state.rv;
                 state.pages.first(rv, items, page.limit)
             }
@@ -147,13 +148,10 @@ impl ApiServer {
             metadata["remainingItemCount"] = json!(remaining);
         }
         let (api_version, kind) = list_type(t);
-        let list = json!({
-            "apiVersion": api_version,
-            "kind": kind,
-            "metadata": metadata,
-            "items": items,
-        });
-        ok(StatusCode::OK, list)
+        let list = ListBody { api_version: &api_version, kind: &kind, metadata: &metadata, items: Items(&items) };
+        let body = serde_json::to_vec(&list)
+            .map_err(|e| status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e.to_string()))?;
+        Ok(Reply::Raw(StatusCode::OK, body))
     }
 
     pub(super) fn update(&self, t: &Target, name: &str, body: &[u8]) -> Handled {
@@ -429,7 +427,7 @@ mod tests {
 
     fn object(handled: &Handled) -> Value {
         match handled {
-            Ok(reply) => reply.object().map(|(_, body)| body.clone()).unwrap_or_default(),
+            Ok(reply) => reply.object().map(|(_, body)| body).unwrap_or_default(),
             Err(e) => panic!("expected success, got {e:?}"),
         }
     }
@@ -511,5 +509,23 @@ mod tests {
         patch.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
         let unknown = server.dispatch(&patch, b"x").err().unwrap();
         assert_eq!(unknown.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+}
+
+/// A list answered from items serialised once.
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'a str,
+    metadata: &'a Value,
+    items: Items<'a>,
+}
+
+struct Items<'a>(&'a [ListItem]);
+
+impl serde::Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|item| &**item))
     }
 }
