@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, PostParams};
 use kube_codegen_runtime::fake::ApiServer;
 use serde_json::json;
 
@@ -38,12 +37,12 @@ pub fn measure_end(base: usize) -> Heap {
 pub async fn populate(count: usize, managed: bool) -> ApiServer {
     let server = ApiServer::new();
     server.register::<ConfigMap>();
-    let client = server.client();
     let filler: String = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(25);
     for i in 0..count {
         let ns = format!("ns-{:04}", i % 1000);
         let mut cm = json!({
-            "metadata": {"name": format!("cm-{i:06}"), "labels": {"app": format!("app-{}", i % 7)}},
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("cm-{i:06}"), "namespace": ns, "labels": {"app": format!("app-{}", i % 7)}},
             "data": {"payload": &filler[..900]},
         });
         if managed {
@@ -55,8 +54,8 @@ pub async fn populate(count: usize, managed: bool) -> ApiServer {
                     "f:filler": {"f:a": {}, "f:b": {}, "f:c": {}, "f:padding": &filler[..600]}},
             }]);
         }
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-        api.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
+        // Seeded, not created: a create would record its own manager in place of these.
+        server.seed(&cm).unwrap();
     }
     server
 }
