@@ -50,7 +50,9 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let server = populate(count, true).await;
-        println!("{count} ConfigMaps of about 1 KB with about 1 KB of managedFields, median of {RUNS} alternating runs");
+        println!(
+            "{count} ConfigMaps of about 1 KB with about 1 KB of managedFields, median of {RUNS} alternating runs"
+        );
         println!("| informer | transform | sync | objects/s | heap peak | retained |");
         println!("|---|---|---|---|---|---|");
         for strip in [false, true] {
@@ -70,7 +72,9 @@ fn main() {
             let [(full_times, full_heap), (meta_times, meta_heap)] = results;
             let (full, meta) = (median(full_times), median(meta_times));
             let transform = if strip { "`skip_managed_fields()`" } else { "none" };
-            for (what, t, h) in [("full (`informer_for`)", full, &full_heap), ("metadata (`metadata_for`)", meta, &meta_heap)] {
+            for (what, t, h) in
+                [("full (`informer_for`)", full, &full_heap), ("metadata (`metadata_for`)", meta, &meta_heap)]
+            {
                 println!(
                     "| {what} | {transform} | {:.1} ms | {:.0} | {:.1} MiB | {:.1} MiB |",
                     t.as_secs_f64() * 1e3,
