@@ -1,7 +1,8 @@
 //! Initial sync of a shared informer against kube-runtime's reflector + store, on the same
 //! ConfigMaps from the in-memory API server: objects per second (median of runs) and heap
 //! (peak during the sync and retained after it, above what was allocated before it), by
-//! `peak_alloc`'s counting allocator.
+//! `peak_alloc`'s counting allocator. With `--remote`, the server runs in a child process and
+//! is reached over loopback HTTP, so heap and CPU are the client's alone.
 //!
 //! `cargo bench -p kube-codegen-runtime --features fake --bench informer_sync -- [COUNT...]`
 
@@ -11,17 +12,16 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube_codegen_runtime::fake::ApiServer;
 use kube_codegen_runtime::informer::{SharedInformerFactory, drop_managed_fields};
 
 mod common;
-use common::{Heap, mb, measure_end, measure_start, median, populate};
+use common::{Heap, Remote, mb, measure_end, measure_start, median, populate, serve_if_child};
 
-async fn reflector_sync(server: &ApiServer, strip: bool) -> (Duration, Heap, usize) {
+async fn reflector_sync(client: kube::Client, strip: bool) -> (Duration, Heap, usize) {
     let base = measure_start();
     let start = Instant::now();
     let (reader, writer) = reflector::store::<ConfigMap>();
-    let api: Api<ConfigMap> = Api::all(server.client());
+    let api: Api<ConfigMap> = Api::all(client);
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     let task = if strip {
         let stream = stream.modify(|cm| {
@@ -50,10 +50,10 @@ enum Fields {
     Skip,
 }
 
-async fn informer_sync(server: &ApiServer, fields: Fields) -> (Duration, Heap, usize) {
+async fn informer_sync(client: kube::Client, fields: Fields) -> (Duration, Heap, usize) {
     let base = measure_start();
     let start = Instant::now();
-    let mut factory = SharedInformerFactory::new(server.client());
+    let mut factory = SharedInformerFactory::new(client);
     match fields {
         Fields::Keep => {}
         Fields::Drop => factory = factory.transform(drop_managed_fields),
@@ -70,6 +70,10 @@ async fn informer_sync(server: &ApiServer, fields: Fields) -> (Duration, Heap, u
 }
 
 fn main() {
+    if serve_if_child() {
+        return;
+    }
+    let remote = std::env::args().any(|a| a == "--remote");
     let counts: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let counts = if counts.is_empty() { vec![10_000, 100_000] } else { counts };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -78,7 +82,14 @@ fn main() {
         println!("|---|---|---|---|---|---|");
         for &count in &counts {
             for managed in [false, true] {
-                let server = populate(count, managed).await;
+                // In process, or in a child over loopback HTTP (`--remote`).
+                let client: Box<dyn Fn() -> kube::Client> = if remote {
+                    let server = Remote::start(count, managed);
+                    Box::new(move || server.client())
+                } else {
+                    let server = populate(count, managed).await;
+                    Box::new(move || server.client())
+                };
                 let runs = if count >= 100_000 { 3 } else { 5 };
                 let mut cases: Vec<(&str, Option<Fields>)> =
                     vec![("kube-runtime reflector + Store", None), ("SharedInformer", Some(Fields::Keep))];
@@ -93,8 +104,8 @@ fn main() {
                     let mut heap = Heap { peak: 0, retained: 0 };
                     for _ in 0..runs {
                         let (took, h, len) = match ours {
-                            Some(fields) => informer_sync(&server, fields).await,
-                            None => reflector_sync(&server, strip).await,
+                            Some(fields) => informer_sync(client(), fields).await,
+                            None => reflector_sync(client(), strip).await,
                         };
                         assert_eq!(len, count);
                         times.push(took);

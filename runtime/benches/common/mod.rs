@@ -68,3 +68,63 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
+
+/// The environment variable that makes a bench binary a server: `COUNT,MANAGED`.
+const SERVE: &str = "KUBE_CODEGEN_BENCH_SERVE";
+
+/// An API server in a child process (this bench binary run again), so that the heap and CPU
+/// measured here are the client's alone, as against a cluster; killed when dropped.
+pub struct Remote {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Remote {
+    /// Starts a child serving `count` ConfigMaps (with managedFields when `managed`) on a
+    /// loopback port.
+    pub fn start(count: usize, managed: bool) -> Remote {
+        use std::io::BufRead;
+        let exe = std::env::current_exe().expect("the bench binary's path");
+        let mut child = std::process::Command::new(exe)
+            .env(SERVE, format!("{count},{managed}"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting the server process");
+        let stdout = child.stdout.take().expect("the server's stdout");
+        let mut url = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut url).expect("the server's address");
+        Remote { child, url: url.trim().to_owned() }
+    }
+
+    /// A client of the remote server (plain HTTP).
+    pub fn client(&self) -> kube::Client {
+        let config = kube::Config::new(self.url.parse().expect("the server's URL"));
+        kube::Client::try_from(config).expect("a client")
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// In a child started by [`Remote::start`]: populates, serves, prints the URL, and serves until
+/// its parent closes stdin. Returns `false` in the parent, which then runs the bench.
+pub fn serve_if_child() -> bool {
+    let Ok(spec) = std::env::var(SERVE) else { return false };
+    let (count, managed) = spec.split_once(',').unwrap_or(("0", "false"));
+    let (count, managed): (usize, bool) = (count.parse().unwrap_or(0), managed == "true");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let server = populate(count, managed).await;
+        let serving = server.serve("127.0.0.1:0").await.expect("serving");
+        println!("{}", serving.url());
+        // Until the parent goes away (its end of stdin closes).
+        let _ = tokio::task::spawn_blocking(|| std::io::Read::read(&mut std::io::stdin(), &mut [0u8; 1])).await;
+        drop(serving);
+    });
+    true
+}
