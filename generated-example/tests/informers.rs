@@ -20,15 +20,21 @@ fn widget(name: &str, app: &str) -> Widget {
     w
 }
 
-#[tokio::test]
-async fn generated_factory_serves_informers_and_listers() {
+/// A server with Widgets and Gadgets, and widgets `a` (app web) and `b` (app db) in `ns`.
+async fn two_widgets() -> (ApiServer, Clientset) {
     let server = ApiServer::new();
     server.register::<Widget>().register::<Gadget>();
     let cs = Clientset::new(server.client());
-    let widgets = cs.example_v1().widgets("ns");
     for (name, app) in [("a", "web"), ("b", "db")] {
-        widgets.create(&PostParams::default(), &widget(name, app)).await.unwrap();
+        cs.example_v1().widgets("ns").create(&PostParams::default(), &widget(name, app)).await.unwrap();
     }
+    (server, cs)
+}
+
+#[tokio::test]
+async fn generated_factory_serves_informers_and_listers() {
+    let (server, cs) = two_widgets().await;
+    let widgets = cs.example_v1().widgets("ns");
 
     let factory = SharedInformerFactory::new(server.client());
     let informer = factory.example_v1().widgets();
@@ -69,13 +75,8 @@ async fn generated_factory_serves_informers_and_listers() {
 async fn generated_metadata_informer_and_metadata_reads() {
     use futures::StreamExt;
 
-    let server = ApiServer::new();
-    server.register::<Widget>().register::<Gadget>();
-    let cs = Clientset::new(server.client());
+    let (server, cs) = two_widgets().await;
     let widgets = cs.example_v1().widgets("ns");
-    for (name, app) in [("a", "web"), ("b", "db")] {
-        widgets.create(&PostParams::default(), &widget(name, app)).await.unwrap();
-    }
     let one = widgets.get_metadata("a").await.unwrap();
     assert_eq!(one.metadata.labels.unwrap()["app"], "web");
     let listed = widgets.list_metadata(&Default::default()).await.unwrap();

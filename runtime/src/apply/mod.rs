@@ -2,7 +2,7 @@
 //! and only what the caller sets is sent, so a field manager owns exactly the fields it means
 //! to (a full struct would send every required field and every `Default`).
 //!
-//! Generated and derived resources get a `<Kind>Apply` type made by [`apply!`](crate::apply)
+//! Generated and derived resources get a `<Kind>Apply` type made by [`apply!`](macro@crate::apply)
 //! for the resource and for every type reachable from it; the metadata they share is
 //! [`ObjectMetaApply`], and a `scale` subresource is applied with [`ScaleApply`].
 //! [`extract`] reads back, from a live object, the configuration one manager applied.
