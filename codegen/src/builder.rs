@@ -23,6 +23,8 @@ use crate::{Artifact, Error, Files, Settings, TypeMode};
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     inputs: Vec<PathBuf>,
+    #[cfg(feature = "cluster")]
+    cluster: Option<crate::cluster::Cluster>,
     settings: Settings,
     out_dir: Option<PathBuf>,
     file_name: Option<String>,
@@ -38,6 +40,24 @@ impl Builder {
     pub fn input(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.inputs.push(path.as_ref().to_owned());
         self
+    }
+
+    /// Reads what a live cluster serves instead of files (feature `cluster`): its OpenAPI v3
+    /// documents, CRDs and discovery, as `kube-codegen generate --from-cluster` does. A build
+    /// script reruns when `KUBECONFIG` changes, not when the cluster does.
+    #[cfg(feature = "cluster")]
+    pub fn from_cluster(&mut self, cluster: crate::cluster::Cluster) -> &mut Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The model of the inputs, or of the cluster.
+    fn model(&self) -> Result<kube_codegen_openapi::Model, Error> {
+        #[cfg(feature = "cluster")]
+        if let Some(cluster) = &self.cluster {
+            return cluster.fetch_blocking(&self.settings.only)?.model();
+        }
+        Ok(kube_codegen_openapi::read(&self.inputs)?)
     }
 
     /// Generates only these group-versions (`apps/v1`) or resources (`deployments.apps`), and
@@ -107,7 +127,7 @@ impl Builder {
 
     /// The module tree, in memory: the same files `kube-codegen generate` writes.
     pub fn generate(&self) -> Result<Files, Error> {
-        let model = kube_codegen_openapi::read(&self.inputs)?;
+        let model = self.model()?;
         crate::generate(&model, &self.settings)
     }
 
@@ -128,7 +148,11 @@ impl Builder {
         for input in kube_codegen_openapi::input_files(&self.inputs)? {
             println!("cargo:rerun-if-changed={}", input.display());
         }
-        let model = kube_codegen_openapi::read(&self.inputs)?;
+        #[cfg(feature = "cluster")]
+        if self.cluster.is_some() {
+            println!("cargo:rerun-if-env-changed=KUBECONFIG");
+        }
+        let model = self.model()?;
         let files = crate::generate_single_file(&model, &self.settings, &file)?;
         files.write(&out_dir)?;
         Ok(out_dir.join(file))

@@ -12,6 +12,8 @@
 //! ```
 
 mod builder;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod derive;
 mod emit_clients;
 mod emit_informers;

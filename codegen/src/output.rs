@@ -35,6 +35,14 @@ pub enum Error {
         /// What syn said.
         message: String,
     },
+    /// A cluster's API could not be read: the URL of the document and why.
+    #[error("{url}: {message}")]
+    Cluster {
+        /// The server and the path of the document (`https://10.0.0.1:6443/openapi/v3`).
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A file could not be written.
     #[error("{}: {message}", path.display())]
     Write {

@@ -30,4 +30,4 @@ mod source;
 pub use crd::definition_name;
 pub use error::{Error, Location};
 pub use model::*;
-pub use read::{input_files, read, read_bytes};
+pub use read::{input_files, read, read_bytes, read_values};

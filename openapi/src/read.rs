@@ -71,6 +71,16 @@ pub fn read_bytes(name: &Path, bytes: &[u8]) -> Result<Model, Error> {
     Ok(model)
 }
 
+/// Reads documents already parsed (fetched from a cluster, say), each named for error
+/// messages and source notes; every one must be an OpenAPI document or a CRD.
+pub fn read_values(documents: Vec<(PathBuf, Value)>) -> Result<Model, Error> {
+    let docs = documents
+        .into_iter()
+        .map(|(name, value)| Document { file: Arc::from(name.as_path()), index: None, value, explicit: true })
+        .collect();
+    build(docs, |_| {})
+}
+
 /// Runs the passes over parsed documents; `recognised(i)` is called for each document that
 /// is an input.
 fn build(docs: Vec<Document>, mut recognised: impl FnMut(usize)) -> Result<Model, Error> {

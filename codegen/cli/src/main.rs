@@ -29,8 +29,10 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// OpenAPI v2/v3 documents, CRD manifests, or directories of them.
-        #[arg(required = true, value_name = "INPUT")]
+        #[arg(required_unless_present = "from_cluster", value_name = "INPUT")]
         inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Generate Rust code for the resources and types in OpenAPI documents and CRDs.
     #[command(after_help = "Examples:\n  \
@@ -41,8 +43,10 @@ enum Command {
         kube-codegen generate crds/ --out src/generated --check")]
     Generate {
         /// OpenAPI v2/v3 documents, CRD manifests, or directories of them.
-        #[arg(required = true, value_name = "INPUT")]
+        #[arg(required_unless_present = "from_cluster", value_name = "INPUT")]
         inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
         /// Where to write the module tree (or, with --crate-name, the crate).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -85,6 +89,46 @@ enum Command {
     },
 }
 
+/// Reading a live cluster instead of files.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Read what the cluster serves (OpenAPI v3, CRDs, discovery) instead of files.
+    #[arg(long, conflicts_with = "inputs")]
+    from_cluster: bool,
+    /// The kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, value_name = "FILE", requires = "from_cluster")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME", requires = "from_cluster")]
+    context: Option<String>,
+    /// Where OpenAPI documents are cached by their hash (default: ~/.cache/kube-codegen).
+    #[arg(long, value_name = "DIR", requires = "from_cluster", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+    /// Fetch every document, reading and writing no cache.
+    #[arg(long, requires = "from_cluster")]
+    no_cache: bool,
+}
+
+impl ClusterArgs {
+    /// The model of the files, or of what the cluster serves; warnings go to stderr.
+    fn read(self, inputs: &[PathBuf], only: &[String]) -> Result<kube_codegen::Model, String> {
+        if !self.from_cluster {
+            return kube_codegen_openapi::read(inputs).map_err(|e| e.to_string());
+        }
+        let cache = match (self.cache_dir, self.no_cache) {
+            (_, true) => kube_codegen::cluster::Cache::Off,
+            (Some(dir), false) => kube_codegen::cluster::Cache::Dir(dir),
+            (None, false) => kube_codegen::cluster::Cache::Default,
+        };
+        let cluster = kube_codegen::cluster::Cluster { kubeconfig: self.kubeconfig, context: self.context, cache };
+        let fetched = cluster.fetch_blocking(only).map_err(|e| e.to_string())?;
+        for gv in &fetched.unpublished {
+            eprintln!("warning: {gv} is served but publishes no OpenAPI v3 document; its resources are left out");
+        }
+        fetched.model().map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Emit {
     /// The types alone (always emitted).
@@ -119,8 +163,8 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::List { json, inputs } => {
-            let model = match kube_codegen_openapi::read(&inputs) {
+        Command::List { json, inputs, cluster } => {
+            let model = match cluster.read(&inputs, &[]) {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
@@ -131,6 +175,7 @@ fn main() -> ExitCode {
         }
         Command::Generate {
             inputs,
+            cluster,
             out,
             types,
             extern_types,
@@ -171,7 +216,7 @@ fn main() -> ExitCode {
                     })
                     .collect();
             }
-            let model = match kube_codegen_openapi::read(&inputs) {
+            let model = match cluster.read(&inputs, &settings.only) {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };

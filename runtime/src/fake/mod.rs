@@ -53,6 +53,12 @@
 //!   conversion webhooks are not called.
 //! - **Discovery lists only what is registered**, and the fake serves JSON only (no protobuf,
 //!   no CBOR, no `Table` output).
+//! - **OpenAPI is what it is given**: `/openapi/v2` and `/openapi/v3` hold the installed CRDs
+//!   and what [`ApiServer::load_openapi`] loaded; a type registered with `register` or
+//!   `register_generated` adds nothing (k8s-openapi's types carry no schema). A document asked
+//!   with a stale `?hash=` is answered with the current one (the real server redirects), and
+//!   the CRDs' v2 definitions are their v3 schemas unchanged (the real server drops what v2
+//!   cannot say, as `nullable`).
 //! - **Connect subresources are not served**: `exec`, `attach`, `portforward` and `proxy`
 //!   answer 404.
 //! - **`PartialObjectMetadata` on reads only**: get, list and watch asked
@@ -83,6 +89,7 @@ mod discovery;
 mod filter;
 mod link;
 mod lists;
+mod openapi;
 mod page;
 mod replay;
 mod responses;
@@ -194,6 +201,8 @@ struct State {
     latency: Duration,
     /// Between the bookmarks of a watch that allows them.
     bookmark_interval: Option<Duration>,
+    /// The OpenAPI specification loaded to be served, besides the CRDs' schemas.
+    openapi: Option<Arc<openapi::Loaded>>,
 }
 
 /// How a reactor answers a request.
@@ -583,10 +592,14 @@ impl ApiServer {
     }
 
     fn handle(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
-        if parts.method == Method::GET
-            && let Some(response) = self.discovery(parts.uri.path())
-        {
-            return response;
+        if parts.method == Method::GET {
+            let accept = parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if let Some(response) = self.discovery(parts.uri.path(), accept) {
+                return response;
+            }
+            if let Some(response) = self.openapi(parts.uri.path()) {
+                return response;
+            }
         }
         into_response(self.dispatch(&parts, &body))
     }

@@ -40,15 +40,33 @@ impl Default for ScaleSubresource {
 }
 
 impl ResourceOptions {
-    /// What a resource of the Kubernetes API has: `status`, and `scale` for the workloads.
+    /// What a resource of the Kubernetes API has: `status` (not the kinds that have none, as
+    /// `ConfigMap`, `Secret`, RBAC or `Lease`), and `scale` for the workloads.
     pub fn builtin(group: &str, plural: &str) -> ResourceOptions {
+        // The v1.36 resources whose objects have no `status`, hence no status subresource.
+        let without_status = matches!(
+            (group, plural),
+            (
+                "",
+                "configmaps" | "secrets" | "serviceaccounts" | "endpoints" | "events" | "limitranges" | "podtemplates"
+            ) | ("apps", "controllerrevisions")
+                | ("rbac.authorization.k8s.io", _)
+                | ("coordination.k8s.io", "leases")
+                | ("events.k8s.io", "events")
+                | ("discovery.k8s.io", "endpointslices")
+                | ("scheduling.k8s.io", "priorityclasses")
+                | ("node.k8s.io", "runtimeclasses")
+                | ("networking.k8s.io", "ingressclasses")
+                | ("storage.k8s.io", "storageclasses" | "csidrivers" | "csinodes")
+                | ("admissionregistration.k8s.io", "mutatingwebhookconfigurations" | "validatingwebhookconfigurations")
+        );
         let scale = matches!(
             (group, plural),
             ("apps", "deployments" | "replicasets" | "statefulsets") | ("", "replicationcontrollers")
         );
         // Built-in workloads derive the scale selector from `spec.selector`.
         let scale = scale.then(|| ScaleSubresource { label_selector_path: None, ..ScaleSubresource::default() });
-        ResourceOptions { status: true, scale }
+        ResourceOptions { status: !without_status, scale }
     }
 }
 
