@@ -207,16 +207,20 @@ pub async fn fetch(client: &Client, server: &str, only: &[String], cache: Option
         documents.push((PathBuf::from(path), crd));
     }
 
-    // Every other group-version: its v3 document.
+    // Every other group-version: its v3 document; and the documents of the API's other paths
+    // (`version`, `api`, `apis/<group>`), whose types are the API's too, unless `only` narrows.
     let mut targets: Vec<(String, String)> = Vec::new();
     for (path, entry) in paths {
-        let (group, version) = match path.split('/').collect::<Vec<_>>().as_slice() {
-            ["api", version] => (String::new(), (*version).to_owned()),
-            ["apis", group, version] => ((*group).to_owned(), (*version).to_owned()),
-            _ => continue,
-        };
-        if from_crds.contains(&(group.clone(), version)) || !wants(&group) {
-            continue;
+        match path.split('/').collect::<Vec<_>>().as_slice() {
+            ["api", version] if from_crds.contains(&(String::new(), (*version).to_owned())) || !wants("") => continue,
+            ["apis", group, version]
+                if from_crds.contains(&((*group).to_owned(), (*version).to_owned())) || !wants(group) =>
+            {
+                continue;
+            }
+            ["api", _] | ["apis", _, _] => {}
+            _ if wanted.is_some() => continue,
+            _ => {}
         }
         let Some(url) = entry["serverRelativeURL"].as_str() else {
             return Err(cluster_error(

@@ -343,3 +343,28 @@ async fn failures_name_the_server_and_the_document() {
     assert!(message.contains(&address.to_string()) && message.contains("cannot reach the API server"), "{message}");
     assert!(!out.exists());
 }
+
+/// The fake serving the v1.36 API (its swagger loaded, served per group-version as
+/// `/openapi/v3`) generates what the swagger file generates, in both type modes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_v1_36_api_from_the_cluster_generates_as_its_swagger_file() {
+    let swagger = corpus().join("openapi/v2/swagger-v1.36.0.json");
+    let server = ApiServer::new();
+    server.register::<CustomResourceDefinition>();
+    server.load_openapi(serde_json::from_slice(&std::fs::read(&swagger).unwrap()).unwrap()).unwrap();
+    let fetched = cluster::fetch(&server.client(), "https://cluster.test", &[], None).await.unwrap();
+    assert!(fetched.documents.len() > 30, "one document per group-version: {}", fetched.documents.len());
+    let from_cluster = fetched.model().unwrap();
+    let from_file = kube_codegen_openapi::read(&[&swagger]).unwrap();
+    for types in [kube_codegen::TypeMode::MapK8sOpenapi, kube_codegen::TypeMode::Generate] {
+        let settings = kube_codegen::Settings { types, ..settings() };
+        let a = kube_codegen::generate(&from_cluster, &settings).unwrap();
+        let b = kube_codegen::generate(&from_file, &settings).unwrap();
+        let only_file: Vec<_> = b.0.keys().filter(|p| !a.0.contains_key(*p)).collect();
+        let only_cluster: Vec<_> = a.0.keys().filter(|p| !b.0.contains_key(*p)).collect();
+        assert!(only_file.is_empty() && only_cluster.is_empty(), "{types:?}: {only_file:?} vs {only_cluster:?}");
+        for (path, text) in &b.0 {
+            assert!(a.0.get(path) == Some(text), "{types:?}: {} differs", path.display());
+        }
+    }
+}

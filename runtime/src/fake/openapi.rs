@@ -49,9 +49,9 @@ impl Loaded {
             Ok(())
         } else if document["openapi"].as_str().is_some_and(|v| v.starts_with('3')) {
             let paths = document["paths"].as_object().ok_or("an OpenAPI v3 document without `paths`")?;
-            let mut groups: BTreeSet<String> = paths.keys().filter_map(|p| group_version_path(p)).collect();
+            let mut groups: BTreeSet<String> = paths.keys().filter_map(|p| document_path(p)).collect();
             let (Some(gv), None) = (groups.pop_first(), groups.pop_first()) else {
-                return Err("an OpenAPI v3 document should hold the paths of one group-version".into());
+                return Err("an OpenAPI v3 document should hold the paths of one group-version (or one other document of /openapi/v3)".into());
             };
             self.schemas.extend(document["components"]["schemas"].as_object().cloned().unwrap_or_default());
             self.v3.insert(gv, Arc::new(Document::new(document)));
@@ -165,14 +165,17 @@ fn hash(bytes: &[u8]) -> String {
     format!("{h:016X}")
 }
 
-/// The group-version path (`api/v1`, `apis/apps/v1`) of an API path, if it is under one.
-fn group_version_path(path: &str) -> Option<String> {
+/// The v3 document an API path is published in, as the real server splits them: its
+/// group-version (`api/v1`, `apis/apps/v1`), its group (`apis/apps`), `api`, `apis`, or the
+/// path up to its first parameter (`version`, `logs`, `.well-known/openid-configuration`).
+fn document_path(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match segments.as_slice() {
-        ["api", version, ..] => Some(format!("api/{version}")),
-        ["apis", group, version, ..] => Some(format!("apis/{group}/{version}")),
-        _ => None,
-    }
+    let document = match segments.as_slice() {
+        ["api", version, ..] => format!("api/{version}"),
+        ["apis", group, version, ..] => format!("apis/{group}/{version}"),
+        other => other.iter().take_while(|s| !s.starts_with('{')).copied().collect::<Vec<_>>().join("/"),
+    };
+    (!document.is_empty()).then_some(document)
 }
 
 /// Rewrites every `$ref` that starts with `from` to start with `to`.
@@ -245,7 +248,7 @@ fn split_v2(swagger: &Value) -> BTreeMap<String, Value> {
     let produces = swagger["produces"].clone();
     let mut by_gv: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
     for (path, item) in swagger["paths"].as_object().into_iter().flatten() {
-        if let Some(gv) = group_version_path(path) {
+        if let Some(gv) = document_path(path) {
             by_gv.entry(gv).or_default().insert(path.clone(), v3_path_item(item, parameters, &produces));
         }
     }
