@@ -172,8 +172,8 @@ fn apply_struct(ts: &TypeSpace, id: usize, s: &StructDef) -> String {
             out.push_str(&format!("#[deprecated(\n    note = {note:?}\n)]\n"));
         }
     }
-    let eq = if s.eq { ", Eq" } else { "" };
-    out.push_str(&format!("#[derive(Clone, Debug, Default, PartialEq{eq})]\npub struct {}", ident(&item.name)));
+    // `Debug`, `PartialEq` and `Eq` come from `apply!`, by the JSON the configuration sends.
+    out.push_str(&format!("#[derive(Clone, Default)]\npub struct {}", ident(&item.name)));
     if s.fields.is_empty() && s.unknown_fields.is_none() {
         out.push_str(" {}\n");
         return out;

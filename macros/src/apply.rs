@@ -108,7 +108,7 @@ pub fn struct_apply(
         #[doc = #doc]
         // A field without docs is the user's to document, on their own struct.
         #[allow(missing_docs)]
-        #[derive(Clone, Debug, Default #(, #derives)*)]
+        #[derive(Clone, Default #(, #derives)*)]
         #vis struct #name {
             #(#fields)*
         }

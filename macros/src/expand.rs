@@ -324,7 +324,7 @@ fn apply_items(
         #spec_items
 
         #[doc = #doc]
-        #[derive(Clone, Debug, Default)]
+        #[derive(Clone, Default)]
         #vis struct #name {
             /// Standard object metadata.
             pub metadata: ::core::option::Option<#meta>,

@@ -7,6 +7,8 @@
 //! [`ObjectMetaApply`], and a `scale` subresource is applied with [`ScaleApply`].
 //! [`extract`] reads back, from a live object, the configuration one manager applied.
 
+#[doc(hidden)]
+pub mod __serde;
 mod extract;
 
 pub use extract::{ExtractError, extract};
@@ -31,7 +33,9 @@ pub trait ApplyType {
 }
 
 /// An apply configuration's struct: `Serialize` and `Deserialize` (every field optional, none
-/// written unless set) and a chainable setter per field.
+/// written unless set), a chainable setter per field, and `Debug`, `PartialEq` and `Eq` by
+/// the JSON it sends (the struct derives only `Clone` and `Default`: derived impls cost as much
+/// compile time as all the rest).
 ///
 /// Each field is listed with its JSON name, its value type and its mode: `value` (the field is
 /// `Option<T>`; the setter takes anything `Into<T>`), `list` (`Option<Vec<T>>`; the setter
@@ -42,7 +46,7 @@ pub trait ApplyType {
 /// fields the schema does not name.
 ///
 /// ```
-/// #[derive(Clone, Debug, Default, PartialEq)]
+/// #[derive(Clone, Default)]
 /// struct PortApply {
 ///     name: Option<String>,
 ///     hosts: Option<Vec<String>>,
@@ -57,24 +61,67 @@ pub trait ApplyType {
 /// assert_eq!(serde_json::to_string(&port).unwrap(), r#"{"name":"http"}"#);
 /// let port = port.hosts(["a", "b"]).hosts(["c"]);
 /// assert_eq!(port.hosts.as_deref().unwrap().len(), 3);
+/// assert_eq!(format!("{port:?}"), r#"PortApply {"hosts":["a","b","c"],"name":"http"}"#);
+/// assert_eq!(port, PortApply::default().hosts(["a", "b", "c"]).name("http"));
 /// ```
 #[macro_export]
 macro_rules! apply {
-    ($name:ident {}) => {
-        $crate::object! { $name {} }
-    };
     (
         $name:ident $([$object:ty, $scope:ident $(, $method:ident = $sub:literal)* $(,)?])? {
             $($json:literal => $field:ident: $ty:ty [$mode:ident],)*
         }
         $(keep $other:ident)?
     ) => {
-        $crate::__object_impl! {
-            $name [$($object)?] {
-                $($json => $field: $crate::__apply_ty!($mode $ty) [optional],)*
+        impl $crate::apply::__serde::Fields for $name {
+            const NAME: &'static str = ::core::stringify!($name);
+            // Inline: built where a configuration is (de)serialised, not in every crate that
+            // defines configurations, as generic code would be.
+            #[inline]
+            fn each(&self, f: &mut dyn ::core::ops::FnMut(&str, &dyn $crate::apply::__serde::Erased)) {
+                $($crate::apply::__serde::identity::<$object>(f);)?
+                $(if let ::core::option::Option::Some(value) = &self.$field {
+                    f($json, value);
+                })*
+                $(for (key, value) in &self.$other {
+                    f(key, value);
+                })?
             }
-            $(keep $other)?
+            #[inline]
+            fn set<'de>(
+                &mut self,
+                key: &str,
+                value: &mut dyn $crate::apply::__serde::ErasedDeserializer<'de>,
+            ) -> ::core::result::Result<(), $crate::apply::__serde::Error> {
+                match key {
+                    $($json => $crate::apply::__serde::set(&mut self.$field, value),)*
+                    _ => $crate::__apply_unknown!(key, value $(, keep self.$other)? $(, identity $object)?),
+                }
+            }
         }
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::apply::__serde::serialize(self, serializer)
+            }
+        }
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<Self, D::Error> {
+                $crate::apply::__serde::deserialize(deserializer)
+            }
+        }
+        // Inline, as `Fields` is: built only where used.
+        impl ::core::fmt::Debug for $name {
+            #[inline]
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                $crate::apply::__serde::debug(self, f)
+            }
+        }
+        impl ::core::cmp::PartialEq for $name {
+            #[inline]
+            fn eq(&self, other: &Self) -> bool {
+                $crate::apply::__serde::eq(self, other)
+            }
+        }
+        impl ::core::cmp::Eq for $name {}
         impl $name {
             $($crate::__apply_setter!($mode $field $json $ty);)*
         }
@@ -82,13 +129,26 @@ macro_rules! apply {
     };
 }
 
-/// The declared type of an apply configuration's field in each mode.
+/// A field an apply configuration does not name: skipped, kept where the schema says so, and
+/// `apiVersion`/`kind` checked against a resource's.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __apply_ty {
-    (value $ty:ty) => { ::core::option::Option<$ty> };
-    (list $ty:ty) => { ::core::option::Option<::std::vec::Vec<$ty>> };
-    (map $ty:ty) => { ::core::option::Option<::std::collections::BTreeMap<::std::string::String, $ty>> };
+macro_rules! __apply_unknown {
+    ($key:ident, $value:ident) => {
+        $crate::apply::__serde::skip($value)
+    };
+    ($key:ident, $value:ident, identity $object:ty) => {
+        $crate::apply::__serde::check_identity::<$object>($key, $value)
+    };
+    ($key:ident, $value:ident, keep $($other:ident).+) => {
+        $crate::apply::__serde::keep(&mut $($other).+, $key, $value)
+    };
+    ($key:ident, $value:ident, keep $($other:ident).+, identity $object:ty) => {
+        match $key {
+            "apiVersion" | "kind" => $crate::apply::__serde::check_identity::<$object>($key, $value),
+            _ => $crate::apply::__serde::keep(&mut $($other).+, $key, $value),
+        }
+    };
 }
 
 /// An apply configuration's setter in each mode.
@@ -155,11 +215,13 @@ macro_rules! __apply_resource {
         impl $name {
             /// The configuration `manager` applied to `object`: exactly the fields its apply
             /// owns (by the object's `managedFields`), with the object's name and namespace.
+            #[inline]
             pub fn extract(object: &$object, manager: &str) -> ::core::result::Result<Self, $crate::apply::ExtractError> {
                 $crate::apply::extract(object, manager, ::core::option::Option::None)
             }
             $(
                 #[doc = concat!("[`extract`](Self::extract) of what `manager` applied through the `", $sub, "` subresource.")]
+                #[inline]
                 pub fn $method(object: &$object, manager: &str) -> ::core::result::Result<Self, $crate::apply::ExtractError> {
                     $crate::apply::extract(object, manager, ::core::option::Option::Some($sub))
                 }
@@ -174,7 +236,7 @@ macro_rules! __apply_resource {
 /// The apply configuration of an object's metadata: what a client may set (`name`,
 /// `namespace`, labels, annotations, owners, finalizers) and the optimistic-concurrency
 /// `resourceVersion`; the fields only the server writes are left out.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct ObjectMetaApply {
     /// Unstructured key-value data for tools.
     pub annotations: Option<std::collections::BTreeMap<String, String>>,
@@ -212,7 +274,7 @@ crate::apply! {
 
 /// The apply configuration of an owner reference (`metadata.ownerReferences`, a list keyed by
 /// `uid`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OwnerReferenceApply {
     /// The owner's API version.
     pub api_version: Option<String>,
@@ -260,7 +322,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 /// The apply configuration of a `scale` subresource (`autoscaling/v1` `Scale`): the desired
 /// replicas. The object it names is the scaled resource; the client it goes through knows the
 /// namespace.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct ScaleApply {
     /// The scaled object's metadata; its name is required.
     pub metadata: Option<ObjectMetaApply>,
@@ -283,7 +345,7 @@ impl ScaleApply {
 }
 
 /// The desired state of a `Scale`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct ScaleSpecApply {
     /// The desired number of replicas.
     pub replicas: Option<i32>,

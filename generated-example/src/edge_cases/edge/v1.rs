@@ -37,7 +37,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Oddity`]: only the fields set are sent.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct OddityApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<OdditySpecApply>,
@@ -120,7 +120,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecApply {
     /// An empty name.
     pub field: Option<String>,
@@ -199,7 +199,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecEnvApply {
     pub value: Option<String>,
 }
@@ -220,7 +220,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecFooApply {
     /// This one is ThingSpecFooBar by its path.
     pub bar: Option<OdditySpecFooBarApply>,
@@ -256,7 +256,7 @@ kube_codegen_runtime::object! {
 }
 
 /// This one is ThingSpecFooBar by its path.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecFooBarApply {
     pub deep: Option<String>,
 }
@@ -269,7 +269,7 @@ kube_codegen_runtime::apply! {
 /// So is this one; it gets a stable rename.
 ///
 /// Named `OdditySpecFooBarApply2` because `OdditySpecFooBarApply` is taken; this type is the schema at edge-cases.yaml#/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/fooBar.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecFooBarApply2 {
     pub other: Option<String>,
 }
@@ -311,7 +311,7 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecPartlyKnownApply {
     pub known: Option<String>,
     /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
@@ -356,7 +356,7 @@ kube_codegen_runtime::string_enum! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecSelectorApply {
     pub match_expressions: Option<Vec<OdditySpecSelectorMatchExpressionsApply>>,
     pub match_labels: Option<BTreeMap<String, String>>,
@@ -368,7 +368,7 @@ kube_codegen_runtime::apply! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecSelectorMatchExpressionsApply {
     pub key: Option<String>,
     pub operator: Option<String>,
@@ -402,7 +402,7 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct OdditySpecTemplateApply {
     /// The API version of the embedded object.
     pub api_version: Option<String>,
@@ -432,7 +432,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OddityStatusApply {
     pub conditions: Option<Vec<OddityStatusConditionsApply>>,
 }
@@ -442,7 +442,7 @@ kube_codegen_runtime::apply! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OddityStatusConditionsApply {
     pub last_transition_time: Option<Time>,
     pub message: Option<String>,

@@ -29,7 +29,7 @@ kube_codegen_runtime::object! {
 }
 
 /// A node holds its first child directly, so the type needs a Box.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct NodeApply {
     pub children: Option<Vec<NodeApply>>,
     pub first_child: Option<Box<NodeApply>>,
@@ -72,7 +72,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Tree`]: only the fields set are sent.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct TreeApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<NodeApply>,

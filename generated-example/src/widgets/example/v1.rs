@@ -36,7 +36,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Gadget`]: only the fields set are sent.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct GadgetApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<GadgetSpecApply>,
@@ -62,7 +62,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct GadgetSpecApply {
     pub mode: Option<GadgetSpecMode>,
     pub widget_ref: Option<GadgetSpecWidgetRefApply>,
@@ -105,7 +105,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct GadgetSpecWidgetRefApply {
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -148,7 +148,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Widget`]: only the fields set are sent.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct WidgetApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<WidgetSpecApply>,
@@ -191,7 +191,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct WidgetSpecApply {
     pub config: Option<serde_json::Value>,
     pub expires: Option<Time>,
@@ -232,7 +232,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct WidgetSpecOneSourceApply {
     pub path: Option<String>,
     pub url: Option<String>,
@@ -256,7 +256,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct WidgetSpecPortsApply {
     pub name: Option<String>,
     pub number: Option<i32>,
@@ -309,7 +309,7 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct WidgetSpecTemplateApply {
     /// The API version of the embedded object.
     pub api_version: Option<String>,
@@ -343,7 +343,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct WidgetStatusApply {
     pub conditions: Option<Vec<WidgetStatusConditionsApply>>,
     pub replicas: Option<i32>,
@@ -371,7 +371,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct WidgetStatusConditionsApply {
     pub last_transition_time: Option<Time>,
     pub status: Option<WidgetStatusConditionsStatus>,

@@ -35,7 +35,7 @@ kube_codegen_runtime::object! {
 
 /// The apply configuration of a [`Widget`]: only the fields set are sent.
 #[deprecated(note = "example.kube-codegen.dev/v1beta1 Widget is deprecated; use v1")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default)]
 pub struct WidgetApply {
     /// Standard object metadata.
     pub metadata: Option<ObjectMetaApply>,
