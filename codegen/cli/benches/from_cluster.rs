@@ -98,18 +98,12 @@ fn main() {
 
 /// Every file under `dir`, relative, with its content.
 fn dir_text(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((path.strip_prefix(dir).unwrap().to_owned(), std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
+    let mut out: Vec<(PathBuf, String)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(dir).unwrap().to_owned(), std::fs::read_to_string(e.path()).unwrap()))
+        .collect();
     out.sort();
     out
 }

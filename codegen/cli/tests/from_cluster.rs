@@ -163,24 +163,13 @@ fn stderr(out: &Output) -> String {
 
 /// Every file under `dir`, relative, with its content.
 fn tree(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    for entry in walk(dir) {
-        out.push((entry.strip_prefix(dir).unwrap().to_owned(), std::fs::read_to_string(&entry).unwrap()));
-    }
+    let mut out: Vec<(PathBuf, String)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(dir).unwrap().to_owned(), std::fs::read_to_string(e.path()).unwrap()))
+        .collect();
     out.sort();
-    out
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
     out
 }
 
@@ -254,7 +243,7 @@ async fn cli_generates_from_a_served_cluster_and_caches_by_hash() {
     assert!(tree(&out).iter().any(|(_, text)| text.contains("pub struct Gizmo")));
 
     // The document is cached under its hash: a changed cache file is what the next run reads.
-    let cached = walk(&cache);
+    let cached: Vec<PathBuf> = tree(&cache).into_iter().map(|(p, _)| cache.join(p)).collect();
     assert_eq!(cached.len(), 1, "{cached:?}");
     std::fs::write(&cached[0], serde_json::to_vec(&gizmo_document(false)).unwrap()).unwrap();
     let listed = run_async(vec![
