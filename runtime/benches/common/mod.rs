@@ -13,6 +13,7 @@ use serde_json::json;
 static ALLOC: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
 
 /// Heap above the baseline: (peak during, retained after).
+#[derive(Clone, Copy)]
 pub struct Heap {
     pub peak: usize,
     pub retained: usize,
@@ -113,6 +114,11 @@ impl Drop for Remote {
 
 /// In a child started by [`Remote::start`]: populates, serves, prints the URL, and serves until
 /// its parent closes stdin. Returns `false` in the parent, which then runs the bench.
+///
+/// A list page is answered from memory once it has been served: the same request gets the
+/// same bytes (no write happens between runs, and the pages carry their continue tokens), so
+/// after a first, untimed sync the server costs the client's machine nothing but writing to the
+/// socket, as a cluster on its own machines would. The watch that follows goes to the fake.
 pub fn serve_if_child() -> bool {
     let Ok(spec) = std::env::var(SERVE) else { return false };
     let (count, managed) = spec.split_once(',').unwrap_or(("0", "false"));
@@ -120,11 +126,57 @@ pub fn serve_if_child() -> bool {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     runtime.block_on(async {
         let server = populate(count, managed).await;
-        let serving = server.serve("127.0.0.1:0").await.expect("serving");
-        println!("{}", serving.url());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        println!("http://{}", listener.local_addr().expect("the port"));
+        let pages = Pages::default();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (server, pages) = (server.clone(), pages.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let (server, pages) = (server.clone(), pages.clone());
+                        async move { Ok::<_, std::convert::Infallible>(pages.answer(server, request).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
         // Until the parent goes away (its end of stdin closes).
         let _ = tokio::task::spawn_blocking(|| std::io::Read::read(&mut std::io::stdin(), &mut [0u8; 1])).await;
-        drop(serving);
     });
     true
+}
+
+type Body = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::convert::Infallible>;
+
+/// The list pages served so far, by path and query.
+#[derive(Clone, Default)]
+struct Pages(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, http::Response<bytes::Bytes>>>>);
+
+impl Pages {
+    async fn answer(&self, server: ApiServer, request: http::Request<hyper::body::Incoming>) -> http::Response<Body> {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        // What the server answers depends on the Accept header too (`as=PartialObjectMetadata`).
+        let accept = request.headers().get(http::header::ACCEPT).and_then(|a| a.to_str().ok()).unwrap_or("");
+        let key = format!("{accept} {}", request.uri());
+        let list = request.method() == http::Method::GET && !request.uri().query().unwrap_or("").contains("watch=");
+        if list && let Some(page) = self.0.lock().unwrap().get(&key).cloned() {
+            return page.map(|body| http_body_util::Full::new(body).boxed_unsync());
+        }
+        let (parts, body) = request.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let Ok(response) = server.oneshot(http::Request::from_parts(parts, kube::client::Body::from(body))).await;
+        if !list || response.status() != http::StatusCode::OK {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let page = http::Response::from_parts(parts, body);
+        self.0.lock().unwrap().insert(key, page.clone());
+        page.map(|body| http_body_util::Full::new(body).boxed_unsync())
+    }
 }
