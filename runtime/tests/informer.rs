@@ -592,6 +592,63 @@ async fn the_fake_answers_metadata_requests_as_partial_object_metadata() {
     assert_eq!(whole["data"]["k"], "v");
 }
 
+/// Metadata informers leave managedFields out unless the factory keeps them.
+#[tokio::test]
+async fn metadata_informers_skip_managed_fields_unless_kept() {
+    let (server, api) = setup();
+    let mut one = cm("one");
+    one.data = Some([("k".to_owned(), "v".to_owned())].into());
+    api.create(&PostParams::default(), &one).await.unwrap();
+    assert!(api.get("one").await.unwrap().metadata.managed_fields.is_some(), "the server records the create's manager");
+    for keep in [false, true] {
+        let mut factory = SharedInformerFactory::new(server.client());
+        if keep {
+            factory = factory.keep_metadata_managed_fields();
+        }
+        let metadata = factory.metadata_for::<ConfigMap>();
+        let whole = factory.informer_for::<ConfigMap>();
+        factory.start();
+        factory.wait_for_cache_sync().await.unwrap();
+        let cached = metadata.lister().namespace("ns").get("one").unwrap();
+        assert_eq!(cached.metadata.managed_fields.is_some(), keep, "metadata informer, kept: {keep}");
+        // Whole objects keep them either way, unless skipped for every informer.
+        assert!(whole.lister().namespace("ns").get("one").unwrap().metadata.managed_fields.is_some());
+        factory.shutdown().await;
+    }
+}
+
+/// `transform(drop_managed_fields)` is done by skipping the entries while decoding: an entry
+/// the typed decode refuses does not stop the sync, as it does for any other transform (which
+/// needs the object decoded whole first).
+#[tokio::test]
+async fn the_drop_managed_fields_transform_never_decodes_the_entries() {
+    let (server, _) = setup();
+    let odd = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "odd", "namespace": "ns", "managedFields": [{"manager": 5, "fieldsV1": "not an object"}]},
+        "data": {"k": "v"},
+    });
+    server.seed(&odd).unwrap();
+
+    let factory = SharedInformerFactory::new(server.client()).transform(drop_managed_fields);
+    let informer = factory.informer_for::<ConfigMap>();
+    factory.start();
+    factory.wait_for_cache_sync_timeout(Duration::from_secs(10)).await.unwrap();
+    let cached = informer.lister().namespace("ns").get("odd").unwrap();
+    assert!(cached.metadata.managed_fields.is_none());
+    assert_eq!(cached.data.as_ref().unwrap()["k"], "v");
+    factory.shutdown().await;
+
+    // Any other transform sees whole objects, so this one cannot be decoded.
+    #[allow(clippy::redundant_closure)] // a closure on purpose: the factory recognises only the function
+    let factory = SharedInformerFactory::new(server.client()).transform(|meta| drop_managed_fields(meta));
+    let informer = factory.informer_for::<ConfigMap>();
+    factory.start();
+    assert!(factory.wait_for_cache_sync_timeout(Duration::from_millis(300)).await.is_err());
+    assert!(informer.lister().namespace("ns").get("odd").is_err());
+    factory.shutdown().await;
+}
+
 /// `skip_managed_fields()`: the cache is what `drop_managed_fields` would leave, without the
 /// entries ever being decoded; whole informers and metadata informers alike.
 #[tokio::test]

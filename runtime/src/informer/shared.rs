@@ -295,7 +295,8 @@ pub fn strip_managed_fields<K: kube::Resource>(mut object: K) -> K {
     object
 }
 
-/// [`strip_managed_fields`] for the factory's metadata transform.
+/// [`strip_managed_fields`] for the factory's metadata transform, which recognises it and skips
+/// the entries while decoding instead (`SharedInformerFactory::skip_managed_fields`).
 pub fn drop_managed_fields(mut meta: kube::core::ObjectMeta) -> kube::core::ObjectMeta {
     meta.managed_fields = None;
     meta
