@@ -3,26 +3,32 @@
 //! in-memory API server, keeping managedFields and skipping them: initial sync time, peak heap during the sync, and what
 //! the informer retains: the heap its shutdown and drop give back (the server in the same
 //! process keeps list snapshots, which a heap total after the sync would count). Runs
-//! alternate between the two; medians of 7, heap the largest seen.
+//! alternate between the two; medians of 7, heap the largest seen. With `--remote`, the server
+//! runs in a child process that answers list pages it has served before from memory (see
+//! `informer_sync`), so the times are the client's alone, as against a cluster.
 //!
-//! `cargo bench -p kube-codegen-runtime --features fake --bench metadata_informer -- [COUNT]`
+//! `cargo bench -p kube-codegen-runtime --features fake --bench metadata_informer -- [COUNT] [--remote]`
 
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube_codegen_runtime::fake::ApiServer;
 use kube_codegen_runtime::informer::SharedInformerFactory;
 
 mod common;
-use common::{Heap, mb, measure_end, measure_start, median, populate};
+use common::{Heap, Remote, mb, measure_end, measure_start, median, populate, serve_if_child};
 
 const RUNS: usize = 7;
 
-async fn sync(server: &ApiServer, metadata: bool, strip: bool) -> (Duration, Heap, usize) {
+/// One initial sync: of a metadata informer or a full one, keeping managedFields or not (each
+/// kind's default is what a factory without options does: full informers keep them, metadata
+/// informers skip them).
+async fn sync(client: kube::Client, metadata: bool, keep: bool) -> (Duration, Heap, usize) {
     let base = measure_start();
     let start = Instant::now();
-    let mut factory = SharedInformerFactory::new(server.client());
-    if strip {
+    let mut factory = SharedInformerFactory::new(client);
+    if metadata && keep {
+        factory = factory.keep_metadata_managed_fields();
+    } else if !metadata && !keep {
         factory = factory.skip_managed_fields();
     }
     let len = if metadata {
@@ -46,22 +52,42 @@ async fn sync(server: &ApiServer, metadata: bool, strip: bool) -> (Duration, Hea
 }
 
 fn main() {
+    if serve_if_child() {
+        return;
+    }
     let count: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
+    let remote = std::env::args().any(|a| a == "--remote");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let server = populate(count, true).await;
+        let client: Box<dyn Fn() -> kube::Client> = if remote {
+            let server = Remote::start(count, true);
+            Box::new(move || server.client())
+        } else {
+            let server = populate(count, true).await;
+            Box::new(move || server.client())
+        };
+        if remote {
+            // Every page asked once, untimed, so that every timed run is answered from memory.
+            for metadata in [false, true] {
+                sync(client(), metadata, true).await;
+            }
+        }
         println!(
             "{count} ConfigMaps of about 1 KB with about 1 KB of managedFields, median of {RUNS} alternating runs"
         );
-        println!("| informer | transform | sync | objects/s | heap peak | retained |");
+        println!("| informer | managedFields | sync | objects/s | heap peak | retained |");
         println!("|---|---|---|---|---|---|");
-        for strip in [false, true] {
+        // (what, full keeps managedFields, metadata keeps them)
+        let comparisons =
+            [("each kind's default", true, false), ("both keep them", true, true), ("both skip them", false, false)];
+        for (what, full_keeps, metadata_keeps) in comparisons {
             let mut results: [(Vec<Duration>, Heap); 2] =
                 [(Vec::new(), Heap { peak: 0, retained: 0 }), (Vec::new(), Heap { peak: 0, retained: 0 })];
             for run in 0..RUNS {
                 let order = if run % 2 == 0 { [false, true] } else { [true, false] };
                 for metadata in order {
-                    let (took, heap, len) = sync(&server, metadata, strip).await;
+                    let keep = if metadata { metadata_keeps } else { full_keeps };
+                    let (took, heap, len) = sync(client(), metadata, keep).await;
                     assert_eq!(len, count);
                     let (times, worst) = &mut results[usize::from(metadata)];
                     times.push(took);
@@ -71,12 +97,14 @@ fn main() {
             }
             let [(full_times, full_heap), (meta_times, meta_heap)] = results;
             let (full, meta) = (median(full_times), median(meta_times));
-            let transform = if strip { "`skip_managed_fields()`" } else { "none" };
-            for (what, t, h) in
-                [("full (`informer_for`)", full, &full_heap), ("metadata (`metadata_for`)", meta, &meta_heap)]
-            {
+            let kept = |keep: bool| if keep { "kept" } else { "skipped" };
+            for (informer, t, h, keep) in [
+                ("full (`informer_for`)", full, &full_heap, full_keeps),
+                ("metadata (`metadata_for`)", meta, &meta_heap, metadata_keeps),
+            ] {
                 println!(
-                    "| {what} | {transform} | {:.1} ms | {:.0} | {:.1} MiB | {:.1} MiB |",
+                    "| {informer} | {} | {:.1} ms | {:.0} | {:.1} MiB | {:.1} MiB |",
+                    kept(keep),
                     t.as_secs_f64() * 1e3,
                     count as f64 / t.as_secs_f64(),
                     mb(h.peak),
@@ -84,7 +112,7 @@ fn main() {
                 );
             }
             println!(
-                "| metadata / full | {transform} | **{:.2}x faster** | | {:.0}% | **{:.0}%** |",
+                "| metadata / full | {what} | **{:.2}x faster** | | {:.0}% | **{:.0}%** |",
                 full.as_secs_f64() / meta.as_secs_f64(),
                 100.0 * meta_heap.peak as f64 / full_heap.peak.max(1) as f64,
                 100.0 * meta_heap.retained as f64 / full_heap.retained.max(1) as f64
