@@ -16,7 +16,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube_codegen_runtime::informer::{SharedInformerFactory, drop_managed_fields};
 
 mod common;
-use common::{Heap, Remote, mb, measure_end, measure_start, median, populate, serve_if_child};
+use common::{Heap, clients, mb, measure_end, measure_start, median, serve_if_child};
 
 async fn reflector_sync(client: kube::Client, strip: bool) -> (Duration, Heap, usize) {
     let base = measure_start();
@@ -107,14 +107,7 @@ fn main() {
                 if cases.is_empty() {
                     continue;
                 }
-                // In process, or in a child over loopback HTTP (`--remote`).
-                let client: Box<dyn Fn() -> kube::Client> = if remote {
-                    let server = Remote::start(count, managed);
-                    Box::new(move || server.client())
-                } else {
-                    let server = populate(count, managed).await;
-                    Box::new(move || server.client())
-                };
+                let client = clients(count, managed, remote).await;
                 if remote {
                     // The remote server's first answer to each page is computed, later ones are
                     // replayed: one untimed sync leaves every case the same server.

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube_codegen_runtime::informer::SharedInformerFactory;
 
 mod common;
-use common::{Heap, Remote, mb, measure_end, measure_start, median, populate, serve_if_child};
+use common::{Heap, clients, mb, measure_end, measure_start, median, serve_if_child};
 
 const RUNS: usize = 7;
 
@@ -59,13 +59,7 @@ fn main() {
     let remote = std::env::args().any(|a| a == "--remote");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
-        let client: Box<dyn Fn() -> kube::Client> = if remote {
-            let server = Remote::start(count, true);
-            Box::new(move || server.client())
-        } else {
-            let server = populate(count, true).await;
-            Box::new(move || server.client())
-        };
+        let client = clients(count, true, remote).await;
         if remote {
             // Every page asked once, untimed, so that every timed run is answered from memory.
             for metadata in [false, true] {

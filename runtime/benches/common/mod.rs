@@ -70,6 +70,18 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// Clients of `count` ConfigMaps (with managedFields when `managed`) on a server in this
+/// process, or with `remote` in a child over loopback HTTP.
+pub async fn clients(count: usize, managed: bool, remote: bool) -> Box<dyn Fn() -> kube::Client> {
+    if remote {
+        let server = Remote::start(count, managed);
+        Box::new(move || server.client())
+    } else {
+        let server = populate(count, managed).await;
+        Box::new(move || server.client())
+    }
+}
+
 /// The environment variable that makes a bench binary a server: `COUNT,MANAGED`.
 const SERVE: &str = "KUBE_CODEGEN_BENCH_SERVE";
 
