@@ -15,7 +15,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, PostParams};
 use kube::core::ObjectMeta;
 use kube_codegen_runtime::fake::ApiServer;
-use kube_codegen_runtime::informer::{Handler, IndexError, Indexer, InformerError};
+use kube_codegen_runtime::informer::{Change, Handler, IndexError, Indexer, InformerError};
 use serde_json::json;
 
 fn named(c: &ConfigMap) -> &str {
@@ -119,9 +119,10 @@ fn indexer_changes_are_atomic_when_an_index_function_panics() {
     // A replace keeps every object but the ones the index refuses.
     let mut bad = cm("bad");
     bad.metadata.labels = Some([("bad".to_owned(), "1".to_owned())].into());
-    let (old, failed) = indexer.replace(vec![Arc::new(cm("x")), Arc::new(bad)]);
-    assert_eq!(old.len(), 1);
-    assert_eq!(failed.len(), 1);
+    let replaced = indexer.replace(vec![Arc::new(cm("x")), Arc::new(bad)]);
+    assert_eq!(replaced.gone.len(), 1);
+    assert_eq!(replaced.failed.len(), 1);
+    assert!(matches!(&replaced.changes[..], [Change::Added(x)] if named(x) == "x"));
     assert_eq!(indexer.keys(), ["x"]);
 }
 

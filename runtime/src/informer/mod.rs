@@ -13,7 +13,7 @@ mod shared;
 
 pub use events::{InformerEvent, InformerEvents};
 pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures, TweakConfig};
-pub use indexer::{IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key, object_key};
+pub use indexer::{Change, IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, Replaced, key, object_key};
 pub use lister::{Lister, NamespaceLister};
 pub use shared::{
     DeletedObject, EventHandler, Handler, HandlerRegistration, Informer, InformerError, InformerHealth, SharedInformer,

@@ -12,7 +12,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
-use super::indexer::{IndexError, Indexer, object_key};
+use super::indexer::{Change, IndexError, Indexer, object_key};
 use super::lean::Lean;
 use super::lister::Lister;
 
@@ -671,34 +671,18 @@ where
             watcher::Event::InitDone => {
                 let listed = dispatch.listing.take().unwrap_or_default();
                 let initial = !dispatch.synced;
-                let mut notes = Vec::with_capacity(listed.len());
-                let (mut old, failed) = self.inner.indexer.replace(listed.clone());
-                let failed_keys: std::collections::HashSet<String> = failed
-                    .iter()
-                    .filter_map(|e| match e {
-                        IndexError::Panicked { key, .. } => Some(key.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                for e in failed {
+                let replaced = self.inner.indexer.replace(listed);
+                for e in replaced.failed {
                     self.inner.health.report(InformerError::Index(e));
                 }
-                for object in listed {
-                    let key = object_key(object.as_ref());
-                    // Objects an index function refused are not cached: no event either.
-                    if !failed_keys.is_empty() && failed_keys.contains(&key) {
-                        continue;
-                    }
-                    match old.remove(&key) {
-                        Some(before) if before.meta().resource_version == object.meta().resource_version => {}
-                        Some(before) => notes.push(Notification::Update(before, object)),
-                        None => notes.push(Notification::Add(object, initial)),
-                    }
-                }
-                // What a relist no longer finds was deleted while the watch was down.
-                let mut gone: Vec<Arc<K>> = old.into_values().collect();
-                gone.sort_by_cached_key(|o| object_key(o.as_ref()));
-                notes.extend(gone.into_iter().map(|o| Notification::Delete(DeletedObject::Unknown(o))));
+                // Objects an index function refused are not cached, and have no event; what a
+                // relist no longer finds was deleted while the watch was down.
+                let mut notes = Vec::with_capacity(replaced.changes.len() + replaced.gone.len() + 1);
+                notes.extend(replaced.changes.into_iter().map(|change| match change {
+                    Change::Added(object) => Notification::Add(object, initial),
+                    Change::Updated { old, new } => Notification::Update(old, new),
+                }));
+                notes.extend(replaced.gone.into_iter().map(|o| Notification::Delete(DeletedObject::Unknown(o))));
                 if initial {
                     notes.push(Notification::Synced);
                     dispatch.synced = true;
