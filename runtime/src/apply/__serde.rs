@@ -41,6 +41,29 @@ pub fn eq<T: serde::Serialize>(a: &T, b: &T) -> bool {
     serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
 
+/// One field of a configuration's `each`: `f` is called with it when it is set. A call per
+/// field rather than an `if let` and a coercion to `dyn` per field, which cost more to
+/// compile in every crate that defines configurations.
+#[inline]
+pub fn put<T: serde::Serialize>(f: &mut dyn FnMut(&str, &dyn Erased), key: &str, value: &Option<T>) {
+    if let Some(value) = value {
+        f(key, value);
+    }
+}
+
+/// A list setter's work, written once rather than as an iterator chain in every setter.
+pub fn extend_list<T, V: Into<T>>(list: &mut Option<Vec<T>>, items: impl IntoIterator<Item = V>) {
+    list.get_or_insert_with(Vec::new).extend(items.into_iter().map(Into::into));
+}
+
+/// A map setter's work, written once rather than as a closure in every setter.
+pub fn extend_map<T, K: Into<String>, V: Into<T>>(
+    map: &mut Option<BTreeMap<String, T>>,
+    entries: impl IntoIterator<Item = (K, V)>,
+) {
+    map.get_or_insert_with(BTreeMap::new).extend(entries.into_iter().map(|(k, v)| (k.into(), v.into())));
+}
+
 /// Writes a resource's `apiVersion` and `kind`.
 pub fn identity<K: k8s_openapi::Resource>(f: &mut dyn FnMut(&str, &dyn Erased)) {
     f("apiVersion", &K::API_VERSION);

@@ -79,9 +79,7 @@ macro_rules! apply {
             #[inline]
             fn each(&self, f: &mut dyn ::core::ops::FnMut(&str, &dyn $crate::apply::__serde::Erased)) {
                 $($crate::apply::__serde::identity::<$object>(f);)?
-                $(if let ::core::option::Option::Some(value) = &self.$field {
-                    f($json, value);
-                })*
+                $($crate::apply::__serde::put(f, $json, &self.$field);)*
                 $(for (key, value) in &self.$other {
                     f(key, value);
                 })?
@@ -168,9 +166,7 @@ macro_rules! __apply_setter {
             mut self,
             items: impl ::core::iter::IntoIterator<Item = V>,
         ) -> Self {
-            self.$field
-                .get_or_insert_with(::std::vec::Vec::new)
-                .extend(items.into_iter().map(::core::convert::Into::into));
+            $crate::apply::__serde::extend_list(&mut self.$field, items);
             self
         }
     };
@@ -180,9 +176,7 @@ macro_rules! __apply_setter {
             mut self,
             entries: impl ::core::iter::IntoIterator<Item = (K, V)>,
         ) -> Self {
-            self.$field
-                .get_or_insert_with(::std::collections::BTreeMap::new)
-                .extend(entries.into_iter().map(|(k, v)| (k.into(), v.into())));
+            $crate::apply::__serde::extend_map(&mut self.$field, entries);
             self
         }
     };
