@@ -5,6 +5,11 @@
 # builds without incremental caches; dependencies are built once and shared, each crate's own
 # unit is rebuilt ROUNDS times in alternating order (touching its lib.rs) and the medians of
 # its `cargo build --timings` durations are printed. Usage: ROUNDS=3 benches/apply-compile.sh
+#
+# INSTRUCTIONS=1: instead of timing, count the instructions rustc executes for the five-resource
+# crates' own unit under `valgrind --tool=callgrind` (a few minutes each). Unlike seconds on a
+# shared VM, the count repeats to within 0.01%, so a change of a few percent can be seen.
+# RUNTIME_DIR=path: build the generated crates against another checkout's runtime (before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -18,11 +23,35 @@ five=(--only pods --only services --only configmaps --only deployments.apps --on
 gen() { # NAME EMIT [ARGS...]
   local name=$1 emit=$2; shift 2
   target/release/kube-codegen generate "$swagger" --types generate --emit "$emit" "$@" \
-    --crate-name "$name" --runtime-dir "$repo/runtime" --out "$work/$name"
+    --crate-name "$name" --runtime-dir "${RUNTIME_DIR:-$repo/runtime}" --out "$work/$name"
   sed -i 's/^k8s-openapi = "0.29"/k8s-openapi = { version = "0.29", features = ["v1_36"] }/' "$work/$name/Cargo.toml"
   echo '[workspace]' >> "$work/$name/Cargo.toml"
   cp Cargo.lock "$work/$name/"
 }
+if [[ -n "${INSTRUCTIONS:-}" ]]; then
+  gen five-types types "${five[@]}"; gen five-apply types,apply "${five[@]}"
+  for c in five-types five-apply; do
+    env=(CARGO_INCREMENTAL=0 K8S_OPENAPI_ENABLED_VERSION=1.36 CARGO_TARGET_DIR="$work/target")
+    (cd "$work/$c" && env "${env[@]}" cargo build -q 2>/dev/null)
+    touch "$work/$c/src/lib.rs"
+    # The crate's own rustc command as cargo runs it, minus cargo's JSON diagnostics.
+    cmd=$(cd "$work/$c" && env "${env[@]}" cargo build -v 2>&1 | sed -n 's/^ *Running `\(.*rustc --crate-name [a-z_]*_\(types\|apply\) .*\)`$/\1/p' | head -n1)
+    cmd=${cmd//--error-format=json --json=diagnostic-rendered-ansi,artifacts,future-incompat/}
+    mkdir -p "$work/out-$c"
+    cmd=$(sed "s#--out-dir [^ ]*#--out-dir $work/out-$c#" <<< "$cmd")
+    (cd "$work/$c" && eval "valgrind --tool=callgrind --callgrind-out-file=$work/cg-$c.out $cmd" > "$work/vg-$c.log" 2>&1)
+    echo "$c $(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/vg-$c.log")" >> "$work/counts"
+  done
+  python3 - "$work/counts" <<'PY'
+import sys
+n = dict(line.split() for line in open(sys.argv[1]))
+t, a = int(n["five-types"]), int(n["five-apply"])
+print(f"five-types  {t / 1e9:7.3f} G instructions")
+print(f"five-apply  {a / 1e9:7.3f} G instructions")
+print(f"five resources: apply configurations add {(a - t) / 1e9:.3f} G instructions ({100 * (a / t - 1):.0f}%)")
+PY
+  exit 0
+fi
 gen all-types types; gen all-apply types,apply; gen five-types types "${five[@]}"; gen five-apply types,apply "${five[@]}"
 
 build() { # NAME -> prints the crate's own unit seconds
