@@ -172,8 +172,9 @@ fn apply_struct(ts: &TypeSpace, id: usize, s: &StructDef) -> String {
             out.push_str(&format!("#[deprecated(\n    note = {note:?}\n)]\n"));
         }
     }
-    // `Debug`, `PartialEq` and `Eq` come from `apply!`, by the JSON the configuration sends.
-    out.push_str(&format!("#[derive(Clone, Default)]\npub struct {}", ident(&item.name)));
+    // `Default`, `Debug`, `PartialEq` and `Eq` come from `apply!` (nothing set; by the JSON
+    // the configuration sends).
+    out.push_str(&format!("#[derive(Clone)]\npub struct {}", ident(&item.name)));
     if s.fields.is_empty() && s.unknown_fields.is_none() {
         out.push_str(" {}\n");
         return out;
@@ -388,7 +389,8 @@ fn close_invocation(mut out: String, s: &StructDef) -> String {
 }
 
 /// The `apply!` invocation that gives an apply configuration its serde impls and setters,
-/// one field a line with its mode: `value`, `list` (setters append) or `map` (setters insert).
+/// one field a line with its mode: `value`, `exact` (the setter takes the type itself),
+/// `list` (setters append) or `map` (setters insert).
 fn apply(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &StructDef) -> String {
     let mut out = format!("{runtime}::apply! {{\n    {}", ident(name));
     if let Some(Apply::Resource(r)) = &s.apply {
@@ -401,11 +403,25 @@ fn apply(ts: &TypeSpace, runtime: &str, module: &ModPath, name: &str, s: &Struct
         let (mode, ty) = match &f.ty {
             Ty::Vec(inner) => ("list", render_text(ts, module, inner)),
             Ty::Map(inner) => ("map", render_text(ts, module, inner)),
+            other if takes_exactly(ts, other) => ("exact", render_text(ts, module, other)),
             other => ("value", render_text(ts, module, other)),
         };
         field_line(&mut out, f, &ty, mode);
     }
     close_invocation(out, s)
+}
+
+/// Whether a configuration's setter takes the field's type itself: a nested configuration, a
+/// boolean or an integer, which nothing converts into (an `f64` is taken by `Into`, so that
+/// `.weight(1)` compiles). A setter that is not generic costs less to compile.
+fn takes_exactly(ts: &TypeSpace, ty: &Ty) -> bool {
+    match ty {
+        Ty::Extern(path) => matches!(path.as_str(), "bool" | "i32" | "i64") || path == ts.meta_apply(),
+        Ty::Local(id) => {
+            ts.items.get(*id).is_some_and(|item| matches!(&item.kind, ItemKind::Struct(s) if s.apply.is_some()))
+        }
+        _ => false,
+    }
 }
 
 /// A resource's object type as `from` writes it: by the name its module re-exports it as,

@@ -300,6 +300,11 @@ impl TypeSpace {
         }
     }
 
+    /// The path apply configurations name the runtime's `ObjectMetaApply` by.
+    pub fn meta_apply(&self) -> &str {
+        &self.meta_apply
+    }
+
     /// How generated code refers to an IR type, if it is a named one.
     pub fn def_ty(&self, id: TypeId) -> Option<Ty> {
         self.defs.get(&id).cloned()

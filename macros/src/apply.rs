@@ -91,6 +91,10 @@ pub fn struct_apply(
         let (mode, element) = match wrapper(ty) {
             Some(("Vec", inner)) => ("list", configured(inner, nested, rt)),
             Some(("BTreeMap" | "HashMap", inner)) => ("map", configured(inner, nested, rt)),
+            // A nested configuration or a number is taken exactly: no conversion to offer
+            // (a `Box` has one, from what it holds), and a setter that is not generic costs
+            // less to compile.
+            _ if (nested && wrapper(ty).is_none()) || is_primitive(ty) => ("exact", configured(ty, nested, rt)),
             _ => ("value", configured(ty, nested, rt)),
         };
         let declared = match mode {
@@ -108,7 +112,7 @@ pub fn struct_apply(
         #[doc = #doc]
         // A field without docs is the user's to document, on their own struct.
         #[allow(missing_docs)]
-        #[derive(Clone, Default #(, #derives)*)]
+        #[derive(Clone #(, #derives)*)]
         #vis struct #name {
             #(#fields)*
         }
@@ -174,6 +178,13 @@ fn configured(ty: &syn::Type, nested: bool, rt: &TokenStream) -> TokenStream {
         }
         _ => quote!(<#ty as #rt::apply::ApplyType>::Apply),
     }
+}
+
+/// A boolean or an integer type, written as one identifier.
+fn is_primitive(ty: &syn::Type) -> bool {
+    const PRIMITIVES: &[&str] =
+        &["bool", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize"];
+    matches!(ty, syn::Type::Path(p) if p.qself.is_none() && p.path.get_ident().is_some_and(|i| PRIMITIVES.iter().any(|n| i == n)))
 }
 
 /// `T` of `Option<T>`, else the type.

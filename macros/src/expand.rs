@@ -300,9 +300,10 @@ fn apply_items(
     let attrs = crate::apply::container_attrs(&input.attrs)?;
     let spec = &a.ident;
     let vis = &a.vis;
-    let (spec_ty, spec_items) = match crate::apply::struct_apply(input, rt, &[])? {
-        Some((name, tokens)) => (quote!(#name), tokens),
-        None => (quote!(#spec), TokenStream::new()),
+    // A configuration's setter takes it exactly; a type applied whole is taken by `Into`.
+    let (spec_ty, spec_mode, spec_items) = match crate::apply::struct_apply(input, rt, &[])? {
+        Some((name, tokens)) => (quote!(#name), format_ident!("exact"), tokens),
+        None => (quote!(#spec), format_ident!("value"), TokenStream::new()),
     };
     let meta = quote!(#rt::apply::ObjectMetaApply);
     let status_ty = a
@@ -315,7 +316,8 @@ fn apply_items(
             pub status: ::core::option::Option<#s>,
         }
     });
-    let status_entry = status_ty.as_ref().map(|s| quote!("status" => status: #s [value],));
+    let status_mode = if attrs.nested_status { format_ident!("exact") } else { format_ident!("value") };
+    let status_entry = status_ty.as_ref().map(|s| quote!("status" => status: #s [#status_mode],));
     let extract_status = a.status.as_ref().map(|_| quote!(, extract_status = "status"));
     let scope = if a.namespaced.is_present() { format_ident!("Namespaced") } else { format_ident!("Cluster") };
     let name = format_ident!("{root}Apply");
@@ -324,7 +326,7 @@ fn apply_items(
         #spec_items
 
         #[doc = #doc]
-        #[derive(Clone, Default)]
+        #[derive(Clone)]
         #vis struct #name {
             /// Standard object metadata.
             pub metadata: ::core::option::Option<#meta>,
@@ -335,8 +337,8 @@ fn apply_items(
 
         #rt::apply! {
             #name [#root, #scope #extract_status] {
-                "metadata" => metadata: #meta [value],
-                "spec" => spec: #spec_ty [value],
+                "metadata" => metadata: #meta [exact],
+                "spec" => spec: #spec_ty [#spec_mode],
                 #status_entry
             }
         }

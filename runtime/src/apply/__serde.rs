@@ -1,5 +1,5 @@
 //! The serde impls of apply configurations, written once. Every configuration's own code is
-//! two non-generic functions (its fields, one line each) and two one-line trait impls; the
+//! two non-generic functions (its fields: a list and a `match`) and one-line trait impls; the
 //! per-field (de)serialisation goes through `dyn` (erased-serde), so nothing is
 //! monomorphised per configuration and per serializer. Apply configurations are small and
 //! written once per reconcile, so the dynamic calls cost nothing that matters; what this saves
@@ -21,8 +21,12 @@ use crate::object::__private::Key;
 /// What `apply!` implements for a configuration: its fields, set ones in order, and a field
 /// by name.
 pub trait Fields: Default {
-    /// The type's name, for error messages.
-    const NAME: &'static str;
+    /// The type's name, for error messages: its last path segment. (Read from the type rather
+    /// than a constant in every configuration, which is one more item to compile in each.)
+    fn name() -> &'static str {
+        let path = std::any::type_name::<Self>();
+        path.rsplit("::").next().unwrap_or(path)
+    }
     /// Calls `f` with each field that is set, by its JSON name.
     fn each(&self, f: &mut dyn FnMut(&str, &dyn Erased));
     /// Reads the field `key` from `value`.
@@ -32,7 +36,7 @@ pub trait Fields: Default {
 /// `Debug` of a configuration: its name and the JSON it sends (`{:#?}` pretty-prints it).
 pub fn debug<T: Fields + serde::Serialize>(value: &T, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let json = if f.alternate() { serde_json::to_string_pretty(value) } else { serde_json::to_string(value) };
-    write!(f, "{} {}", T::NAME, json.map_err(|_| fmt::Error)?)
+    write!(f, "{} {}", T::name(), json.map_err(|_| fmt::Error)?)
 }
 
 /// `PartialEq` of configurations: the same JSON is sent. (JSON has no NaN, so this is an
@@ -41,13 +45,26 @@ pub fn eq<T: serde::Serialize>(a: &T, b: &T) -> bool {
     serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
 }
 
-/// One field of a configuration's `each`: `f` is called with it when it is set. A call per
-/// field rather than an `if let` and a coercion to `dyn` per field, which cost more to
-/// compile in every crate that defines configurations.
-#[inline]
-pub fn put<T: serde::Serialize>(f: &mut dyn FnMut(&str, &dyn Erased), key: &str, value: &Option<T>) {
-    if let Some(value) = value {
-        f(key, value);
+/// A configuration's field as `each` lists it: set or not.
+pub trait Slot {
+    /// The value, when the field is set.
+    fn get(&self) -> Option<&dyn Erased>;
+}
+
+impl<T: serde::Serialize> Slot for Option<T> {
+    fn get(&self) -> Option<&dyn Erased> {
+        self.as_ref().map(|value| value as &dyn Erased)
+    }
+}
+
+/// A configuration's `each`: `f` is called with each field that is set. One call with a list
+/// of the fields costs less to compile, in every crate that defines configurations, than a
+/// call or an `if let` per field.
+pub fn put(f: &mut dyn FnMut(&str, &dyn Erased), fields: &[(&str, &dyn Slot)]) {
+    for (key, slot) in fields {
+        if let Some(value) = slot.get() {
+            f(key, value);
+        }
     }
 }
 
@@ -93,7 +110,7 @@ pub fn deserialize<'de, T: Fields, D: Deserializer<'de>>(deserializer: D) -> Res
     impl<'de, T: Fields> Visitor<'de> for Object<T> {
         type Value = T;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "a {} object", T::NAME)
+            write!(f, "a {} object", T::name())
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
             let mut out = T::default();

@@ -33,28 +33,32 @@ pub trait ApplyType {
 }
 
 /// An apply configuration's struct: `Serialize` and `Deserialize` (every field optional, none
-/// written unless set), a chainable setter per field, and `Debug`, `PartialEq` and `Eq` by
-/// the JSON it sends (the struct derives only `Clone` and `Default`: derived impls cost as much
-/// compile time as all the rest).
+/// written unless set), a chainable setter per field, `Default` (nothing set), and `Debug`,
+/// `PartialEq` and `Eq` by the JSON it sends (the struct derives only `Clone`: derived impls
+/// cost as much compile time as all the rest).
 ///
 /// Each field is listed with its JSON name, its value type and its mode: `value` (the field is
-/// `Option<T>`; the setter takes anything `Into<T>`), `list` (`Option<Vec<T>>`; the setter
-/// appends items) or `map` (`Option<BTreeMap<String, T>>`; the setter inserts entries).
+/// `Option<T>`; the setter takes anything `Into<T>`), `exact` (the same, but the setter takes
+/// a `T`: for numbers, booleans and nested configurations, where a conversion adds nothing and
+/// a generic setter costs more to compile), `list` (`Option<Vec<T>>`; the setter appends
+/// items) or `map` (`Option<BTreeMap<String, T>>`; the setter inserts entries).
 /// `[Object, Namespaced | Cluster, extract_status = "status", ...]` after the name makes it a
 /// resource's configuration: `new` with the object's identity, `extract`, one extract method
 /// per subresource listed, and [`ApplyConfiguration`]. `keep FIELD` names a map that holds the
 /// fields the schema does not name.
 ///
 /// ```
-/// #[derive(Clone, Default)]
+/// #[derive(Clone)]
 /// struct PortApply {
 ///     name: Option<String>,
 ///     hosts: Option<Vec<String>>,
+///     port: Option<i32>,
 /// }
 /// kube_codegen_runtime::apply! {
 ///     PortApply {
 ///         "hosts" => hosts: String [list],
 ///         "name" => name: String [value],
+///         "port" => port: i32 [exact],
 ///     }
 /// }
 /// let port = PortApply::default().name("http");
@@ -63,6 +67,7 @@ pub trait ApplyType {
 /// assert_eq!(port.hosts.as_deref().unwrap().len(), 3);
 /// assert_eq!(format!("{port:?}"), r#"PortApply {"hosts":["a","b","c"],"name":"http"}"#);
 /// assert_eq!(port, PortApply::default().hosts(["a", "b", "c"]).name("http"));
+/// assert_eq!(serde_json::to_string(&port.port(8080)).unwrap(), r#"{"hosts":["a","b","c"],"name":"http","port":8080}"#);
 /// ```
 #[macro_export]
 macro_rules! apply {
@@ -73,13 +78,12 @@ macro_rules! apply {
         $(keep $other:ident)?
     ) => {
         impl $crate::apply::__serde::Fields for $name {
-            const NAME: &'static str = ::core::stringify!($name);
             // Inline: built where a configuration is (de)serialised, not in every crate that
             // defines configurations, as generic code would be.
             #[inline]
             fn each(&self, f: &mut dyn ::core::ops::FnMut(&str, &dyn $crate::apply::__serde::Erased)) {
                 $($crate::apply::__serde::identity::<$object>(f);)?
-                $($crate::apply::__serde::put(f, $json, &self.$field);)*
+                $crate::apply::__serde::put(f, &[$(($json, &self.$field as &dyn $crate::apply::__serde::Slot),)*]);
                 $(for (key, value) in &self.$other {
                     f(key, value);
                 })?
@@ -120,6 +124,17 @@ macro_rules! apply {
             }
         }
         impl ::core::cmp::Eq for $name {}
+        impl ::core::default::Default for $name {
+            // `None` for each field rather than a derive's `Default::default()`, which is a
+            // trait call per field to compile.
+            #[inline]
+            fn default() -> Self {
+                Self {
+                    $($field: ::core::option::Option::None,)*
+                    $($other: ::core::default::Default::default(),)?
+                }
+            }
+        }
         impl $name {
             $($crate::__apply_setter!($mode $field $json $ty);)*
         }
@@ -157,6 +172,14 @@ macro_rules! __apply_setter {
         #[doc = concat!("Sets `", $json, "`.")]
         pub fn $field(mut self, value: impl ::core::convert::Into<$ty>) -> Self {
             self.$field = ::core::option::Option::Some(value.into());
+            self
+        }
+    };
+    (exact $field:ident $json:literal $ty:ty) => {
+        #[doc = concat!("Sets `", $json, "`.")]
+        #[inline]
+        pub fn $field(mut self, value: $ty) -> Self {
+            self.$field = ::core::option::Option::Some(value);
             self
         }
     };
@@ -230,7 +253,7 @@ macro_rules! __apply_resource {
 /// The apply configuration of an object's metadata: what a client may set (`name`,
 /// `namespace`, labels, annotations, owners, finalizers) and the optimistic-concurrency
 /// `resourceVersion`; the fields only the server writes are left out.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ObjectMetaApply {
     /// Unstructured key-value data for tools.
     pub annotations: Option<std::collections::BTreeMap<String, String>>,
@@ -268,7 +291,7 @@ crate::apply! {
 
 /// The apply configuration of an owner reference (`metadata.ownerReferences`, a list keyed by
 /// `uid`).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OwnerReferenceApply {
     /// The owner's API version.
     pub api_version: Option<String>,
@@ -287,8 +310,8 @@ pub struct OwnerReferenceApply {
 crate::apply! {
     OwnerReferenceApply {
         "apiVersion" => api_version: String [value],
-        "blockOwnerDeletion" => block_owner_deletion: bool [value],
-        "controller" => controller: bool [value],
+        "blockOwnerDeletion" => block_owner_deletion: bool [exact],
+        "controller" => controller: bool [exact],
         "kind" => kind: String [value],
         "name" => name: String [value],
         "uid" => uid: String [value],
@@ -316,7 +339,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 /// The apply configuration of a `scale` subresource (`autoscaling/v1` `Scale`): the desired
 /// replicas. The object it names is the scaled resource; the client it goes through knows the
 /// namespace.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ScaleApply {
     /// The scaled object's metadata; its name is required.
     pub metadata: Option<ObjectMetaApply>,
@@ -326,8 +349,8 @@ pub struct ScaleApply {
 
 crate::apply! {
     ScaleApply [k8s_openapi::api::autoscaling::v1::Scale, Cluster] {
-        "metadata" => metadata: ObjectMetaApply [value],
-        "spec" => spec: ScaleSpecApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
+        "spec" => spec: ScaleSpecApply [exact],
     }
 }
 
@@ -339,7 +362,7 @@ impl ScaleApply {
 }
 
 /// The desired state of a `Scale`.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ScaleSpecApply {
     /// The desired number of replicas.
     pub replicas: Option<i32>,
@@ -347,7 +370,7 @@ pub struct ScaleSpecApply {
 
 crate::apply! {
     ScaleSpecApply {
-        "replicas" => replicas: i32 [value],
+        "replicas" => replicas: i32 [exact],
     }
 }
 

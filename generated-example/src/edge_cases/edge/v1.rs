@@ -37,7 +37,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Oddity`]: only the fields set are sent.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OddityApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<OdditySpecApply>,
@@ -45,9 +45,9 @@ pub struct OddityApply {
 }
 kube_codegen_runtime::apply! {
     OddityApply [Oddity, Namespaced, extract_status = "status"] {
-        "metadata" => metadata: ObjectMetaApply [value],
-        "spec" => spec: OdditySpecApply [value],
-        "status" => status: OddityStatusApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
+        "spec" => spec: OdditySpecApply [exact],
+        "status" => status: OddityStatusApply [exact],
     }
 }
 
@@ -120,7 +120,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecApply {
     /// An empty name.
     pub field: Option<String>,
@@ -161,28 +161,28 @@ kube_codegen_runtime::apply! {
         "" => field: String [value],
         "$ref" => r#ref: String [value],
         "-" => field2: String [value],
-        "3d" => field_3d: bool [value],
+        "3d" => field_3d: bool [exact],
         "Foo" => foo2: String [value],
         "anything" => anything: serde_json::Value [value],
         "blob" => blob: ByteString [value],
-        "crate" => crate_: i64 [value],
+        "crate" => crate_: i64 [exact],
         "env" => env: OdditySpecEnvApply [map],
-        "foo" => foo: OdditySpecFooApply [value],
-        "fooBar" => foo_bar: OdditySpecFooBarApply2 [value],
+        "foo" => foo: OdditySpecFooApply [exact],
+        "fooBar" => foo_bar: OdditySpecFooBarApply2 [exact],
         "level" => level: OdditySpecLevel [value],
         "limit" => limit: Quantity [value],
         "loose" => loose: serde_json::Value [value],
         "match" => r#match: String [value],
         "matrix" => matrix: Vec<i32> [list],
         "nullableName" => nullable_name: String [value],
-        "partlyKnown" => partly_known: OdditySpecPartlyKnownApply [value],
+        "partlyKnown" => partly_known: OdditySpecPartlyKnownApply [exact],
         "port" => port: IntOrString [value],
         "protocol" => protocol: OdditySpecProtocol [value],
         "ratio" => ratio: f64 [value],
-        "selector" => selector: OdditySpecSelectorApply [value],
-        "self" => self_: bool [value],
+        "selector" => selector: OdditySpecSelectorApply [exact],
+        "self" => self_: bool [exact],
         "tags" => tags: String [list],
-        "template" => template: OdditySpecTemplateApply [value],
+        "template" => template: OdditySpecTemplateApply [exact],
         "type" => r#type: String [value],
         "when" => when: Time [value],
         "x-foo" => x_foo: String [value],
@@ -199,7 +199,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecEnvApply {
     pub value: Option<String>,
 }
@@ -220,14 +220,14 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecFooApply {
     /// This one is ThingSpecFooBar by its path.
     pub bar: Option<OdditySpecFooBarApply>,
 }
 kube_codegen_runtime::apply! {
     OdditySpecFooApply {
-        "bar" => bar: OdditySpecFooBarApply [value],
+        "bar" => bar: OdditySpecFooBarApply [exact],
     }
 }
 
@@ -256,7 +256,7 @@ kube_codegen_runtime::object! {
 }
 
 /// This one is ThingSpecFooBar by its path.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecFooBarApply {
     pub deep: Option<String>,
 }
@@ -269,7 +269,7 @@ kube_codegen_runtime::apply! {
 /// So is this one; it gets a stable rename.
 ///
 /// Named `OdditySpecFooBarApply2` because `OdditySpecFooBarApply` is taken; this type is the schema at edge-cases.yaml#/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/fooBar.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecFooBarApply2 {
     pub other: Option<String>,
 }
@@ -311,7 +311,7 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecPartlyKnownApply {
     pub known: Option<String>,
     /// Fields the schema does not name, kept as they are (`x-kubernetes-preserve-unknown-fields`).
@@ -356,7 +356,7 @@ kube_codegen_runtime::string_enum! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecSelectorApply {
     pub match_expressions: Option<Vec<OdditySpecSelectorMatchExpressionsApply>>,
     pub match_labels: Option<BTreeMap<String, String>>,
@@ -368,7 +368,7 @@ kube_codegen_runtime::apply! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecSelectorMatchExpressionsApply {
     pub key: Option<String>,
     pub operator: Option<String>,
@@ -402,7 +402,7 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OdditySpecTemplateApply {
     /// The API version of the embedded object.
     pub api_version: Option<String>,
@@ -417,7 +417,7 @@ kube_codegen_runtime::apply! {
     OdditySpecTemplateApply {
         "apiVersion" => api_version: String [value],
         "kind" => kind: String [value],
-        "metadata" => metadata: ObjectMetaApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
     }
     keep other_fields
 }
@@ -432,7 +432,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OddityStatusApply {
     pub conditions: Option<Vec<OddityStatusConditionsApply>>,
 }
@@ -442,7 +442,7 @@ kube_codegen_runtime::apply! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct OddityStatusConditionsApply {
     pub last_transition_time: Option<Time>,
     pub message: Option<String>,
@@ -455,7 +455,7 @@ kube_codegen_runtime::apply! {
     OddityStatusConditionsApply {
         "lastTransitionTime" => last_transition_time: Time [value],
         "message" => message: String [value],
-        "observedGeneration" => observed_generation: i64 [value],
+        "observedGeneration" => observed_generation: i64 [exact],
         "reason" => reason: String [value],
         "status" => status: String [value],
         "type" => r#type: String [value],

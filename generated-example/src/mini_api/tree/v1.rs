@@ -29,7 +29,7 @@ kube_codegen_runtime::object! {
 }
 
 /// A node holds its first child directly, so the type needs a Box.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct NodeApply {
     pub children: Option<Vec<NodeApply>>,
     pub first_child: Option<Box<NodeApply>>,
@@ -72,15 +72,15 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Tree`]: only the fields set are sent.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct TreeApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<NodeApply>,
 }
 kube_codegen_runtime::apply! {
     TreeApply [Tree, Cluster] {
-        "metadata" => metadata: ObjectMetaApply [value],
-        "spec" => spec: NodeApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
+        "spec" => spec: NodeApply [exact],
     }
 }
 

@@ -36,7 +36,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Gadget`]: only the fields set are sent.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct GadgetApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<GadgetSpecApply>,
@@ -44,8 +44,8 @@ pub struct GadgetApply {
 }
 kube_codegen_runtime::apply! {
     GadgetApply [Gadget, Cluster, extract_status = "status"] {
-        "metadata" => metadata: ObjectMetaApply [value],
-        "spec" => spec: GadgetSpecApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
+        "spec" => spec: GadgetSpecApply [exact],
         "status" => status: serde_json::Value [value],
     }
 }
@@ -62,7 +62,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct GadgetSpecApply {
     pub mode: Option<GadgetSpecMode>,
     pub widget_ref: Option<GadgetSpecWidgetRefApply>,
@@ -70,7 +70,7 @@ pub struct GadgetSpecApply {
 kube_codegen_runtime::apply! {
     GadgetSpecApply {
         "mode" => mode: GadgetSpecMode [value],
-        "widgetRef" => widget_ref: GadgetSpecWidgetRefApply [value],
+        "widgetRef" => widget_ref: GadgetSpecWidgetRefApply [exact],
     }
 }
 
@@ -105,7 +105,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct GadgetSpecWidgetRefApply {
     pub name: Option<String>,
     pub namespace: Option<String>,
@@ -148,7 +148,7 @@ kube_codegen_runtime::object! {
 }
 
 /// The apply configuration of a [`Widget`]: only the fields set are sent.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetApply {
     pub metadata: Option<ObjectMetaApply>,
     pub spec: Option<WidgetSpecApply>,
@@ -156,9 +156,9 @@ pub struct WidgetApply {
 }
 kube_codegen_runtime::apply! {
     WidgetApply [Widget, Namespaced, extract_status = "status"] {
-        "metadata" => metadata: ObjectMetaApply [value],
-        "spec" => spec: WidgetSpecApply [value],
-        "status" => status: WidgetStatusApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
+        "spec" => spec: WidgetSpecApply [exact],
+        "status" => status: WidgetStatusApply [exact],
     }
 }
 
@@ -191,7 +191,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetSpecApply {
     pub config: Option<serde_json::Value>,
     pub expires: Option<Time>,
@@ -210,13 +210,13 @@ kube_codegen_runtime::apply! {
         "config" => config: serde_json::Value [value],
         "expires" => expires: Time [value],
         "labels" => labels: String [map],
-        "oneSource" => one_source: WidgetSpecOneSourceApply [value],
+        "oneSource" => one_source: WidgetSpecOneSourceApply [exact],
         "port" => port: IntOrString [value],
         "ports" => ports: WidgetSpecPortsApply [list],
-        "replicas" => replicas: i32 [value],
+        "replicas" => replicas: i32 [exact],
         "secretData" => secret_data: ByteString [value],
         "size" => size: WidgetSpecSize [value],
-        "template" => template: WidgetSpecTemplateApply [value],
+        "template" => template: WidgetSpecTemplateApply [exact],
     }
 }
 
@@ -232,7 +232,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetSpecOneSourceApply {
     pub path: Option<String>,
     pub url: Option<String>,
@@ -256,7 +256,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetSpecPortsApply {
     pub name: Option<String>,
     pub number: Option<i32>,
@@ -264,7 +264,7 @@ pub struct WidgetSpecPortsApply {
 kube_codegen_runtime::apply! {
     WidgetSpecPortsApply {
         "name" => name: String [value],
-        "number" => number: i32 [value],
+        "number" => number: i32 [exact],
     }
 }
 
@@ -309,7 +309,7 @@ kube_codegen_runtime::object! {
     keep other_fields
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetSpecTemplateApply {
     /// The API version of the embedded object.
     pub api_version: Option<String>,
@@ -324,7 +324,7 @@ kube_codegen_runtime::apply! {
     WidgetSpecTemplateApply {
         "apiVersion" => api_version: String [value],
         "kind" => kind: String [value],
-        "metadata" => metadata: ObjectMetaApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
     }
     keep other_fields
 }
@@ -343,7 +343,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetStatusApply {
     pub conditions: Option<Vec<WidgetStatusConditionsApply>>,
     pub replicas: Option<i32>,
@@ -352,7 +352,7 @@ pub struct WidgetStatusApply {
 kube_codegen_runtime::apply! {
     WidgetStatusApply {
         "conditions" => conditions: WidgetStatusConditionsApply [list],
-        "replicas" => replicas: i32 [value],
+        "replicas" => replicas: i32 [exact],
         "selector" => selector: String [value],
     }
 }
@@ -371,7 +371,7 @@ kube_codegen_runtime::object! {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetStatusConditionsApply {
     pub last_transition_time: Option<Time>,
     pub status: Option<WidgetStatusConditionsStatus>,

@@ -35,7 +35,7 @@ kube_codegen_runtime::object! {
 
 /// The apply configuration of a [`Widget`]: only the fields set are sent.
 #[deprecated(note = "example.kube-codegen.dev/v1beta1 Widget is deprecated; use v1")]
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct WidgetApply {
     /// Standard object metadata.
     pub metadata: Option<ObjectMetaApply>,
@@ -44,7 +44,7 @@ pub struct WidgetApply {
 }
 kube_codegen_runtime::apply! {
     WidgetApply [Widget, Namespaced] {
-        "metadata" => metadata: ObjectMetaApply [value],
+        "metadata" => metadata: ObjectMetaApply [exact],
     }
     keep other_fields
 }
