@@ -94,7 +94,7 @@ pub fn struct_apply(
             // A nested configuration or a number is taken exactly: no conversion to offer
             // (a `Box` has one, from what it holds), and a setter that is not generic costs
             // less to compile.
-            _ if (nested && wrapper(ty).is_none()) || is_primitive(ty) => ("exact", configured(ty, nested, rt)),
+            None if nested || is_primitive(ty) => ("exact", configured(ty, nested, rt)),
             _ => ("value", configured(ty, nested, rt)),
         };
         let declared = match mode {
