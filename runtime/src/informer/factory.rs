@@ -11,7 +11,7 @@ use kube::core::{ApiResource, ClusterResourceScope, DynamicObject, NamespaceReso
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
-use super::lean::Lean;
+use super::lean::{Lean, LeanMeta};
 use super::shared::{InformerHealth, SharedInformer, SyncState, Transform};
 
 /// How a resource type's `kube::Api` is made for a factory: across the cluster, or in the
@@ -287,7 +287,7 @@ impl SharedInformerFactory {
             type Partial<K> = kube::core::PartialObjectMeta<K>;
             let ns = self.options.namespace.as_deref();
             let informer = if self.options.metadata_skips_managed_fields() {
-                let api = <K::Scope as Scope>::api::<Lean<Partial<K>>>(self.client.clone(), ns);
+                let api = <K::Scope as Scope>::api::<LeanMeta<K>>(self.client.clone(), ns);
                 SharedInformer::skipping_managed_fields(api, self.config(), self.meta_transform(), ())
             } else {
                 let api = <K::Scope as Scope>::api::<Partial<K>>(self.client.clone(), ns);

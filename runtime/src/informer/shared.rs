@@ -13,7 +13,7 @@ use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
 use super::indexer::{Change, IndexError, Indexer, object_key};
-use super::lean::Lean;
+use super::lean::Decoded;
 use super::lister::Lister;
 
 /// What an informer's handlers are told of an object that went away.
@@ -305,7 +305,7 @@ pub fn drop_managed_fields(mut meta: kube::core::ObjectMeta) -> kube::core::Obje
 type ErrorCallback = Arc<dyn Fn(&watcher::Error) + Send + Sync>;
 
 /// Where an informer's events come from: kube-runtime's watcher on an `Api` of `K`, or of
-/// `Lean<K>` when managedFields are skipped while decoding.
+/// a wrapper that decodes `K` without managedFields (`lean`).
 type Source<K> = Arc<
     dyn Fn(watcher::Config) -> futures::stream::BoxStream<'static, watcher::Result<watcher::Event<K>>> + Send + Sync,
 >;
@@ -384,8 +384,8 @@ where
 
     /// An informer whose objects are decoded without their managedFields (skipped in the
     /// JSON, never allocated), otherwise as [`with_dynamic_type`](Self::with_dynamic_type).
-    pub(crate) fn skipping_managed_fields(
-        api: kube::Api<Lean<K>>,
+    pub(crate) fn skipping_managed_fields<D: Decoded<Object = K, DynamicType = K::DynamicType>>(
+        api: kube::Api<D>,
         config: watcher::Config,
         transform: Option<Transform<K>>,
         dyntype: K::DynamicType,
@@ -395,10 +395,10 @@ where
                 .map(|event| {
                     event.map(|e| match e {
                         watcher::Event::Init => watcher::Event::Init,
-                        watcher::Event::InitApply(Lean(o)) => watcher::Event::InitApply(o),
+                        watcher::Event::InitApply(o) => watcher::Event::InitApply(o.into_object()),
                         watcher::Event::InitDone => watcher::Event::InitDone,
-                        watcher::Event::Apply(Lean(o)) => watcher::Event::Apply(o),
-                        watcher::Event::Delete(Lean(o)) => watcher::Event::Delete(o),
+                        watcher::Event::Apply(o) => watcher::Event::Apply(o.into_object()),
+                        watcher::Event::Delete(o) => watcher::Event::Delete(o.into_object()),
                     })
                 })
                 .boxed()
