@@ -16,17 +16,26 @@ use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, forward_to_deserialize_any};
 
-/// `K`, decoded with its `metadata.managedFields` skipped.
+/// `K`, decoded with its `metadata.managedFields` skipped, the way `How` says: through `K`'s own
+/// `Deserialize` and a filter ([`Filtered`]), or by a reader of its own ([`ByField`]).
 #[derive(Clone, Debug)]
-pub(crate) struct Lean<K>(pub K);
+pub(crate) struct Lean<K, How = Filtered>(pub K, pub PhantomData<How>);
+
+/// Decoding through `K`'s own `Deserialize`, with a filter between it and the JSON.
+#[derive(Clone, Debug)]
+pub(crate) enum Filtered {}
+
+/// Decoding `PartialObjectMeta<K>` field by field (see [`LeanMeta`]).
+#[derive(Clone, Debug)]
+pub(crate) enum ByField {}
 
 impl<'de, K: Deserialize<'de>> Deserialize<'de> for Lean<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        K::deserialize(Skip { inner: deserializer, level: Level::Object }).map(Lean)
+        K::deserialize(Skip { inner: deserializer, level: Level::Object }).map(|k| Lean(k, PhantomData))
     }
 }
 
-impl<K: kube::Resource> kube::Resource for Lean<K> {
+impl<K: kube::Resource, How> kube::Resource for Lean<K, How> {
     type DynamicType = K::DynamicType;
     type Scope = K::Scope;
 
@@ -59,38 +68,15 @@ impl<K: kube::Resource> kube::Resource for Lean<K> {
     }
 }
 
-/// A type kube's watcher decodes in place of `Self::Object`, which it unwraps to.
-pub(crate) trait Decoded:
-    kube::Resource + Clone + fmt::Debug + de::DeserializeOwned + Send + Sync + 'static
-{
-    type Object;
-    fn into_object(self) -> Self::Object;
-}
-
-impl<K: kube::Resource + Clone + fmt::Debug + de::DeserializeOwned + Send + Sync + 'static> Decoded for Lean<K> {
-    type Object = K;
-    fn into_object(self) -> K {
-        self.0
-    }
-}
-
-impl<K: kube::Resource + Clone + fmt::Debug + Send + Sync + 'static> Decoded for LeanMeta<K> {
-    type Object = PartialObjectMeta<K>;
-    fn into_object(self) -> PartialObjectMeta<K> {
-        self.0
-    }
-}
-
 /// `PartialObjectMeta<K>`, decoded with its `metadata.managedFields` skipped and read field by
 /// field: kube-core's derive flattens an `Option<TypeMeta>` into it, which buffers each
 /// object's `apiVersion` and `kind` as serde `Content` and decodes them again: about 30% of
 /// decoding a metadata list. The result is what `Lean<PartialObjectMeta<K>>` gives.
-#[derive(Clone, Debug)]
-pub(crate) struct LeanMeta<K>(pub PartialObjectMeta<K>);
+pub(crate) type LeanMeta<K> = Lean<PartialObjectMeta<K>, ByField>;
 
 impl<'de, K> Deserialize<'de> for LeanMeta<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MetaVisitor(PhantomData)).map(LeanMeta)
+        deserializer.deserialize_map(MetaVisitor(PhantomData)).map(|m| Lean(m, PhantomData))
     }
 }
 
@@ -141,33 +127,6 @@ impl TypeField {
             (TypeField::Missing, serde_json::Value::String(s)) => TypeField::Once(s),
             _ => TypeField::Unusable,
         }
-    }
-}
-
-impl<K: kube::Resource> kube::Resource for LeanMeta<K> {
-    type DynamicType = K::DynamicType;
-    type Scope = K::Scope;
-
-    fn kind(dt: &Self::DynamicType) -> Cow<'_, str> {
-        K::kind(dt)
-    }
-    fn group(dt: &Self::DynamicType) -> Cow<'_, str> {
-        K::group(dt)
-    }
-    fn version(dt: &Self::DynamicType) -> Cow<'_, str> {
-        K::version(dt)
-    }
-    fn plural(dt: &Self::DynamicType) -> Cow<'_, str> {
-        K::plural(dt)
-    }
-    fn metadata_api() -> bool {
-        PartialObjectMeta::<K>::metadata_api()
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.0.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.0.metadata
     }
 }
 
@@ -378,7 +337,7 @@ mod tests {
 
     #[test]
     fn decodes_everything_but_managed_fields() {
-        let Lean(cm) = serde_json::from_str::<Lean<ConfigMap>>(OBJECT).unwrap();
+        let Lean(cm, _) = serde_json::from_str::<Lean<ConfigMap>>(OBJECT).unwrap();
         let mut expected: ConfigMap = serde_json::from_str(OBJECT).unwrap();
         assert!(expected.metadata.managed_fields.is_some());
         expected.metadata.managed_fields = None;
@@ -387,12 +346,12 @@ mod tests {
 
     #[test]
     fn works_for_partial_metadata_and_lists_and_errors_like_the_plain_decode() {
-        let Lean(meta) = serde_json::from_str::<Lean<PartialObjectMeta<ConfigMap>>>(OBJECT).unwrap();
+        let Lean(meta, _) = serde_json::from_str::<Lean<PartialObjectMeta<ConfigMap>>>(OBJECT).unwrap();
         assert_eq!(meta.metadata.name.as_deref(), Some("web"));
         assert!(meta.metadata.managed_fields.is_none());
         let list = format!(r#"{{"metadata": {{}}, "items": [{OBJECT}, {OBJECT}]}}"#);
         let list: kube::core::ObjectList<Lean<ConfigMap>> = serde_json::from_str(&list).unwrap();
-        assert!(list.items.iter().all(|Lean(cm)| cm.metadata.managed_fields.is_none() && cm.data.is_some()));
+        assert!(list.items.iter().all(|Lean(cm, _)| cm.metadata.managed_fields.is_none() && cm.data.is_some()));
         // Malformed input fails as it would without the filter.
         let bad = OBJECT.replace(r#""name": "web""#, r#""name": 7"#);
         let plain = serde_json::from_str::<ConfigMap>(&bad).unwrap_err().to_string();
@@ -404,10 +363,10 @@ mod tests {
     /// the same JSON, or the same error.
     fn both(json: &str) -> (Result<serde_json::Value, String>, Result<serde_json::Value, String>) {
         let derived = serde_json::from_str::<Lean<PartialObjectMeta<ConfigMap>>>(json)
-            .map(|Lean(m)| serde_json::to_value(m).unwrap())
+            .map(|Lean(m, _)| serde_json::to_value(m).unwrap())
             .map_err(|e| e.to_string());
         let lean = serde_json::from_str::<LeanMeta<ConfigMap>>(json)
-            .map(|LeanMeta(m)| serde_json::to_value(m).unwrap())
+            .map(|Lean(m, _)| serde_json::to_value(m).unwrap())
             .map_err(|e| e.to_string());
         (derived, lean)
     }

@@ -13,7 +13,7 @@ use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
 use super::indexer::{Change, IndexError, Indexer, object_key};
-use super::lean::Decoded;
+use super::lean::Lean;
 use super::lister::Lister;
 
 /// What an informer's handlers are told of an object that went away.
@@ -384,21 +384,25 @@ where
 
     /// An informer whose objects are decoded without their managedFields (skipped in the
     /// JSON, never allocated), otherwise as [`with_dynamic_type`](Self::with_dynamic_type).
-    pub(crate) fn skipping_managed_fields<D: Decoded<Object = K, DynamicType = K::DynamicType>>(
-        api: kube::Api<D>,
+    pub(crate) fn skipping_managed_fields<How>(
+        api: kube::Api<Lean<K, How>>,
         config: watcher::Config,
         transform: Option<Transform<K>>,
         dyntype: K::DynamicType,
-    ) -> SharedInformer<K> {
+    ) -> SharedInformer<K>
+    where
+        How: Clone + Debug + Send + Sync + 'static,
+        Lean<K, How>: DeserializeOwned,
+    {
         let source: Source<K> = Arc::new(move |config| {
             watcher::watcher(api.clone(), config)
                 .map(|event| {
                     event.map(|e| match e {
                         watcher::Event::Init => watcher::Event::Init,
-                        watcher::Event::InitApply(o) => watcher::Event::InitApply(o.into_object()),
+                        watcher::Event::InitApply(Lean(o, _)) => watcher::Event::InitApply(o),
                         watcher::Event::InitDone => watcher::Event::InitDone,
-                        watcher::Event::Apply(o) => watcher::Event::Apply(o.into_object()),
-                        watcher::Event::Delete(o) => watcher::Event::Delete(o.into_object()),
+                        watcher::Event::Apply(Lean(o, _)) => watcher::Event::Apply(o),
+                        watcher::Event::Delete(Lean(o, _)) => watcher::Event::Delete(o),
                     })
                 })
                 .boxed()
