@@ -11,8 +11,9 @@ use kube::core::{ApiResource, ClusterResourceScope, DynamicObject, NamespaceReso
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
+use super::error::SyncError;
 use super::lean::{Lean, LeanMeta};
-use super::shared::{InformerHealth, SharedInformer, SyncState, Transform};
+use super::shared::{InformerHealth, SharedInformer, SyncState, Transform, sync_outcome};
 
 /// How a resource type's `kube::Api` is made for a factory: across the cluster, or in the
 /// factory's namespace for a namespaced resource.
@@ -47,9 +48,9 @@ impl Scope for ClusterResourceScope {
 /// Changes the watcher's configuration (selectors, page size, timeouts) of every informer.
 pub type TweakConfig = Arc<dyn Fn(&mut watcher::Config) + Send + Sync>;
 
-/// Which informers did not sync, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncFailures(pub BTreeMap<String, String>);
+/// Which informers did not sync, and why, by resource (`deployments.apps/v1`).
+#[derive(Debug, Clone)]
+pub struct SyncFailures(pub BTreeMap<String, SyncError>);
 
 impl std::fmt::Display for SyncFailures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -58,7 +59,12 @@ impl std::fmt::Display for SyncFailures {
     }
 }
 
-impl std::error::Error for SyncFailures {}
+impl std::error::Error for SyncFailures {
+    /// The first failure's error.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.values().next().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// What the factory keeps of each informer, whatever its type.
 trait Control: Send + Sync {
@@ -103,6 +109,8 @@ struct Entry {
     name: String,
     control: Box<dyn Control>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Started, and maybe shut down since: waits still report on it.
+    started: bool,
 }
 
 /// Changes each object's metadata before it is cached, for every informer.
@@ -337,15 +345,19 @@ impl SharedInformerFactory {
         let shared = entries.keys().any(|(n, _)| *n == name);
         let display = if shared { format!("{name} as {}", std::any::type_name::<K>()) } else { name };
         let informer = make();
-        entries.insert(key, Entry { name: display, control: Box::new(Typed(informer.clone())), task: None });
+        entries.insert(
+            key,
+            Entry { name: display, control: Box::new(Typed(informer.clone())), task: None, started: false },
+        );
         informer
     }
 
     /// Starts every informer not yet running; calling it again starts only new ones.
     pub fn start(&self) {
         let mut entries = lock(&self.entries);
-        for entry in entries.values_mut().filter(|e| e.task.is_none()) {
+        for entry in entries.values_mut().filter(|e| !e.started) {
             entry.task = Some(entry.control.start(self.shutdown.subscribe()));
+            entry.started = true;
         }
     }
 
@@ -366,33 +378,27 @@ impl SharedInformerFactory {
     /// Waits until every started informer has synced, through failures that may pass (a
     /// resource whose CRD is not installed yet answers 404 until it is): for a controller
     /// started before its CRDs. After `timeout`, the error names each informer still not
-    /// synced and the last error it saw.
+    /// synced and the last error it saw; an informer stopped or shut down meanwhile is named
+    /// at once.
     pub async fn wait_for_cache_sync_timeout(&self, timeout: Duration) -> Result<(), SyncFailures> {
-        let entries: Vec<(String, tokio::sync::watch::Receiver<SyncState>)> = lock(&self.entries)
-            .values()
-            .filter(|e| e.task.is_some())
-            .map(|e| (e.name.clone(), e.control.state()))
-            .collect();
         let deadline = tokio::time::Instant::now() + timeout;
         let mut failed = BTreeMap::new();
-        for (name, mut rx) in entries {
+        for (name, mut rx) in self.started_states() {
             let waited = tokio::time::timeout_at(
                 deadline,
-                rx.wait_for(|s| matches!(s, SyncState::Synced | SyncState::Stopped(_))),
+                rx.wait_for(|s| matches!(s, SyncState::Synced | SyncState::Stopped(_) | SyncState::ShutDown)),
             )
             .await;
             let why = match waited {
                 Ok(Ok(state)) => match &*state {
-                    SyncState::Stopped(why) => Some(format!("the informer stopped: {why}")),
+                    SyncState::Stopped(why) => Some(SyncError::Stopped(*why)),
+                    SyncState::ShutDown => Some(SyncError::ShutDown),
                     _ => None,
                 },
-                Ok(Err(_)) => Some("the informer stopped".to_owned()),
+                Ok(Err(_)) => Some(SyncError::ShutDown),
                 Err(_) => {
-                    let last = self.health().into_iter().find(|h| h.resource == name).and_then(|h| h.last_error);
-                    Some(match last {
-                        Some(e) => format!("not synced after {timeout:?}; last error: {e}"),
-                        None => format!("not synced after {timeout:?}, with no error seen"),
-                    })
+                    let last_error = self.health().into_iter().find(|h| h.resource == name).and_then(|h| h.last_error);
+                    Some(SyncError::Timeout { after: timeout, last_error })
                 }
             };
             if let Some(why) = why {
@@ -402,30 +408,20 @@ impl SharedInformerFactory {
         if failed.is_empty() { Ok(()) } else { Err(SyncFailures(failed)) }
     }
 
-    /// Waits until every started informer has synced or failed; the failures by resource.
+    /// Waits until every started informer has synced or failed; the failures by resource. A
+    /// shutdown ends the wait: informers not synced by then fail with [`SyncError::ShutDown`].
     pub async fn wait_for_cache_sync(&self) -> Result<(), SyncFailures> {
-        let states: Vec<(String, tokio::sync::watch::Receiver<SyncState>)> = lock(&self.entries)
-            .values()
-            .filter(|e| e.task.is_some())
-            .map(|e| (e.name.clone(), e.control.state()))
-            .collect();
         let mut failed = BTreeMap::new();
-        for (name, mut rx) in states {
-            let state = rx.wait_for(|s| *s != SyncState::Pending).await.map(|s| s.clone());
-            match state {
-                Ok(SyncState::Failed(why)) => {
-                    failed.insert(name, why);
-                }
-                Ok(SyncState::Stopped(why)) => {
-                    failed.insert(name, format!("the informer stopped: {why}"));
-                }
-                Err(_) => {
-                    failed.insert(name, "the informer stopped".into());
-                }
-                Ok(_) => {}
+        for (name, rx) in self.started_states() {
+            if let Err(why) = sync_outcome(rx).await {
+                failed.insert(name, why);
             }
         }
         if failed.is_empty() { Ok(()) } else { Err(SyncFailures(failed)) }
+    }
+
+    fn started_states(&self) -> Vec<(String, tokio::sync::watch::Receiver<SyncState>)> {
+        lock(&self.entries).values().filter(|e| e.started).map(|e| (e.name.clone(), e.control.state())).collect()
     }
 
     /// Stops every informer and waits for their tasks and handler threads to end.

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "controller")]
 mod controller;
+mod error;
 mod events;
 mod factory;
 mod indexer;
@@ -11,13 +12,14 @@ mod lean;
 mod lister;
 mod shared;
 
+pub use error::{InformerError, Stopped, SyncError};
 pub use events::{InformerEvent, InformerEvents};
 pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures, TweakConfig};
-pub use indexer::{Change, IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, Replaced, key, object_key};
+pub use indexer::{Change, IndexError, IndexFn, Indexer, LABEL_INDEX, NAMESPACE_INDEX, key, object_key};
 pub use lister::{Lister, NamespaceLister};
 pub use shared::{
-    DeletedObject, EventHandler, Handler, HandlerRegistration, Informer, InformerError, InformerHealth, SharedInformer,
-    SyncState, Transform, drop_managed_fields, strip_managed_fields,
+    DeletedObject, EventHandler, Handler, HandlerRegistration, Informer, InformerHealth, SharedInformer, SyncState,
+    Transform, drop_managed_fields, strip_managed_fields,
 };
 
 /// The message of a caught panic.

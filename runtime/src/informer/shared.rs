@@ -3,7 +3,7 @@
 //! event handlers, each on its own thread so a slow one holds up no other and not the cache.
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,8 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
-use super::indexer::{Change, IndexError, Indexer, object_key};
+use super::error::{InformerError, Stopped, SyncError, status_of};
+use super::indexer::{Cache, Change, Indexer, Stale, object_key};
 use super::lean::Lean;
 use super::lister::Lister;
 
@@ -148,14 +149,22 @@ impl<K> Clone for Notification<K> {
 pub struct HandlerRegistration {
     id: u64,
     synced: Arc<AtomicBool>,
+    backlog: Arc<AtomicUsize>,
     active: bool,
 }
 
 impl HandlerRegistration {
     /// Whether the handler was taken: a handler added to an informer that has stopped is
-    /// dropped at once (no thread waits for events that will not come).
+    /// dropped at once (no thread waits for events that will not come), and so is one whose
+    /// thread could not be started (reported as [`InformerError::HandlerThread`]).
     pub fn is_active(&self) -> bool {
         self.active
+    }
+
+    /// Events given to the handler that it has not finished yet: a handler slower than the
+    /// events it is given falls behind by this much (it is also in the informer's health).
+    pub fn backlog(&self) -> usize {
+        self.backlog.load(Ordering::Relaxed)
     }
 
     /// Whether the handler has been given every object of the informer's initial list.
@@ -165,63 +174,45 @@ impl HandlerRegistration {
 }
 
 /// Where an informer is in its first sync.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum SyncState {
     /// Listing.
     Pending,
-    /// The cache holds the initial list.
+    /// The cache holds the initial list (and still does after a shutdown).
     Synced,
     /// Listing failed in a way retrying will not fix by itself (401, 403, 404); it is still
     /// retried, with backoff.
-    Failed(String),
+    Failed(Arc<watcher::Error>),
     /// The informer's task ended other than by a shutdown: the cache no longer changes.
-    Stopped(String),
+    Stopped(Stopped),
+    /// The informer was shut down before its cache held the initial list.
+    ShutDown,
 }
 
-/// What went wrong in an informer. None of these stops it, except [`InformerError::Stopped`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InformerError {
-    /// The list or watch failed; it is retried with backoff.
-    Watch(String),
-    /// The transform panicked on an object, which was not cached or handed to handlers.
-    Transform {
-        /// The object's key.
-        key: String,
-        /// The panic's message.
-        message: String,
-    },
-    /// An index function panicked on an object, which was not cached (the cache keeps the
-    /// version it had, filed as before).
-    Index(IndexError),
-    /// A handler panicked on an event; it goes on with the next one.
-    Handler {
-        /// The event: `add NAME`, `update NAME`, `delete NAME`, `resync`.
-        event: String,
-        /// The panic's message.
-        message: String,
-    },
-    /// The informer's task ended other than by a shutdown; its cache no longer changes.
-    Stopped(String),
-}
-
-impl std::fmt::Display for InformerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl SyncState {
+    /// What waiting for a sync ends with in this state; `None` while listing.
+    fn outcome(&self) -> Option<Result<(), SyncError>> {
         match self {
-            InformerError::Watch(e) => write!(f, "watch error (retried): {e}"),
-            InformerError::Transform { key, message } => {
-                write!(f, "the transform panicked on `{key}`, which was skipped: {message}")
-            }
-            InformerError::Index(e) => write!(f, "{e}; the object was skipped"),
-            InformerError::Handler { event, message } => write!(f, "a handler panicked on `{event}`: {message}"),
-            InformerError::Stopped(why) => write!(f, "the informer stopped: {why}"),
+            SyncState::Pending => None,
+            SyncState::Synced => Some(Ok(())),
+            SyncState::Failed(e) => Some(Err(SyncError::Refused(Arc::clone(e)))),
+            SyncState::Stopped(why) => Some(Err(SyncError::Stopped(*why))),
+            SyncState::ShutDown => Some(Err(SyncError::ShutDown)),
         }
     }
 }
 
-impl std::error::Error for InformerError {}
+/// Waits on an informer's state until it is no longer listing; what it ended with.
+pub(crate) async fn sync_outcome(mut state: tokio::sync::watch::Receiver<SyncState>) -> Result<(), SyncError> {
+    match state.wait_for(|s| s.outcome().is_some()).await {
+        Ok(s) => s.outcome().unwrap_or(Err(SyncError::ShutDown)),
+        // The informer itself is gone, so nothing will ever sync it.
+        Err(_) => Err(SyncError::ShutDown),
+    }
+}
 
 /// An informer's state as a readiness probe wants it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct InformerHealth {
     /// `deployments.apps/v1`.
     pub resource: String,
@@ -233,6 +224,8 @@ pub struct InformerHealth {
     pub last_error: Option<InformerError>,
     /// How many things went wrong in all.
     pub errors: u64,
+    /// Events given to handlers and not yet handled, for the handler furthest behind.
+    pub handler_backlog: usize,
 }
 
 impl InformerHealth {
@@ -255,32 +248,77 @@ struct Health {
 }
 
 impl Health {
+    /// Records `error` and tells the callbacks, with no lock held while they run (a callback
+    /// may call back into the informer). A callback that panics is recorded after it, but not
+    /// told to the callbacks again.
     fn report(&self, error: InformerError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(error.clone());
         let callbacks: Vec<InformerErrorCallback> = lock(&self.callbacks).clone();
         for callback in callbacks {
-            // A panicking callback must not take the informer with it.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&error)));
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&error))) {
+                self.callback_panicked(panic.as_ref());
+            }
         }
-        *lock(&self.last_error) = Some(error);
+    }
+
+    fn callback_panicked(&self, panic: &(dyn std::any::Any + Send)) {
+        let message = super::panic_message(panic);
+        tracing::warn!("an informer's error callback panicked: {message}");
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(InformerError::Callback { message });
     }
 }
 
-/// Clears `running` when the task ends however it ends, and reports an end that was not a
-/// shutdown (a panic in the informer's own code, or the watch stream ending).
-struct RunGuard<'a> {
-    health: &'a Health,
-    state: &'a tokio::sync::watch::Sender<SyncState>,
-    clean: bool,
+/// How the informer's loop ended, as far as it got to say.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Not said: the task was dropped mid-run, or it panicked.
+    Dropped,
+    Shutdown,
+    StreamEnded,
 }
 
-impl Drop for RunGuard<'_> {
+/// Publishes a terminal state when the task ends however it ends, so no wait for a sync waits
+/// for ever: a shutdown before the first sync, a panic in the informer's own code, the watch
+/// stream ending, the task being dropped. Also closes the handlers' channels, so their threads
+/// end once they have drained them.
+struct RunGuard<'a, K: kube::Resource> {
+    inner: &'a Inner<K>,
+    ending: Ending,
+}
+
+impl<K: kube::Resource> Drop for RunGuard<'_, K> {
     fn drop(&mut self) {
-        self.health.running.store(false, Ordering::Release);
-        if !self.clean {
-            let why = if std::thread::panicking() { "its task panicked" } else { "the watch stream ended" };
-            self.health.report(InformerError::Stopped(why.to_owned()));
-            self.state.send_replace(SyncState::Stopped(why.to_owned()));
+        let inner = self.inner;
+        inner.health.running.store(false, Ordering::Release);
+        let slots = {
+            let mut dispatch = lock(&inner.dispatch);
+            dispatch.stopped = true;
+            std::mem::take(&mut dispatch.handlers)
+        };
+        drop(slots);
+        let stopped = match self.ending {
+            _ if std::thread::panicking() => Some(Stopped::Panicked),
+            Ending::Dropped => Some(Stopped::Dropped),
+            Ending::StreamEnded => Some(Stopped::StreamEnded),
+            Ending::Shutdown => None,
+        };
+        match stopped {
+            Some(why) => {
+                inner.state.send_replace(SyncState::Stopped(why));
+                inner.health.report(InformerError::Stopped(why));
+            }
+            // A synced cache stays synced; a wait for one that never synced ends.
+            None => {
+                inner.state.send_if_modified(|s| {
+                    let waiting = !matches!(s, SyncState::Synced);
+                    if waiting {
+                        *s = SyncState::ShutDown;
+                    }
+                    waiting
+                });
+            }
         }
     }
 }
@@ -313,6 +351,9 @@ type Source<K> = Arc<
 struct Slot<K> {
     id: u64,
     tx: mpsc::Sender<Notification<K>>,
+    /// Events sent and not yet handled (the channel is unbounded: a slow handler must not
+    /// hold up the cache or the others, so its lag is measured instead).
+    backlog: Arc<AtomicUsize>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -327,14 +368,15 @@ struct Dispatch<K> {
 }
 
 struct Inner<K: kube::Resource> {
-    indexer: Indexer<K>,
+    /// The cache's one writer: handlers are told of exactly what it does.
+    cache: Cache<K>,
     source: Source<K>,
     dyntype: K::DynamicType,
     default_resync: Mutex<Option<Duration>>,
     config: watcher::Config,
     transform: Option<Transform<K>>,
     /// Held while an event changes the cache and is handed to the handlers, and while a handler
-    /// is added, so a new handler sees each change exactly once.
+    /// is added, so a new handler sees each change exactly once. No user code runs under it.
     dispatch: Mutex<Dispatch<K>>,
     state: tokio::sync::watch::Sender<SyncState>,
     on_error: Mutex<Vec<ErrorCallback>>,
@@ -419,7 +461,7 @@ where
         let (state, _) = tokio::sync::watch::channel(SyncState::Pending);
         SharedInformer {
             inner: Arc::new(Inner {
-                indexer: Indexer::new(),
+                cache: Cache::new(),
                 source,
                 dyntype,
                 default_resync: Mutex::new(None),
@@ -445,9 +487,10 @@ where
         self.inner.state.subscribe()
     }
 
-    /// The cache.
+    /// The cache, read-only: only the informer writes it, so it always holds what the
+    /// handlers were told.
     pub fn indexer(&self) -> &Indexer<K> {
-        &self.inner.indexer
+        self.inner.cache.view()
     }
 
     /// A lister over the cache.
@@ -455,12 +498,12 @@ where
     where
         K: kube::Resource<DynamicType = ()>,
     {
-        Lister::new(self.inner.indexer.clone())
+        Lister::new(self.inner.cache.view().clone())
     }
 
     /// Whether the cache holds the initial list.
     pub fn has_synced(&self) -> bool {
-        *self.inner.state.borrow() == SyncState::Synced
+        matches!(*self.inner.state.borrow(), SyncState::Synced)
     }
 
     /// Where the first sync is.
@@ -468,14 +511,10 @@ where
         self.inner.state.borrow().clone()
     }
 
-    /// Waits until the cache holds the initial list; an error says why listing fails.
-    pub async fn wait_for_sync(&self) -> Result<(), String> {
-        let mut rx = self.inner.state.subscribe();
-        let state = rx.wait_for(|s| *s != SyncState::Pending).await.map_err(|e| e.to_string())?;
-        match &*state {
-            SyncState::Failed(why) | SyncState::Stopped(why) => Err(why.clone()),
-            SyncState::Pending | SyncState::Synced => Ok(()),
-        }
+    /// Waits until the cache holds the initial list. It ends with an error when listing is
+    /// refused (401, 403, 404), when the informer stops, and when it is shut down first.
+    pub async fn wait_for_sync(&self) -> Result<(), SyncError> {
+        sync_outcome(self.inner.state.subscribe()).await
     }
 
     /// Whether [`run`](Self::run) has been called.
@@ -483,7 +522,8 @@ where
         self.inner.started.load(Ordering::Acquire)
     }
 
-    /// Calls `f` with every error of the watch (each is retried with backoff).
+    /// Calls `f` with every error of the watch (each is retried with backoff). It runs with no
+    /// lock held, and a panic in it is reported, not passed on.
     pub fn on_watch_error(&self, f: impl Fn(&watcher::Error) + Send + Sync + 'static) {
         lock(&self.inner.on_error).push(Arc::new(f));
     }
@@ -514,6 +554,12 @@ where
             synced: self.has_synced(),
             last_error: self.last_error(),
             errors: self.inner.health.errors.load(Ordering::Relaxed),
+            handler_backlog: lock(&self.inner.dispatch)
+                .handlers
+                .iter()
+                .map(|s| s.backlog.load(Ordering::Relaxed))
+                .max()
+                .unwrap_or(0),
         }
     }
 
@@ -533,19 +579,24 @@ where
     ) -> HandlerRegistration {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let synced = Arc::new(AtomicBool::new(false));
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let inactive = |synced, backlog| HandlerRegistration { id, synced, backlog, active: false };
         let mut dispatch = lock(&self.inner.dispatch);
         if dispatch.stopped {
-            return HandlerRegistration { id, synced, active: false };
+            return inactive(synced, backlog);
         }
         let (tx, rx) = mpsc::channel::<Notification<K>>();
-        for object in self.inner.indexer.list() {
+        let cached = self.inner.cache.view().list();
+        backlog.store(cached.len() + usize::from(dispatch.synced), Ordering::Relaxed);
+        for object in cached {
             let _ = tx.send(Notification::Add(object, true));
         }
         if dispatch.synced {
             let _ = tx.send(Notification::Synced);
         }
         let flag = Arc::clone(&synced);
-        let indexer = self.inner.indexer.clone();
+        let lag = Arc::clone(&backlog);
+        let indexer = self.inner.cache.view().clone();
         let health = Arc::clone(&self.inner.health);
         let name = format!("informer-{}", K::plural(&self.inner.dyntype));
         let thread = std::thread::Builder::new().name(name).spawn(move || {
@@ -562,6 +613,10 @@ where
                     Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
                     None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
                 };
+                if received.is_ok() {
+                    // Counted down as it is taken: the backlog is what is still waiting.
+                    lag.fetch_sub(1, Ordering::Relaxed);
+                }
                 match received {
                     Ok(Notification::Add(o, initial)) => {
                         guarded(&|| format!("add {}", object_key(o.as_ref())), &mut |h| h.on_add(&o, initial))
@@ -588,9 +643,17 @@ where
                 }
             }
         });
-        let thread = thread.ok();
-        dispatch.handlers.push(Slot { id, tx, thread });
-        HandlerRegistration { id, synced, active: true }
+        match thread {
+            Ok(thread) => {
+                dispatch.handlers.push(Slot { id, tx, backlog: Arc::clone(&backlog), thread: Some(thread) });
+                HandlerRegistration { id, synced, backlog, active: true }
+            }
+            Err(e) => {
+                drop(dispatch);
+                self.inner.health.report(InformerError::HandlerThread(Arc::new(e)));
+                inactive(synced, backlog)
+            }
+        }
     }
 
     /// Removes a handler; it is given nothing more, and its thread ends.
@@ -610,35 +673,35 @@ where
         }
     }
 
-    /// Lists and watches until `shutdown` completes, then stops the handlers' threads.
+    /// Lists and watches until `shutdown` completes, then stops the handlers' threads. However
+    /// it ends (shut down, dropped, or stopped by a panic), waits for a sync end.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         if self.inner.started.swap(true, Ordering::AcqRel) {
             return;
         }
         self.inner.health.running.store(true, Ordering::Release);
-        let mut guard = RunGuard { health: &self.inner.health, state: &self.inner.state, clean: false };
+        let mut guard = RunGuard { inner: &self.inner, ending: Ending::Dropped };
         let stream = (self.inner.source)(self.inner.config.clone()).default_backoff();
         let mut stream = std::pin::pin!(stream);
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             tokio::select! {
                 _ = &mut shutdown => {
-                    guard.clean = true;
+                    guard.ending = Ending::Shutdown;
                     break;
                 }
                 item = stream.next() => match item {
                     Some(Ok(event)) => self.apply(event),
-                    Some(Err(error)) => self.error(&error),
-                    None => break,
+                    Some(Err(error)) => self.error(error),
+                    None => {
+                        guard.ending = Ending::StreamEnded;
+                        break;
+                    }
                 },
             }
         }
+        let slots: Vec<Slot<K>> = std::mem::take(&mut lock(&self.inner.dispatch).handlers);
         drop(guard);
-        let slots: Vec<Slot<K>> = {
-            let mut dispatch = lock(&self.inner.dispatch);
-            dispatch.stopped = true;
-            std::mem::take(&mut dispatch.handlers)
-        };
         let threads: Vec<_> = slots.into_iter().filter_map(|s| s.thread).collect();
         // Dropping the senders ends each thread once its queue is drained.
         let _ = tokio::task::spawn_blocking(move || {
@@ -649,97 +712,142 @@ where
         .await;
     }
 
-    /// The transformed object, or `None` (reported) when the transform panicked on it.
-    fn transform(&self, o: K) -> Option<Arc<K>> {
+    /// The transformed object, or `None` (an error in `errors`) when the transform panicked on
+    /// it. Called with no lock held: a transform may call back into the informer.
+    fn transform(&self, o: K, errors: &mut Vec<InformerError>) -> Option<Arc<K>> {
         let Some(t) = &self.inner.transform else { return Some(Arc::new(o)) };
         let key = object_key(&o);
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t(o))) {
             Ok(o) => Some(Arc::new(o)),
             Err(panic) => {
                 let message = super::panic_message(panic.as_ref());
-                self.inner.health.report(InformerError::Transform { key, message });
+                errors.push(InformerError::Transform { key, message });
                 None
             }
         }
     }
 
+    /// Applies one event to the cache and hands it to the handlers. User code (transforms,
+    /// index functions, error callbacks) runs outside the dispatch lock, which is held only
+    /// to change the cache and queue the notifications.
     fn apply(&self, event: watcher::Event<K>) {
-        let mut dispatch = lock(&self.inner.dispatch);
+        let mut errors = Vec::new();
         match event {
-            watcher::Event::Init => dispatch.listing = Some(Vec::new()),
+            watcher::Event::Init => lock(&self.inner.dispatch).listing = Some(Vec::new()),
             watcher::Event::InitApply(o) => {
-                if let Some(o) = self.transform(o) {
-                    dispatch.listing.get_or_insert_with(Vec::new).push(o);
+                if let Some(o) = self.transform(o, &mut errors) {
+                    lock(&self.inner.dispatch).listing.get_or_insert_with(Vec::new).push(o);
                 }
             }
             watcher::Event::InitDone => {
-                let listed = dispatch.listing.take().unwrap_or_default();
-                let initial = !dispatch.synced;
-                let replaced = self.inner.indexer.replace(listed);
-                for e in replaced.failed {
-                    self.inner.health.report(InformerError::Index(e));
+                let mut listed = lock(&self.inner.dispatch).listing.take().unwrap_or_default();
+                loop {
+                    let filing = self.inner.cache.file(listed);
+                    let mut dispatch = lock(&self.inner.dispatch);
+                    let replaced = match self.inner.cache.commit_replace(filing) {
+                        Ok(replaced) => replaced,
+                        // An index was added while the list was filed: file it again.
+                        Err(Stale(again)) => {
+                            listed = again;
+                            continue;
+                        }
+                    };
+                    let initial = !dispatch.synced;
+                    errors.extend(replaced.failed.into_iter().map(InformerError::Index));
+                    // Objects an index function refused have no event; what a relist no longer
+                    // finds was deleted while the watch was down.
+                    let mut notes = Vec::with_capacity(replaced.changes.len() + replaced.gone.len() + 1);
+                    notes.extend(replaced.changes.into_iter().map(|change| match change {
+                        Change::Added(object) => Notification::Add(object, initial),
+                        Change::Updated { old, new } => Notification::Update(old, new),
+                    }));
+                    notes.extend(replaced.gone.into_iter().map(|o| Notification::Delete(DeletedObject::Unknown(o))));
+                    if initial {
+                        notes.push(Notification::Synced);
+                        dispatch.synced = true;
+                    }
+                    for n in notes {
+                        send(&dispatch, n);
+                    }
+                    self.inner.state.send_replace(SyncState::Synced);
+                    break;
                 }
-                // Objects an index function refused are not cached, and have no event; what a
-                // relist no longer finds was deleted while the watch was down.
-                let mut notes = Vec::with_capacity(replaced.changes.len() + replaced.gone.len() + 1);
-                notes.extend(replaced.changes.into_iter().map(|change| match change {
-                    Change::Added(object) => Notification::Add(object, initial),
-                    Change::Updated { old, new } => Notification::Update(old, new),
-                }));
-                notes.extend(replaced.gone.into_iter().map(|o| Notification::Delete(DeletedObject::Unknown(o))));
-                if initial {
-                    notes.push(Notification::Synced);
-                    dispatch.synced = true;
-                }
-                for n in notes {
-                    send(&dispatch, n);
-                }
-                self.inner.state.send_replace(SyncState::Synced);
             }
             watcher::Event::Apply(o) => {
-                let Some(object) = self.transform(o) else { return };
-                let note = match self.inner.indexer.upsert(Arc::clone(&object)) {
-                    Ok(Some(old)) => Notification::Update(old, object),
-                    Ok(None) => Notification::Add(object, false),
-                    Err(e) => return self.inner.health.report(InformerError::Index(e)),
+                let Some(object) = self.transform(o, &mut errors) else {
+                    return self.report_all(errors);
                 };
-                send(&dispatch, note);
+                let mut objects = vec![Arc::clone(&object)];
+                loop {
+                    let filing = self.inner.cache.file(objects);
+                    let dispatch = lock(&self.inner.dispatch);
+                    let result = match self.inner.cache.commit_upsert(filing) {
+                        Ok(mut results) => results.pop(),
+                        Err(Stale(again)) => {
+                            objects = again;
+                            continue;
+                        }
+                    };
+                    match result {
+                        Some(Ok(Some(old))) => send(&dispatch, Notification::Update(old, Arc::clone(&object))),
+                        Some(Ok(None)) => send(&dispatch, Notification::Add(Arc::clone(&object), false)),
+                        Some(Err(e)) => errors.push(InformerError::Index(e)),
+                        None => {}
+                    }
+                    break;
+                }
             }
             watcher::Event::Delete(o) => {
                 // The event carries the object's final state, which is what handlers get; the
                 // cached object goes even when the transform fails on that final state.
                 let key = object_key(&o);
-                let removed = self.inner.indexer.remove(&key);
-                if let Some(object) = self.transform(o).or(removed) {
+                let last = self.transform(o, &mut errors);
+                let dispatch = lock(&self.inner.dispatch);
+                let removed = self.inner.cache.remove(&key);
+                if let Some(object) = last.or(removed) {
                     send(&dispatch, Notification::Delete(DeletedObject::Known(object)));
                 }
             }
         }
+        self.report_all(errors);
     }
 
-    fn error(&self, error: &watcher::Error) {
-        for callback in lock(&self.inner.on_error).iter() {
-            callback(error);
+    fn report_all(&self, errors: Vec<InformerError>) {
+        for e in errors {
+            self.inner.health.report(e);
         }
-        self.inner.health.report(InformerError::Watch(error.to_string()));
-        let status = match error {
-            watcher::Error::InitialListFailed(kube::Error::Api(s))
-            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) => Some(s.as_ref()),
-            watcher::Error::WatchError(s) => Some(s.as_ref()),
-            _ => None,
-        };
-        if !self.has_synced()
-            && let Some(s) = status.filter(|s| matches!(s.code, 401 | 403 | 404))
-        {
-            self.inner.state.send_replace(SyncState::Failed(format!("{} ({}): {}", s.reason, s.code, s.message)));
+    }
+
+    fn error(&self, error: watcher::Error) {
+        let error = Arc::new(error);
+        let callbacks: Vec<ErrorCallback> = lock(&self.inner.on_error).clone();
+        for callback in callbacks {
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&error))) {
+                self.inner.health.callback_panicked(panic.as_ref());
+            }
+        }
+        self.inner.health.report(InformerError::Watch(Arc::clone(&error)));
+        let refused = status_of(&error).is_some_and(|s| matches!(s.code, 401 | 403 | 404));
+        if refused {
+            self.inner.state.send_if_modified(|s| {
+                let listing = matches!(s, SyncState::Pending | SyncState::Failed(_));
+                if listing {
+                    *s = SyncState::Failed(Arc::clone(&error));
+                }
+                listing
+            });
         }
     }
 }
 
 fn send<K>(dispatch: &Dispatch<K>, note: Notification<K>) {
     for slot in &dispatch.handlers {
-        // A handler whose thread ended (it panicked) is skipped.
-        let _ = slot.tx.send(note.clone());
+        // A handler whose thread ended is skipped (its registration was removed).
+        // Counted before it is sent, so the handler never counts it down first.
+        slot.backlog.fetch_add(1, Ordering::Relaxed);
+        if slot.tx.send(note.clone()).is_err() {
+            slot.backlog.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
