@@ -12,6 +12,11 @@
 //! - On shutdown a leader releases the lease (`release_on_cancel`, on by default here) so a
 //!   successor takes over at its next retry instead of after the lease expires.
 //!
+//! - Renewal runs in a task of its own, and `on_new_leader` on a blocking thread, so leading work
+//!   that blocks its thread or a slow callback cannot hold renewals up. However `run` ends (the
+//!   work finishing, panicking or being dropped), `is_leader` is cleared and
+//!   `on_stopped_leading` called; a panic of the work is passed on after that.
+//!
 //! One difference from client-go, which makes a failover never slower than it: a candidate
 //! that sees a valid lease held by another sleeps until that lease expires if that comes
 //! before its next retry, so a failover takes at most lease duration + retry period from the
@@ -42,8 +47,12 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
 use std::hash::BuildHasher;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures::FutureExt;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
@@ -76,52 +85,55 @@ pub enum Outcome {
 }
 
 /// Why leader election could not run.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LeaderElectionError {
     /// The timings or identity break client-go's rules, which keep two leaders apart.
+    #[error("invalid leader election configuration: {0}")]
     Config(String),
 }
-
-impl fmt::Display for LeaderElectionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LeaderElectionError::Config(why) => write!(f, "invalid leader election configuration: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for LeaderElectionError {}
 
 type Callback = Box<dyn FnMut() + Send>;
 type LeaderCallback = Box<dyn FnMut(&str) + Send>;
 
-/// One candidate in an election held on one Lease.
-pub struct LeaderElection {
+/// What the campaign and the renewal task share: the Lease, the timings, and what was last
+/// observed of the lease (shared by every clone, and kept from one `run` to the next).
+#[derive(Clone)]
+struct Core {
     api: Api<Lease>,
     lease: String,
     identity: String,
     lease_duration: Duration,
     renew_deadline: Duration,
     retry_period: Duration,
-    release_on_cancel: bool,
-    on_new_leader: Option<LeaderCallback>,
-    on_started_leading: Option<Callback>,
-    on_stopped_leading: Option<Callback>,
-    status: watch::Sender<LeaderStatus>,
+    status: Arc<watch::Sender<LeaderStatus>>,
     /// The lease's spec as last observed, and when (on this candidate's clock).
-    observed: Option<(LeaseSpec, Instant)>,
+    observed: Arc<Mutex<Option<(LeaseSpec, Instant)>>>,
+    /// The holder `on_new_leader` was last told of.
+    told: Arc<Mutex<Option<String>>>,
+}
+
+/// One candidate in an election held on one Lease.
+pub struct LeaderElection {
+    core: Core,
+    release_on_cancel: bool,
+    /// Shared with the task that tells it of new leaders.
+    on_new_leader: Arc<Mutex<Option<LeaderCallback>>>,
+    on_started_leading: Option<Callback>,
+    /// Shared with the renewal task, which tells it the moment renewals fail.
+    on_stopped_leading: Arc<Mutex<Option<Callback>>>,
     rng: u64,
 }
 
 impl fmt::Debug for LeaderElection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let core = &self.core;
         f.debug_struct("LeaderElection")
-            .field("lease", &self.lease)
-            .field("identity", &self.identity)
-            .field("lease_duration", &self.lease_duration)
-            .field("renew_deadline", &self.renew_deadline)
-            .field("retry_period", &self.retry_period)
-            .field("status", &*self.status.borrow())
+            .field("lease", &core.lease)
+            .field("identity", &core.identity)
+            .field("lease_duration", &core.lease_duration)
+            .field("renew_deadline", &core.renew_deadline)
+            .field("retry_period", &core.retry_period)
+            .field("status", &*core.status.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -133,37 +145,41 @@ impl LeaderElection {
     pub fn new(client: kube::Client, namespace: &str, lease: &str, identity: impl Into<String>) -> Self {
         let identity = identity.into();
         LeaderElection {
-            api: Api::namespaced(client, namespace),
-            lease: lease.to_owned(),
             rng: RandomState::new().hash_one(&identity) | 1,
-            identity,
-            lease_duration: Duration::from_secs(15),
-            renew_deadline: Duration::from_secs(10),
-            retry_period: Duration::from_secs(2),
+            core: Core {
+                api: Api::namespaced(client, namespace),
+                lease: lease.to_owned(),
+                identity,
+                lease_duration: Duration::from_secs(15),
+                renew_deadline: Duration::from_secs(10),
+                retry_period: Duration::from_secs(2),
+                status: Arc::new(watch::Sender::new(LeaderStatus::default())),
+                observed: Arc::default(),
+                told: Arc::default(),
+            },
             release_on_cancel: true,
-            on_new_leader: None,
+            on_new_leader: Arc::default(),
             on_started_leading: None,
-            on_stopped_leading: None,
-            status: watch::Sender::new(LeaderStatus::default()),
-            observed: None,
+            on_stopped_leading: Arc::default(),
         }
     }
 
-    /// How long a lease holds after its last observed change before others may take it.
+    /// How long a lease holds after its last observed change before others may take it: a
+    /// whole number of seconds, as the Lease stores it.
     pub fn lease_duration(mut self, d: Duration) -> Self {
-        self.lease_duration = d;
+        self.core.lease_duration = d;
         self
     }
 
     /// How long a leader keeps trying to renew before it stops leading.
     pub fn renew_deadline(mut self, d: Duration) -> Self {
-        self.renew_deadline = d;
+        self.core.renew_deadline = d;
         self
     }
 
     /// How often candidates try to acquire and the leader renews.
     pub fn retry_period(mut self, d: Duration) -> Self {
-        self.retry_period = d;
+        self.core.retry_period = d;
         self
     }
 
@@ -174,9 +190,10 @@ impl LeaderElection {
     }
 
     /// Called with the holder's identity whenever the observed holder changes (this
-    /// candidate included).
-    pub fn on_new_leader(mut self, f: impl FnMut(&str) + Send + 'static) -> Self {
-        self.on_new_leader = Some(Box::new(f));
+    /// candidate included), on a blocking thread of its own, so a slow callback delays no
+    /// renewal; holders that change faster than it returns may be told only as the latest.
+    pub fn on_new_leader(self, f: impl FnMut(&str) + Send + 'static) -> Self {
+        *lock(&self.on_new_leader) = Some(Box::new(f));
         self
     }
 
@@ -186,40 +203,84 @@ impl LeaderElection {
         self
     }
 
-    /// Called when this candidate stops leading: after its leading work was stopped, before
-    /// the lease is released.
-    pub fn on_stopped_leading(mut self, f: impl FnMut() + Send + 'static) -> Self {
-        self.on_stopped_leading = Some(Box::new(f));
+    /// Called when this candidate stops leading, however it stops (the work finishing,
+    /// panicking or dropped with `run`): after its leading work was stopped, before the lease
+    /// is released. A panic in it is logged.
+    pub fn on_stopped_leading(self, f: impl FnMut() + Send + 'static) -> Self {
+        *lock(&self.on_stopped_leading) = Some(Box::new(f));
         self
     }
 
     /// The candidate's view of the election, as it changes.
     pub fn status(&self) -> watch::Receiver<LeaderStatus> {
-        self.status.subscribe()
+        self.core.status.subscribe()
     }
 
     /// This candidate's identity.
     pub fn identity(&self) -> &str {
-        &self.identity
+        &self.core.identity
+    }
+
+    /// Checks the timings and identity by client-go's rules (`NewLeaderElector`'s): a lease
+    /// duration longer than the renew deadline, which is longer than 1.2 retry periods, each
+    /// above zero, and a lease duration the Lease can hold (whole seconds). [`run`](Self::run)
+    /// checks them too, before any request.
+    pub fn validate(&self) -> Result<(), LeaderElectionError> {
+        let c = &self.core;
+        let fail = |why: String| Err(LeaderElectionError::Config(why));
+        if c.identity.is_empty() {
+            return fail("the identity is empty".into());
+        }
+        if c.lease_duration <= c.renew_deadline {
+            return fail(format!(
+                "the lease duration ({:?}) must be longer than the renew deadline ({:?})",
+                c.lease_duration, c.renew_deadline
+            ));
+        }
+        if c.retry_period.is_zero() || c.renew_deadline <= c.retry_period.mul_f64(JITTER_FACTOR) {
+            return fail(format!(
+                "the renew deadline ({:?}) must be longer than {JITTER_FACTOR} retry periods ({:?}), which must be above zero",
+                c.renew_deadline, c.retry_period
+            ));
+        }
+        if c.lease_duration.subsec_nanos() != 0
+            || c.lease_duration.as_secs() < 1
+            || i32::try_from(c.lease_duration.as_secs()).is_err()
+        {
+            // The Lease holds whole seconds: 1.5 s would be written as 1 s, and another
+            // candidate could take the lease while this one still believes it leads.
+            return fail(format!(
+                "the lease duration ({:?}) must be a whole number of seconds, at least one (the Lease stores seconds)",
+                c.lease_duration
+            ));
+        }
+        Ok(())
     }
 
     /// Campaigns until this candidate leads, then runs `lead()` while it keeps the lease. The
     /// leading work is dropped (cancelled) as soon as leadership is lost or `shutdown`
     /// completes; `run` returns then, or when the work finishes. Call it again to stand again.
+    /// A panic in the work is passed on once leadership was given up (and the lease released,
+    /// with `release_on_cancel`).
     pub async fn run<Fut: Future<Output = ()>>(
         &mut self,
         shutdown: impl Future<Output = ()>,
         lead: impl FnOnce() -> Fut,
     ) -> Result<Outcome, LeaderElectionError> {
         self.validate()?;
+        let _notifier = AbortOnDrop(tokio::spawn(tell_new_leaders(
+            self.core.status.subscribe(),
+            Arc::clone(&self.on_new_leader),
+            Arc::clone(&self.core.told),
+        )));
         tokio::pin!(shutdown);
+        let core = Arc::new(self.core.clone());
         loop {
-            let attempt = timeout(self.renew_deadline, self.try_acquire_or_renew()).await;
-            if let Ok(Ok(true)) = attempt {
-                break;
-            }
-            if let Ok(Err(e)) = attempt {
-                tracing::warn!(lease = %self.lease, identity = %self.identity, "acquiring the lease: {e}");
+            match timeout(core.renew_deadline, core.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => break,
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => core.warn(format_args!("acquiring the lease: {e}")),
+                Err(_) => core.warn(format_args!("acquiring the lease: no answer within {:?}", core.renew_deadline)),
             }
             let wait = self.next_attempt_in();
             tokio::select! {
@@ -228,91 +289,44 @@ impl LeaderElection {
             }
         }
 
-        self.status.send_modify(|s| s.is_leader = true);
+        core.status.send_modify(|s| s.is_leader = true);
         if let Some(f) = &mut self.on_started_leading {
-            f();
+            call_guarded(&core, "on_started_leading", f);
         }
         let outcome = {
-            let leading = lead();
+            // Renewals go on in their own task, whatever the work does to this one's thread;
+            // when they fail, that task stops leading at once, without waiting for this one.
+            let stop = Arc::new(Stop {
+                core: Arc::clone(&core),
+                stopped: AtomicBool::new(false),
+                on_stopped: Arc::clone(&self.on_stopped_leading),
+            });
+            let renewal = tokio::spawn(Arc::clone(&core).keep_renewing(Arc::clone(&stop)));
+            let _leading = Leading { stop, renewal: renewal.abort_handle() };
+            // A task spawned here waits in this worker's LIFO slot, which other workers cannot
+            // steal from: let it start before the work can block this thread.
+            tokio::task::yield_now().await;
+            let leading = AssertUnwindSafe(lead()).catch_unwind();
             tokio::pin!(leading);
             tokio::select! {
                 biased;
-                _ = &mut shutdown => Outcome::Shutdown,
-                () = self.keep_renewing() => Outcome::LeadershipLost,
-                _ = &mut leading => Outcome::Finished,
+                _ = &mut shutdown => Ok(Outcome::Shutdown),
+                _ = renewal => Ok(Outcome::LeadershipLost),
+                done = &mut leading => done.map(|()| Outcome::Finished),
             }
-            // The leading work is dropped here, before anything else happens.
+            // The leading work is dropped here, then `Leading` stops leading (if the renewal
+            // task has not): before the lease is released, so no successor can start before
+            // `on_stopped_leading` is heard.
         };
-        self.status.send_modify(|s| s.is_leader = false);
-        // Told before the lease is released, so no successor can start before it is heard.
-        if let Some(f) = &mut self.on_stopped_leading {
-            f();
+        if outcome.as_ref().is_ok_and(|o| *o == Outcome::LeadershipLost) || !self.release_on_cancel {
+            return Ok(outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
-        if outcome != Outcome::LeadershipLost && self.release_on_cancel {
-            match timeout(self.renew_deadline, self.release()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(lease = %self.lease, identity = %self.identity, "releasing the lease: {e}")
-                }
-                Err(_) => {
-                    tracing::warn!(lease = %self.lease, identity = %self.identity, "releasing the lease timed out")
-                }
-            }
+        match timeout(core.renew_deadline, core.release()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => core.warn(format_args!("releasing the lease: {e}")),
+            Err(_) => core.warn(format_args!("releasing the lease: no answer within {:?}", core.renew_deadline)),
         }
-        Ok(outcome)
-    }
-
-    fn validate(&self) -> Result<(), LeaderElectionError> {
-        let fail = |why: String| Err(LeaderElectionError::Config(why));
-        if self.identity.is_empty() {
-            return fail("the identity is empty".into());
-        }
-        if self.lease_duration <= self.renew_deadline {
-            return fail(format!(
-                "the lease duration ({:?}) must be longer than the renew deadline ({:?})",
-                self.lease_duration, self.renew_deadline
-            ));
-        }
-        if self.retry_period.is_zero() || self.renew_deadline <= self.retry_period.mul_f64(JITTER_FACTOR) {
-            return fail(format!(
-                "the renew deadline ({:?}) must be longer than {JITTER_FACTOR} retry periods ({:?}), which must be above zero",
-                self.renew_deadline, self.retry_period
-            ));
-        }
-        if self.lease_duration.as_secs() < 1 || i32::try_from(self.lease_duration.as_secs()).is_err() {
-            return fail(format!("the lease duration ({:?}) must be a whole number of seconds", self.lease_duration));
-        }
-        Ok(())
-    }
-
-    /// Renews every retry period; returns when a renewal round missed its deadline.
-    async fn keep_renewing(&mut self) {
-        loop {
-            sleep(self.retry_period).await;
-            // client-go's round: retry every retry period until the deadline, counted from the
-            // round's start.
-            let deadline = Instant::now() + self.renew_deadline;
-            loop {
-                match timeout_at(deadline, self.try_acquire_or_renew()).await {
-                    Ok(Ok(true)) => break,
-                    Ok(Ok(false)) => {}
-                    Ok(Err(e)) => {
-                        tracing::warn!(lease = %self.lease, identity = %self.identity, "renewing the lease: {e}")
-                    }
-                    Err(_) => {}
-                }
-                if self.status.borrow().leader.as_deref() != Some(self.identity.as_str()) {
-                    // Someone else holds it now (our lease expired for them): no point retrying.
-                    tracing::warn!(lease = %self.lease, identity = %self.identity, "the lease was taken over");
-                    return;
-                }
-                if Instant::now() + self.retry_period >= deadline {
-                    tracing::warn!(lease = %self.lease, identity = %self.identity, "failed to renew the lease within the renew deadline");
-                    return;
-                }
-                sleep(self.retry_period).await;
-            }
-        }
+        Ok(outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     }
 
     /// When the next acquire attempt is due: a jittered retry period, or the expiry of the
@@ -323,16 +337,138 @@ impl LeaderElection {
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
         let spread = (self.rng >> 11) as f64 / (1u64 << 53) as f64;
-        let retry = self.retry_period.mul_f64(1.0 + spread * JITTER_FACTOR);
-        match self.expires_at() {
+        let retry = self.core.retry_period.mul_f64(1.0 + spread * JITTER_FACTOR);
+        match self.core.expires_at() {
             Some(at) => retry.min(at.saturating_duration_since(Instant::now())),
             None => retry,
+        }
+    }
+}
+
+/// Stopping to lead, once: clears `is_leader` and tells `on_stopped_leading`. Done by the
+/// renewal task the moment renewals fail, or by [`Leading`] when the leading ends otherwise.
+struct Stop {
+    core: Arc<Core>,
+    stopped: AtomicBool,
+    on_stopped: Arc<Mutex<Option<Callback>>>,
+}
+
+impl Stop {
+    fn stop(&self) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.core.status.send_modify(|s| s.is_leader = false);
+        if let Some(f) = lock(&self.on_stopped).as_mut() {
+            call_guarded(&self.core, "on_stopped_leading", f);
+        }
+    }
+}
+
+/// While a candidate leads. Dropped however leading ends (the work finished, panicked, or
+/// `run` itself was dropped): stops the renewals, and stops leading.
+struct Leading {
+    stop: Arc<Stop>,
+    renewal: tokio::task::AbortHandle,
+}
+
+impl Drop for Leading {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        self.stop.stop();
+    }
+}
+
+/// Aborts a task when dropped: `run` leaves nothing of its own running behind.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Calls a leadership callback; a panic in it is logged, not passed on.
+fn call_guarded(core: &Core, name: &str, f: &mut Callback) {
+    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        core.warn(format_args!("{name} panicked: {}", crate::informer::panic_message(panic.as_ref())));
+    }
+}
+
+/// Tells `on_new_leader` of each new holder, on a blocking thread, until `run` ends.
+async fn tell_new_leaders(
+    mut status: watch::Receiver<LeaderStatus>,
+    callback: Arc<Mutex<Option<LeaderCallback>>>,
+    told: Arc<Mutex<Option<String>>>,
+) {
+    // The holder observed now may not have been told yet.
+    status.mark_changed();
+    while status.changed().await.is_ok() {
+        let leader = status.borrow_and_update().leader.clone();
+        {
+            let mut told = lock(&told);
+            if *told == leader {
+                continue;
+            }
+            told.clone_from(&leader);
+        }
+        let Some(holder) = leader else { continue };
+        let callback = Arc::clone(&callback);
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(f) = lock(&callback).as_mut()
+                && let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| f(&holder)))
+            {
+                let message = crate::informer::panic_message(panic.as_ref());
+                tracing::warn!(identity = %holder, "on_new_leader panicked: {message}");
+            }
+        })
+        .await;
+    }
+}
+
+impl Core {
+    fn warn(&self, message: fmt::Arguments<'_>) {
+        tracing::warn!(lease = %self.lease, identity = %self.identity, "{message}");
+    }
+
+    /// Renews every retry period; when a renewal round misses its deadline, stops leading
+    /// and returns.
+    async fn keep_renewing(self: Arc<Self>, stop: Arc<Stop>) {
+        self.renew_until_lost().await;
+        stop.stop();
+    }
+
+    async fn renew_until_lost(&self) {
+        loop {
+            sleep(self.retry_period).await;
+            // client-go's round: retry every retry period until the deadline, counted from the
+            // round's start.
+            let deadline = Instant::now() + self.renew_deadline;
+            loop {
+                match timeout_at(deadline, self.try_acquire_or_renew()).await {
+                    Ok(Ok(true)) => break,
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => self.warn(format_args!("renewing the lease: {e}")),
+                    Err(_) => self.warn(format_args!("renewing the lease: no answer by the renew deadline")),
+                }
+                if self.status.borrow().leader.as_deref() != Some(self.identity.as_str()) {
+                    // Someone else holds it now (our lease expired for them): no point retrying.
+                    self.warn(format_args!("the lease was taken over"));
+                    return;
+                }
+                if Instant::now() + self.retry_period >= deadline {
+                    self.warn(format_args!("failed to renew the lease within the renew deadline"));
+                    return;
+                }
+                sleep(self.retry_period).await;
+            }
         }
     }
 
     /// When the observed lease expires for this candidate, if someone else holds it.
     fn expires_at(&self) -> Option<Instant> {
-        let (spec, seen) = self.observed.as_ref()?;
+        let observed = lock(&self.observed);
+        let (spec, seen) = observed.as_ref()?;
         let holder = spec.holder_identity.as_deref().filter(|h| !h.is_empty())?;
         if holder == self.identity {
             return None;
@@ -343,23 +479,24 @@ impl LeaderElection {
     }
 
     /// Records what the lease says now; a change restarts its expiry on this candidate's clock.
-    fn observe(&mut self, spec: LeaseSpec) {
-        let changed = self.observed.as_ref().is_none_or(|(old, _)| *old != spec);
-        if !changed {
-            return;
-        }
+    fn observe(&self, spec: LeaseSpec) {
         let holder = spec.holder_identity.clone().filter(|h| !h.is_empty());
-        self.observed = Some((spec, Instant::now()));
-        if self.status.borrow().leader != holder {
-            self.status.send_modify(|s| s.leader = holder.clone());
-            if let (Some(holder), Some(f)) = (&holder, &mut self.on_new_leader) {
-                f(holder);
+        {
+            let mut observed = lock(&self.observed);
+            if observed.as_ref().is_some_and(|(old, _)| *old == spec) {
+                return;
             }
+            *observed = Some((spec, Instant::now()));
         }
+        self.status.send_if_modified(|s| {
+            let changed = s.leader != holder;
+            s.leader = holder;
+            changed
+        });
     }
 
     /// client-go's `tryAcquireOrRenew`: `true` when this candidate holds the lease now.
-    async fn try_acquire_or_renew(&mut self) -> Result<bool, kube::Error> {
+    async fn try_acquire_or_renew(&self) -> Result<bool, kube::Error> {
         let now = MicroTime(k8s_openapi::jiff::Timestamp::now());
         let duration = i32::try_from(self.lease_duration.as_secs()).unwrap_or(i32::MAX);
         let Some(mut lease) = self.api.get_opt(&self.lease).await? else {
@@ -411,7 +548,7 @@ impl LeaderElection {
     }
 
     /// Hands the lease back: no holder, and a lease of one second, as client-go leaves it.
-    async fn release(&mut self) -> Result<(), kube::Error> {
+    async fn release(&self) -> Result<(), kube::Error> {
         let Some(mut lease) = self.api.get_opt(&self.lease).await? else { return Ok(()) };
         let Some(spec) = lease.spec.as_mut() else { return Ok(()) };
         if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
@@ -430,4 +567,8 @@ impl LeaderElection {
 
 fn is_status(e: &kube::Error, code: u16) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == code)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

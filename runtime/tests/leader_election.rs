@@ -206,11 +206,145 @@ async fn finished_work_releases_and_bad_timings_are_refused() {
         LeaderElection::new(server.server.client(), "kube-system", "x", "a").renew_deadline(Duration::from_secs(15)),
         LeaderElection::new(server.server.client(), "kube-system", "x", "a").retry_period(Duration::from_secs(9)),
         LeaderElection::new(server.server.client(), "kube-system", "x", ""),
+        // Written to the Lease as 1 s: another candidate could take it while this one leads.
+        LeaderElection::new(server.server.client(), "kube-system", "x", "a")
+            .lease_duration(Duration::from_millis(1500))
+            .renew_deadline(Duration::from_secs(1))
+            .retry_period(Duration::from_millis(200)),
+        LeaderElection::new(server.server.client(), "kube-system", "x", "a")
+            .lease_duration(Duration::from_millis(500))
+            .renew_deadline(Duration::from_millis(400))
+            .retry_period(Duration::from_millis(100)),
     ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
         let mut bad = bad;
         let err = bad.run(std::future::pending(), || async {}).await.unwrap_err();
         assert!(err.to_string().starts_with("invalid leader election configuration"), "{err}");
     }
     // Two by the run (to create, to release) and one by the test: none by the refused runs.
     assert_eq!(server.server.count("get", "leases"), 3, "refused before any request");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_the_leading_work_stops_leading_releases_and_is_passed_on() {
+    let cluster = server();
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let told = Arc::clone(&stopped);
+    let mut election = LeaderElection::new(cluster.server.client(), "kube-system", "controller", "a")
+        .on_stopped_leading(move || {
+            told.fetch_add(1, Ordering::SeqCst);
+        });
+    let status = election.status();
+    let task = tokio::spawn(async move {
+        election
+            .run(std::future::pending(), || async {
+                sleep(Duration::from_secs(5)).await;
+                panic!("the controller panicked");
+            })
+            .await
+    });
+    let err = task.await.expect_err("the panic is passed on");
+    assert!(err.is_panic());
+    assert!(!status.borrow().is_leader);
+    assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    assert_eq!(lease(&cluster).await.spec.unwrap().holder_identity, None, "released before the panic went on");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_run_while_leading_stops_leading() {
+    let cluster = server();
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let told = Arc::clone(&stopped);
+    let mut election = LeaderElection::new(cluster.server.client(), "kube-system", "controller", "a")
+        .on_stopped_leading(move || {
+            told.fetch_add(1, Ordering::SeqCst);
+        });
+    let mut status = election.status();
+    let task = tokio::spawn(async move {
+        let _ = election.run(std::future::pending(), std::future::pending::<()>).await;
+    });
+    status.wait_for(|s| s.is_leader).await.unwrap();
+    task.abort();
+    let _ = task.await;
+    assert!(!status.borrow().is_leader, "is_leader cleared when run was dropped");
+    assert_eq!(stopped.load(Ordering::SeqCst), 1);
+    // No renewal goes on behind: the lease is left to expire.
+    let renewed = lease(&cluster).await.spec.unwrap().renew_time;
+    sleep(Duration::from_secs(30)).await;
+    assert_eq!(lease(&cluster).await.spec.unwrap().renew_time, renewed);
+}
+
+/// Real time and two worker threads: the first leader's work blocks its thread (no await) for
+/// longer than the lease, the leader loses the API server for a while and gets it back, and
+/// every `on_new_leader` is slow. The renewals, in their own task on the other thread, keep the
+/// lease. Then the leader loses the API server for good while its work still blocks: it stops
+/// leading at its renew deadline, before the other candidate can take the lease. Never two
+/// leaders at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_work_blocks_its_thread_keeps_renewing_and_stops_in_time() {
+    let cluster = server();
+    let leading = Arc::new(AtomicUsize::new(0));
+    let overlaps = Arc::new(AtomicUsize::new(0));
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut links = Vec::new();
+    let mut tasks = Vec::new();
+    let mut statuses = Vec::new();
+    for identity in ["a", "b"] {
+        let (client, link) = cluster.server.linked_client();
+        let (up, down, overlap) = (Arc::clone(&leading), Arc::clone(&leading), Arc::clone(&overlaps));
+        let mut election = LeaderElection::new(client, "kube-system", "controller", identity)
+            .lease_duration(Duration::from_secs(3))
+            .renew_deadline(Duration::from_secs(2))
+            .retry_period(Duration::from_millis(250))
+            .on_new_leader(|_| std::thread::sleep(Duration::from_secs(2)))
+            .on_started_leading(move || {
+                if up.fetch_add(1, Ordering::SeqCst) > 0 {
+                    overlap.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .on_stopped_leading(move || {
+                down.fetch_sub(1, Ordering::SeqCst);
+            });
+        statuses.push(election.status());
+        links.push(link);
+        let first = Arc::clone(&first);
+        tasks.push(tokio::spawn(async move {
+            election
+                .run(std::future::pending(), || async move {
+                    if first.swap(false, Ordering::SeqCst) {
+                        // Blocks the worker thread, with no await, for nearly three leases.
+                        std::thread::sleep(Duration::from_secs(8));
+                    }
+                    std::future::pending::<()>().await
+                })
+                .await
+        }));
+    }
+    let leader = loop {
+        if let Some(i) = statuses.iter().position(|s| s.borrow().is_leader) {
+            break i;
+        }
+        sleep(Duration::from_millis(20)).await;
+    };
+    let other = 1 - leader;
+    // Refused for less than the renew deadline, then back, while the work blocks.
+    sleep(Duration::from_millis(500)).await;
+    links[leader].refuse();
+    sleep(Duration::from_millis(1000)).await;
+    links[leader].heal();
+    sleep(Duration::from_millis(2500)).await;
+    assert!(statuses[leader].borrow().is_leader, "the leader kept the lease past its duration");
+    assert_eq!(lease(&cluster).await.spec.unwrap().lease_transitions, Some(0), "the lease never changed hands");
+    // Cut off for good, its work still blocking: it stops, and then the other leads.
+    links[leader].partition();
+    let lost = Instant::now();
+    while !statuses[other].borrow().is_leader {
+        assert!(lost.elapsed() < Duration::from_secs(10), "no failover");
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!statuses[leader].borrow().is_leader, "the old leader stopped before the new one started");
+    assert_eq!(overlaps.load(Ordering::SeqCst), 0, "two leaders at once");
+    for task in tasks {
+        task.abort();
+    }
 }
