@@ -219,8 +219,8 @@ impl<K: QueueKey> WorkQueue<K> {
     pub fn add(&self, item: K) {
         let mut state = self.shared.state();
         // Handed out now, it need not also come back at its retry time.
-        if !state.waiting.is_empty() {
-            state.waiting.remove(&item);
+        if !state.waiting.is_empty() && state.waiting.remove(&item).is_some() {
+            state.compact_timers();
         }
         self.shared.add_locked(&mut state, item);
     }
@@ -234,7 +234,9 @@ impl<K: QueueKey> WorkQueue<K> {
             return;
         }
         if delay.is_zero() {
-            state.waiting.remove(&item);
+            if state.waiting.remove(&item).is_some() {
+                state.compact_timers();
+            }
             self.shared.add_locked(&mut state, item);
             return;
         }
@@ -252,6 +254,7 @@ impl<K: QueueKey> WorkQueue<K> {
         let seq = state.timer_seq;
         let was_first = state.timers.peek().is_none_or(|Reverse(t)| at < t.at);
         state.timers.push(Reverse(Timer { at, seq, key: item }));
+        state.compact_timers();
         drop(state);
         if was_first {
             // Workers sleeping until a later timer must wake for this earlier one.
@@ -291,19 +294,23 @@ impl<K: QueueKey> WorkQueue<K> {
             let next_timer = {
                 let mut state = self.shared.state();
                 self.shared.promote_ready(&mut state);
-                if let Some(key) = state.queue.pop_front() {
-                    state.processing += 1;
-                    if let Some(item) = state.items.get_mut(&key) {
-                        item.dirty = false;
-                        item.processing = true;
-                        if let Some(m) = &self.shared.metrics {
-                            let now = Instant::now();
-                            m.depth.dec();
-                            if let Some(at) = item.since.replace(now) {
-                                m.queue_duration.observe(now.saturating_duration_since(at).as_secs_f64());
-                            }
+                while let Some(key) = state.queue.pop_front() {
+                    // Only an item waiting to be handed out is: `processing` counts exactly the
+                    // items handed out and not done, or a drain would wait for ever.
+                    let Some(item) = state.items.get_mut(&key).filter(|i| i.dirty && !i.processing) else {
+                        debug_assert!(false, "a queued key with no item waiting for it");
+                        continue;
+                    };
+                    item.dirty = false;
+                    item.processing = true;
+                    if let Some(m) = &self.shared.metrics {
+                        let now = Instant::now();
+                        m.depth.dec();
+                        if let Some(at) = item.since.replace(now) {
+                            m.queue_duration.observe(now.saturating_duration_since(at).as_secs_f64());
                         }
                     }
+                    state.processing += 1;
                     // Another item may be queued for another waiting worker.
                     if !state.queue.is_empty() {
                         self.shared.ready.notify_one();
@@ -381,7 +388,10 @@ impl<K: QueueKey> WorkQueue<K> {
     }
 
     /// [`shut_down`](Self::shut_down), then waits until workers have taken every queued item
-    /// and finished everything in progress. Needs workers still calling [`get`](Self::get).
+    /// and finished everything in progress. Needs workers still calling [`get`](Self::get), as
+    /// client-go's `ShutDownWithDrain` does; [`shut_down_with_drain_timeout`] bounds the wait.
+    ///
+    /// [`shut_down_with_drain_timeout`]: Self::shut_down_with_drain_timeout
     pub async fn shut_down_with_drain(&self) {
         self.shut_down();
         loop {
@@ -398,9 +408,48 @@ impl<K: QueueKey> WorkQueue<K> {
         }
     }
 
+    /// [`shut_down_with_drain`](Self::shut_down_with_drain) for at most `timeout`; the error
+    /// says what was left (items still queued, items still in progress): workers that stopped
+    /// calling `get`, or one stuck on an item.
+    pub async fn shut_down_with_drain_timeout(&self, timeout: Duration) -> Result<(), DrainTimeout> {
+        match tokio::time::timeout(timeout, self.shut_down_with_drain()).await {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let state = self.shared.state();
+                Err(DrainTimeout { after: timeout, queued: state.queue.len(), processing: state.processing })
+            }
+        }
+    }
+
     /// Whether [`shut_down`](Self::shut_down) was called.
     pub fn is_shutting_down(&self) -> bool {
         self.shared.state().shutting_down
+    }
+}
+
+/// A drain that did not finish in time, and what it left.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the work queue did not drain within {after:?}: {queued} items still queued, {processing} in progress")]
+pub struct DrainTimeout {
+    /// How long was waited.
+    pub after: Duration,
+    /// Items queued that no worker took.
+    pub queued: usize,
+    /// Items handed out and not done.
+    pub processing: usize,
+}
+
+impl<K: QueueKey> State<K> {
+    /// Drops the timers no longer waited for once they outnumber the waiting items by far
+    /// (an item re-added earlier, or handed out before its retry, leaves its old timer behind):
+    /// fail-and-add cycles would otherwise grow the heap until the old deadlines pass, up to
+    /// the limiter's 1,000 s. Amortised: it runs after as many stale timers as it removes.
+    fn compact_timers(&mut self) {
+        if self.timers.len() <= 2 * self.waiting.len() + 64 {
+            return;
+        }
+        let waiting = &self.waiting;
+        self.timers.retain(|Reverse(t)| waiting.get(&t.key) == Some(&t.at));
     }
 }
 
@@ -512,6 +561,139 @@ impl<K: QueueKey> Drop for Work<K> {
     fn drop(&mut self) {
         if self.done_on_drop {
             self.queue.done(&self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use futures::FutureExt;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn paused() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("a runtime")
+    }
+
+    #[test]
+    fn fail_and_add_cycles_leave_no_stale_timers_behind() {
+        paused().block_on(async {
+            let queue = WorkQueue::<u32>::new();
+            for _ in 0..10_000 {
+                // A failed reconcile (retry in up to 1,000 s), then an informer event for the
+                // same key, which hands it out now instead.
+                queue.add_rate_limited(7);
+                queue.add(7);
+                let work = queue.get().await.expect("queued");
+                drop(work);
+            }
+            let state = queue.shared.state();
+            assert!(state.waiting.is_empty());
+            assert!(state.timers.len() <= 64, "{} timers for nothing waiting", state.timers.len());
+        });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_drain_with_no_worker_left_ends_with_what_it_left() {
+        let queue = WorkQueue::<&str>::new();
+        queue.add("a");
+        queue.add("b");
+        let held = queue.get().await.expect("queued");
+        let err = queue.shut_down_with_drain_timeout(Duration::from_secs(5)).await.expect_err("nobody drains");
+        assert_eq!((err.queued, err.processing), (1, 1), "{err}");
+        drop(held);
+        let rest = queue.get().await.expect("still handed out after a shutdown");
+        drop(rest);
+        queue.shut_down_with_drain_timeout(Duration::from_secs(5)).await.expect("drained");
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Add(u8),
+        AddAfter(u8, u16),
+        AddRateLimited(u8),
+        Forget(u8),
+        /// A worker takes the next ready item, if any.
+        Get,
+        /// The n-th held item (mod the number held) is done.
+        Done(usize),
+        Advance(u16),
+        ShutDown,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6).prop_map(Op::Add),
+            (0u8..6, 0u16..500).prop_map(|(k, ms)| Op::AddAfter(k, ms)),
+            (0u8..6).prop_map(Op::AddRateLimited),
+            (0u8..6).prop_map(Op::Forget),
+            Just(Op::Get),
+            Just(Op::Get),
+            any::<usize>().prop_map(Op::Done),
+            (0u16..300).prop_map(Op::Advance),
+            Just(Op::ShutDown),
+        ]
+    }
+
+    /// The bookkeeping agrees with itself after every step: `processing` counts exactly the
+    /// items handed out and not done, each queued key is an item waiting to be handed out,
+    /// and stale timers stay bounded.
+    fn check(queue: &WorkQueue<u8>, held: &[Work<u8>]) {
+        let state = queue.shared.state();
+        let in_progress = state.items.values().filter(|i| i.processing).count();
+        assert_eq!(state.processing, in_progress);
+        assert_eq!(state.processing, held.len());
+        let queued: HashSet<&u8> = state.queue.iter().collect();
+        assert_eq!(queued.len(), state.queue.len(), "a key queued twice");
+        for key in &state.queue {
+            assert!(state.items.get(key).is_some_and(|i| i.dirty && !i.processing), "queued {key} is not waiting");
+        }
+        assert!(state.timers.len() <= 2 * state.waiting.len() + 65);
+    }
+
+    proptest! {
+        #[test]
+        fn any_sequence_keeps_the_queue_consistent_and_drainable(ops in proptest::collection::vec(op(), 1..200)) {
+            paused().block_on(async {
+                let queue = WorkQueue::<u8>::new();
+                let mut held: Vec<Work<u8>> = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Add(k) => queue.add(k),
+                        Op::AddAfter(k, ms) => queue.add_after(k, Duration::from_millis(u64::from(ms))),
+                        Op::AddRateLimited(k) => queue.add_rate_limited(k),
+                        Op::Forget(k) => queue.forget(&k),
+                        Op::Get => {
+                            if let Some(Some(work)) = queue.get().now_or_never() {
+                                // Never one key on two workers at once.
+                                assert!(held.iter().all(|h| h.key() != work.key()), "{} handed out twice", work.key());
+                                held.push(work);
+                            }
+                        }
+                        Op::Done(n) => {
+                            if !held.is_empty() {
+                                let len = held.len();
+                                drop(held.swap_remove(n % len));
+                            }
+                        }
+                        Op::Advance(ms) => tokio::time::advance(Duration::from_millis(u64::from(ms))).await,
+                        Op::ShutDown => queue.shut_down(),
+                    }
+                    check(&queue, &held);
+                }
+                // Shut down, finish what is held, and let a worker take the rest: the drain ends.
+                queue.shut_down();
+                held.clear();
+                let worker = {
+                    let queue = queue.clone();
+                    tokio::spawn(async move { while queue.get().await.is_some() {} })
+                };
+                queue.shut_down_with_drain_timeout(Duration::from_secs(60)).await.expect("drained");
+                worker.await.expect("the worker ends");
+            });
         }
     }
 }
