@@ -217,7 +217,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cs = Clientset::new(client.clone());
     seed(&client, &cs).await?;
     // The first status write fails: the work queue retries it after a backoff.
-    server.fail_next("patch", "widgets", 1, 500);
+    server.fail_next(kube_codegen_runtime::fake::Verb::Patch, "widgets", 1, 500);
 
     // Short timings so the handover shows in seconds; a cluster gets client-go's 15/10/2 s.
     let timings = (Duration::from_secs(4), Duration::from_secs(3), Duration::from_millis(500));

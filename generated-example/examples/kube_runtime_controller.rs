@@ -92,8 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!(
         "{} widgets reconciled by kube-runtime's Controller on the shared informer: {} list, {} watch of widgets",
         reconciled.iter().filter(|w| w.status.is_some()).count(),
-        server.count("list", "widgets"),
-        server.count("watch", "widgets"),
+        server.count(kube_codegen_runtime::fake::Verb::List, "widgets"),
+        server.count(kube_codegen_runtime::fake::Verb::Watch, "widgets"),
     );
     Ok(())
 }

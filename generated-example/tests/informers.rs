@@ -9,7 +9,7 @@ use generated_example::widgets::{Clientset, SharedInformerFactory};
 use kube::core::Selector;
 use kube_codegen_runtime::ErrorExt;
 use kube_codegen_runtime::client::{DeleteParams, PostParams};
-use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::fake::{ApiServer, Verb};
 use kube_codegen_runtime::informer::Handler;
 
 fn widget(name: &str, app: &str) -> Widget {
@@ -64,8 +64,8 @@ async fn generated_factory_serves_informers_and_listers() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(lister.namespace("ns").get("b").unwrap_err().is_not_found());
-    assert_eq!(server.count("list", "widgets"), 1);
-    assert_eq!(server.count("watch", "widgets"), 1);
+    assert_eq!(server.count(Verb::List, "widgets"), 1);
+    assert_eq!(server.count(Verb::Watch, "widgets"), 1);
     factory.shutdown().await;
 }
 

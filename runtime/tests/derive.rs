@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kube::CustomResourceExt;
 use kube_codegen_runtime::client::{ListParams, Patch, PatchParams, PostParams};
-use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::fake::{ApiServer, Verb};
 use kube_codegen_runtime::informer::SharedInformerFactory;
 use kube_codegen_runtime::{CustomResource, ErrorExt, ensure_crd};
 use schemars::JsonSchema;
@@ -161,7 +161,7 @@ async fn the_fake_serves_the_derived_crd_and_the_typed_client_round_trips() {
     // Again: nothing differs, nothing is written.
     server.clear_actions();
     ensure_crd(&client, &Widget::crd(), Duration::from_secs(5)).await.unwrap();
-    assert_eq!(server.count("update", "customresourcedefinitions"), 0);
+    assert_eq!(server.count(Verb::Update, "customresourcedefinitions"), 0);
 
     let widgets = WidgetClient::new(client.clone(), "ns");
     let created = widgets
@@ -202,12 +202,12 @@ async fn ensure_crd_updates_a_differing_crd_and_says_when_it_is_not_established(
     ensure_crd(&client, &old, Duration::from_secs(5)).await.unwrap();
     let updated = ensure_crd(&client, &Widget::crd(), Duration::from_secs(5)).await.unwrap();
     assert_eq!(updated.spec.names.short_names, Some(vec!["wd".to_owned()]));
-    assert_eq!(server.count("update", "customresourcedefinitions"), 1);
+    assert_eq!(server.count(Verb::Update, "customresourcedefinitions"), 1);
 
     // A CRD the server never establishes: a clear error, in time.
     let stuck = ApiServer::new();
     stuck.register::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>();
-    stuck.react("get", "customresourcedefinitions", |_| {
+    stuck.react(Verb::Get, "customresourcedefinitions", |_| {
         kube_codegen_runtime::fake::Reaction::Respond(200, serde_json::to_value(Policy::crd()).unwrap())
     });
     let err = ensure_crd(&stuck.client(), &Policy::crd(), Duration::from_millis(200)).await.unwrap_err();
@@ -386,5 +386,5 @@ async fn derived_types_register_as_their_crd_says() {
     let mine = odd::MyWidgetClient::new(server.client(), "ns");
     mine.create(&PostParams::default(), &odd::MyWidget::new("m", odd::MyWidgetSpec { size: 2 })).await.unwrap();
     assert_eq!(mine.get("m").await.unwrap().spec.size, 2);
-    assert_eq!(server.count("create", "my-widgets"), 1);
+    assert_eq!(server.count(Verb::Create, "my-widgets"), 1);
 }

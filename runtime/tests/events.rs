@@ -6,7 +6,7 @@ use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::Resource;
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::fake::{ApiServer, Verb};
 
 #[tokio::test]
 async fn a_recorders_events_are_created_then_counted_as_a_series() {
@@ -56,6 +56,6 @@ async fn a_recorders_events_are_created_then_counted_as_a_series() {
             ("Reconciled".to_owned(), "Normal".to_owned(), "web".to_owned(), "widget-controller".to_owned(), 2),
         ]
     );
-    assert_eq!(server.count("create", "events"), 2);
-    assert_eq!(server.count("patch", "events"), 1, "the repeat is a patch of the series");
+    assert_eq!(server.count(Verb::Create, "events"), 2);
+    assert_eq!(server.count(Verb::Patch, "events"), 1, "the repeat is a patch of the series");
 }

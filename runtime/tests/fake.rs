@@ -3,7 +3,7 @@
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
-use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::fake::{ApiServer, Verb};
 use serde_json::json;
 
 fn config_map(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
@@ -237,8 +237,8 @@ async fn streaming_lists_end_with_the_initial_events_bookmark() {
         })
         .collect();
     assert_eq!(applied, ["a"], "the selector applies to the initial events");
-    let watches = server.actions().iter().filter(|a| a.verb == "watch").count();
-    let lists = server.actions().iter().filter(|a| a.verb == "list").count();
+    let watches = server.actions().iter().filter(|a| a.verb == Verb::Watch).count();
+    let lists = server.actions().iter().filter(|a| a.verb == Verb::List).count();
     assert_eq!((watches, lists), (1, 0), "a streaming list is one watch and no list");
 }
 
@@ -251,7 +251,7 @@ async fn every_request_is_in_the_action_log() {
     let _ = api.get("missing").await;
     api.list(&ListParams::default()).await.unwrap();
     api.delete("a", &DeleteParams::default()).await.unwrap();
-    let log: Vec<(&str, Option<String>)> = server.actions().iter().map(|a| (a.verb, a.name.clone())).collect();
+    let log: Vec<(&str, Option<String>)> = server.actions().iter().map(|a| (a.verb.as_str(), a.name.clone())).collect();
     assert_eq!(
         log,
         [

@@ -12,7 +12,7 @@ use k8s_openapi::api::authentication::v1::TokenReview;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
-use kube_codegen_runtime::fake::{ApiServer, Reaction};
+use kube_codegen_runtime::fake::{ApiServer, Reaction, Verb};
 use serde_json::{Value, json};
 
 fn code(e: kube::Error) -> u16 {
@@ -308,7 +308,7 @@ async fn watches_with_selectors_see_objects_start_and_stop_matching() {
 async fn create_only_resources_are_answered_by_reactors() {
     let server = ApiServer::new();
     server.register_create_only::<TokenReview>();
-    server.react("create", "tokenreviews", |_| {
+    server.react(Verb::Create, "tokenreviews", |_| {
         Reaction::Respond(
             201,
             json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "metadata": {},
@@ -344,7 +344,7 @@ async fn resource_client_apply_checks_before_sending_and_owns_what_it_sets() {
         .await
         .unwrap_err();
     assert!(no_name.to_string().contains("metadata.name"), "{no_name}");
-    assert_eq!(server.count("patch", "configmaps"), 0, "nothing was sent");
+    assert_eq!(server.count(Verb::Patch, "configmaps"), 0, "nothing was sent");
 
     let one = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}});
     let two = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"b": "2"}});

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ObjectMeta, Selector};
 use kube_codegen_runtime::ErrorExt;
-use kube_codegen_runtime::fake::Reaction;
+use kube_codegen_runtime::fake::{Reaction, Verb};
 use kube_codegen_runtime::informer::{DeletedObject, Handler, SharedInformerFactory, drop_managed_fields};
 use serde_json::json;
 
@@ -116,8 +116,8 @@ async fn many_handlers_share_one_list_and_watch_and_late_ones_get_the_state() {
         seen.sort();
         assert_eq!(seen, ["add a initial", "add b initial", "add c initial", "add d"]);
     }
-    assert_eq!(server.count("list", "configmaps"), 1, "{:?}", server.actions());
-    assert_eq!(server.count("watch", "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count(Verb::List, "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count(Verb::Watch, "configmaps"), 1, "{:?}", server.actions());
     factory.shutdown().await;
 }
 
@@ -133,8 +133,8 @@ async fn a_dropped_watch_resumes_without_a_relist() {
     server.drop_watches();
     create(&api, &["b"]).await;
     eventually("the new object", || lines(&log).contains(&"add b".to_owned())).await;
-    assert_eq!(server.count("list", "configmaps"), 1, "a resumed watch needs no list");
-    assert!(server.count("watch", "configmaps") >= 2);
+    assert_eq!(server.count(Verb::List, "configmaps"), 1, "a resumed watch needs no list");
+    assert!(server.count(Verb::Watch, "configmaps") >= 2);
     cache_matches_server(&api, &factory).await;
     factory.shutdown().await;
 }
@@ -145,7 +145,7 @@ async fn a_410_relist_delivers_missed_deletes_as_unknown() {
     create(&api, &["a", "b"]).await;
     let blocked = Arc::new(AtomicBool::new(false));
     let gate = Arc::clone(&blocked);
-    server.react("watch", "configmaps", move |_| {
+    server.react(Verb::Watch, "configmaps", move |_| {
         if gate.load(Ordering::Acquire) {
             Reaction::Fail { code: 500, reason: "InternalError".into(), retry_after: None }
         } else {
@@ -171,7 +171,7 @@ async fn a_410_relist_delivers_missed_deletes_as_unknown() {
     let seen = lines(&log);
     assert!(seen.contains(&"delete a unknown".to_owned()), "{seen:?}");
     assert!(seen.contains(&"add c".to_owned()), "{seen:?}");
-    assert_eq!(server.count("list", "configmaps"), 2, "410 Gone means a new list");
+    assert_eq!(server.count(Verb::List, "configmaps"), 2, "410 Gone means a new list");
     cache_matches_server(&api, &factory).await;
     factory.shutdown().await;
 }
@@ -180,7 +180,7 @@ async fn a_410_relist_delivers_missed_deletes_as_unknown() {
 async fn error_responses_are_retried_and_reported() {
     let (server, api) = setup();
     create(&api, &["a"]).await;
-    server.fail_next("list", "configmaps", 1, 500).fail_next("watch", "configmaps", 1, 429);
+    server.fail_next(Verb::List, "configmaps", 1, 500).fail_next(Verb::Watch, "configmaps", 1, 429);
     let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     let errors = Arc::new(AtomicUsize::new(0));
@@ -199,7 +199,7 @@ async fn error_responses_are_retried_and_reported() {
 #[tokio::test]
 async fn wait_for_cache_sync_says_which_informer_failed_and_why() {
     let (server, _) = setup();
-    server.fail_next("list", "secrets", usize::MAX, 403);
+    server.fail_next(Verb::List, "secrets", usize::MAX, 403);
     let factory = common::factory(&server);
     factory.informer_for::<ConfigMap>();
     factory.informer_for::<Secret>();
@@ -225,7 +225,7 @@ async fn quiet_periods_with_only_bookmarks_keep_the_watch() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     create(&api, &["late"]).await;
     eventually("the event after the quiet period", || lines(&log) == ["add late"]).await;
-    assert_eq!(server.count("watch", "configmaps"), 1, "bookmarks do not end the watch");
+    assert_eq!(server.count(Verb::Watch, "configmaps"), 1, "bookmarks do not end the watch");
     factory.shutdown().await;
 }
 
@@ -288,7 +288,7 @@ async fn transforms_namespaces_and_selectors_shape_the_cache() {
     assert_eq!(cached.len(), 1);
     assert_eq!(name(&cached[0]), "a");
     assert!(cached[0].metadata.managed_fields.is_none());
-    let reads = server.actions().into_iter().filter(|a| matches!(a.verb, "list" | "watch"));
+    let reads = server.actions().into_iter().filter(|a| matches!(a.verb, Verb::List | Verb::Watch));
     assert!(reads.into_iter().all(|a| a.namespace.as_deref() == Some("ns")), "{:?}", server.actions());
     factory.shutdown().await;
 }
@@ -302,7 +302,7 @@ async fn streaming_lists_sync_through_a_watch() {
     factory.start();
     factory.wait_for_cache_sync().await.unwrap();
     assert_eq!(informer.indexer().len(), 2);
-    assert_eq!(server.count("list", "configmaps"), 0);
+    assert_eq!(server.count(Verb::List, "configmaps"), 0);
     factory.shutdown().await;
 }
 
@@ -422,8 +422,8 @@ async fn an_informers_events_as_a_stream_share_its_one_list_and_watch() {
     assert_eq!(seen, ["add a true", "add b true", "add c false", "delete a"]);
     assert!(events.has_synced());
     // The stream and the callback handler ride the informer's one list and one watch.
-    assert_eq!(server.count("list", "configmaps"), 1, "{:?}", server.actions());
-    assert_eq!(server.count("watch", "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count(Verb::List, "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count(Verb::Watch, "configmaps"), 1, "{:?}", server.actions());
     eventually("the callback handler to see the same", || lines(&log).len() == 4).await;
 
     // Dropped, the stream's handler goes: later events reach only the others.
@@ -503,8 +503,8 @@ async fn a_kube_runtime_controller_on_a_shared_informer_adds_no_list_or_watch() 
     for log in &logs {
         eventually("each handler to see three adds", || lines(log).len() == 3).await;
     }
-    assert_eq!(server.count("list", "configmaps"), 1, "{:?}", server.actions());
-    assert_eq!(server.count("watch", "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count(Verb::List, "configmaps"), 1, "{:?}", server.actions());
+    assert_eq!(server.count(Verb::Watch, "configmaps"), 1, "{:?}", server.actions());
     running.abort();
     factory.shutdown().await;
 }
@@ -552,8 +552,8 @@ async fn a_metadata_informer_caches_metadata_only_and_follows_the_watch() {
     eventually("the metadata cache to see a watched delete", || lister.namespace("ns").get("small").is_err()).await;
 
     // What crossed the wire for the metadata informer: one list and one watch of its own.
-    assert_eq!(server.count("list", "configmaps"), 3, "the test's list_metadata, the two informers");
-    assert_eq!(server.count("watch", "configmaps"), 2);
+    assert_eq!(server.count(Verb::List, "configmaps"), 3, "the test's list_metadata, the two informers");
+    assert_eq!(server.count(Verb::Watch, "configmaps"), 2);
     factory.shutdown().await;
 }
 

@@ -13,13 +13,14 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
+use kube_codegen_runtime::fake::Verb;
 use kube_codegen_runtime::informer::{Handler, InformerError, SharedInformer, SyncError, SyncState};
 
 #[tokio::test(start_paused = true)]
 async fn a_shutdown_before_the_first_sync_ends_every_wait_with_an_error() {
     let (server, _) = setup();
     // Listing fails for ever (retried with backoff): the informer never syncs.
-    server.fail_next("list", "configmaps", usize::MAX, 500);
+    server.fail_next(Verb::List, "configmaps", usize::MAX, 500);
     let factory = common::factory(&server);
     let informer = factory.informer_for::<ConfigMap>();
     factory.start();
@@ -60,7 +61,7 @@ async fn a_synced_informer_stays_synced_after_a_shutdown() {
 #[tokio::test]
 async fn a_dropped_informer_task_is_a_stopped_informer() {
     let (server, _) = setup();
-    server.fail_next("list", "configmaps", usize::MAX, 500);
+    server.fail_next(Verb::List, "configmaps", usize::MAX, 500);
     let api: Api<ConfigMap> = Api::namespaced(server.client(), "ns");
     let informer = SharedInformer::new(api, watcher::Config::default(), None);
     let task = tokio::spawn(informer.clone().run(std::future::pending()));
@@ -134,7 +135,7 @@ async fn callbacks_may_call_back_into_the_informer() {
     // The handler added from the transform gets `a` from the cache (and `b` after it).
     eventually("the handler added by the transform to see `a`", || added.load(Ordering::SeqCst) >= 1).await;
     // Two errors: the callback added during the first is called for the second.
-    server.fail_next("watch", "configmaps", 2, 500);
+    server.fail_next(Verb::Watch, "configmaps", 2, 500);
     server.drop_watches();
     eventually("the error callback added by a callback to be called", || errors.load(Ordering::SeqCst) >= 1).await;
     api.create(&PostParams::default(), &cm("c")).await.unwrap();
@@ -160,7 +161,7 @@ async fn panicking_error_callbacks_are_reported_and_the_informer_keeps_serving()
     informer.on_error(move |e| later.lock().unwrap().push(e.to_string()));
     let task = tokio::spawn(informer.clone().run(std::future::pending()));
     informer.wait_for_sync().await.unwrap();
-    server.fail_next("watch", "configmaps", 1, 500);
+    server.fail_next(Verb::Watch, "configmaps", 1, 500);
     server.drop_watches();
     eventually("the watch error to reach the last callback", || {
         heard.lock().unwrap().iter().any(|e| e.starts_with("watch error"))

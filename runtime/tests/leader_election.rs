@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use kube_codegen_runtime::fake::{ApiServer, Link};
+use kube_codegen_runtime::fake::{ApiServer, Link, Verb};
 use kube_codegen_runtime::leader_election::{LeaderElection, LeaderStatus, Outcome};
 use tokio::sync::{oneshot, watch};
 use tokio::time::{Instant, sleep};
@@ -222,7 +222,7 @@ async fn finished_work_releases_and_bad_timings_are_refused() {
         assert!(err.to_string().starts_with("invalid leader election configuration"), "{err}");
     }
     // Two by the run (to create, to release) and one by the test: none by the refused runs.
-    assert_eq!(server.server.count("get", "leases"), 3, "refused before any request");
+    assert_eq!(server.server.count(Verb::Get, "leases"), 3, "refused before any request");
 }
 
 #[tokio::test(start_paused = true)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ObjectMeta, PostParams};
-use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::fake::{ApiServer, Verb};
 use kube_codegen_runtime::informer::SharedInformerFactory;
 use kube_codegen_runtime::throttle::ThrottleLayer;
 use tokio::time::Instant;
@@ -59,7 +59,7 @@ async fn every_client_and_informer_built_from_one_client_shares_its_budget() {
     // The informer's list and watch and the two gets: one token each, a second apart after the
     // first, in whatever order the watch and the gets took theirs.
     assert_eq!(start.elapsed(), Duration::from_secs(3));
-    assert_eq!(server.count("watch", "configmaps"), 1);
+    assert_eq!(server.count(Verb::Watch, "configmaps"), 1);
     // Another client stack through a clone of the same layer draws on the same bucket.
     let other: Api<ConfigMap> = Api::namespaced(throttled(&server, &layer), "default");
     other.get("a").await.unwrap();
@@ -70,7 +70,7 @@ async fn every_client_and_informer_built_from_one_client_shares_its_budget() {
 #[tokio::test(start_paused = true)]
 async fn a_429_with_retry_after_is_retried_after_the_wait_it_asks_for() {
     let server = server_with_one().await;
-    server.fail_next("get", "configmaps", 2, 429);
+    server.fail_next(Verb::Get, "configmaps", 2, 429);
     let api: Api<ConfigMap> = Api::namespaced(throttled(&server, &ThrottleLayer::new(100.0, 10)), "default");
     let start = Instant::now();
     let got = api.get("a").await.unwrap();
@@ -79,7 +79,7 @@ async fn a_429_with_retry_after_is_retried_after_the_wait_it_asks_for() {
     assert_eq!(start.elapsed(), Duration::from_secs(2));
 
     // A create's body is sent again: created once.
-    server.fail_next("create", "configmaps", 1, 503);
+    server.fail_next(Verb::Create, "configmaps", 1, 503);
     api.create(&PostParams::default(), &cm("b")).await.unwrap();
     assert!(api.get("b").await.is_ok());
 }
@@ -88,13 +88,13 @@ async fn a_429_with_retry_after_is_retried_after_the_wait_it_asks_for() {
 async fn answers_without_retry_after_and_exhausted_retries_come_back_as_they_are() {
     let server = server_with_one().await;
     let api: Api<ConfigMap> = Api::namespaced(throttled(&server, &ThrottleLayer::new(100.0, 10)), "default");
-    server.fail_next("get", "configmaps", 1, 500);
+    server.fail_next(Verb::Get, "configmaps", 1, 500);
     let err = api.get("a").await.unwrap_err();
     assert!(matches!(&err, kube::Error::Api(s) if s.code == 500), "{err}");
 
     let api: Api<ConfigMap> =
         Api::namespaced(throttled(&server, &ThrottleLayer::new(100.0, 10).max_retries(2)), "default");
-    server.fail_next("get", "configmaps", 3, 429);
+    server.fail_next(Verb::Get, "configmaps", 3, 429);
     let start = Instant::now();
     let err = api.get("a").await.unwrap_err();
     assert!(matches!(&err, kube::Error::Api(s) if s.code == 429), "{err}");

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube_codegen::cluster;
-use kube_codegen_runtime::fake::{ApiServer, Reaction};
+use kube_codegen_runtime::fake::{ApiServer, Reaction, Verb};
 use serde_json::{Value, json};
 
 fn corpus() -> PathBuf {
@@ -308,7 +308,7 @@ async fn failures_name_the_server_and_the_document() {
     assert!(!out.exists());
 
     // Forbidden: the request and the server's reason.
-    server.react("list", "customresourcedefinitions", |_| Reaction::Fail {
+    server.react(Verb::List, "customresourcedefinitions", |_| Reaction::Fail {
         code: 403,
         reason: "Forbidden".into(),
         retry_after: None,

@@ -103,7 +103,8 @@ mod watch;
 
 use filter::Filter;
 pub use link::Link;
-pub use replay::{Exchange, Replay};
+pub use replay::{Exchange, Replay, ReplayMismatch};
+pub use responses::SetupError;
 use responses::*;
 pub use serve::Serving;
 pub use subresource::{ResourceOptions, ScaleSubresource};
@@ -162,11 +163,91 @@ struct Event {
     old: Option<Value>,
 }
 
+/// A request's verb, as the API server names it (in RBAC rules and audit logs): what the
+/// method and path make of a request. A subresource's requests carry the verb of their method
+/// (`get`, `update`, `patch`, `create`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `GET` of one object.
+    Get,
+    /// `GET` of a collection.
+    List,
+    /// `GET` of a collection with `watch=true`.
+    Watch,
+    /// `POST`.
+    Create,
+    /// `PUT`.
+    Update,
+    /// `PATCH`, server-side apply included.
+    Patch,
+    /// `DELETE` of one object.
+    Delete,
+    /// `DELETE` of a collection.
+    DeleteCollection,
+}
+
+impl Verb {
+    /// The API server's name of the verb: `get`, ..., `deletecollection`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::List => "list",
+            Verb::Watch => "watch",
+            Verb::Create => "create",
+            Verb::Update => "update",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+            Verb::DeleteCollection => "deletecollection",
+        }
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The verbs a reactor sees: one, or any. A verb is a [`Verb`], so a misspelt one does not
+/// compile instead of matching nothing:
+///
+/// ```
+/// # use kube_codegen_runtime::fake::{ApiServer, Reaction, Verb, Verbs};
+/// let server = ApiServer::new();
+/// server.react(Verb::Patch, "configmaps", |_| Reaction::Pass);
+/// server.react(Verbs::Any, "*", |_| Reaction::Pass);
+/// ```
+///
+/// ```compile_fail
+/// # use kube_codegen_runtime::fake::{ApiServer, Reaction};
+/// let server = ApiServer::new();
+/// server.react("pacth", "configmaps", |_| Reaction::Pass);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbs {
+    /// Every request.
+    Any,
+    /// Requests of this verb.
+    Only(Verb),
+}
+
+impl From<Verb> for Verbs {
+    fn from(verb: Verb) -> Verbs {
+        Verbs::Only(verb)
+    }
+}
+
+impl Verbs {
+    fn matches(self, verb: Verb) -> bool {
+        self == Verbs::Any || self == Verbs::Only(verb)
+    }
+}
+
 /// One request the server served, for tests to assert on (client-go's fake `Actions()`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {
-    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete` or `deletecollection`.
-    pub verb: &'static str,
+    /// What the request does.
+    pub verb: Verb,
     /// The API group; `""` is the core group.
     pub group: String,
     /// The REST plural.
@@ -195,8 +276,8 @@ struct State {
     crds: HashMap<String, Vec<ResourceKey>>,
     /// Container logs by (namespace, pod), for the `log` subresource.
     logs: HashMap<(String, String), String>,
-    /// (verb, resource, reactor), asked in order; `*` matches any verb or resource.
-    reactors: Vec<(String, String, Reactor)>,
+    /// (verbs, resource, reactor), asked in order; resource `*` matches any.
+    reactors: Vec<(Verbs, String, Reactor)>,
     /// Added before each response.
     latency: Duration,
     /// Between the bookmarks of a watch that allows them.
@@ -340,23 +421,23 @@ impl ApiServer {
         self
     }
 
-    /// Adds a reactor for requests of `verb` (`get`, `list`, `watch`, `create`, `update`,
-    /// `patch`, `delete`, `deletecollection`) on `resource` (the plural); `*` matches any.
-    /// Reactors are asked in the order they were added; the first that does not
-    /// [`Pass`](Reaction::Pass) answers.
+    /// Adds a reactor for requests of `verbs` (a [`Verb`], or [`Verbs::Any`]) on `resource`
+    /// (the plural; `*` matches any). Reactors are asked in the order they were added; the
+    /// first that does not [`Pass`](Reaction::Pass) answers. It runs with no lock held, so it
+    /// may call the server.
     pub fn react(
         &self,
-        verb: &str,
+        verbs: impl Into<Verbs>,
         resource: &str,
         reactor: impl Fn(&Action) -> Reaction + Send + Sync + 'static,
     ) -> &Self {
-        self.lock().reactors.push((verb.to_owned(), resource.to_owned(), Arc::new(reactor)));
+        self.lock().reactors.push((verbs.into(), resource.to_owned(), Arc::new(reactor)));
         self
     }
 
-    /// Fails the next `times` requests of `verb` on `resource` with `code` (429 and 503 with
+    /// Fails the next `times` requests of `verbs` on `resource` with `code` (429 and 503 with
     /// `Retry-After: 1`), then serves normally.
-    pub fn fail_next(&self, verb: &str, resource: &str, times: usize, code: u16) -> &Self {
+    pub fn fail_next(&self, verbs: impl Into<Verbs>, resource: &str, times: usize, code: u16) -> &Self {
         let left = Arc::new(std::sync::atomic::AtomicUsize::new(times));
         let reason = match code {
             429 => "TooManyRequests",
@@ -367,7 +448,7 @@ impl ApiServer {
             _ => "Unknown",
         };
         let retry_after = matches!(code, 429 | 503).then_some(1);
-        self.react(verb, resource, move |_| {
+        self.react(verbs, resource, move |_| {
             let claimed =
                 left.fetch_update(std::sync::atomic::Ordering::AcqRel, std::sync::atomic::Ordering::Acquire, |n| {
                     n.checked_sub(1)
@@ -396,7 +477,7 @@ impl ApiServer {
     }
 
     /// How many requests of `verb` on `resource` were served so far.
-    pub fn count(&self, verb: &str, resource: &str) -> usize {
+    pub fn count(&self, verb: Verb, resource: &str) -> usize {
         self.lock().actions.iter().filter(|a| a.verb == verb && a.resource == resource).count()
     }
 
@@ -404,9 +485,9 @@ impl ApiServer {
     /// controller's work): its resource is found by `apiVersion` and `kind` among those
     /// registered; `uid` and `creationTimestamp` are kept if it has them; it gets a new
     /// `resourceVersion`, and watches see it added.
-    pub fn seed(&self, object: &Value) -> Result<(), String> {
-        let api_version = object["apiVersion"].as_str().ok_or("the object has no apiVersion")?;
-        let kind = object["kind"].as_str().ok_or("the object has no kind")?;
+    pub fn seed(&self, object: &Value) -> Result<(), SetupError> {
+        let api_version = object["apiVersion"].as_str().ok_or(SetupError::Missing("apiVersion"))?;
+        let kind = object["kind"].as_str().ok_or(SetupError::Missing("kind"))?;
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let mut state = self.lock();
         let (key, served) = state
@@ -414,10 +495,10 @@ impl ApiServer {
             .iter()
             .find(|((g, v, _), s)| g == group && v == version && s.kind == kind)
             .map(|(k, s)| (k.clone(), s.clone()))
-            .ok_or_else(|| format!("{api_version} {kind} is not registered"))?;
-        let name = object["metadata"]["name"].as_str().ok_or("the object has no name")?.to_owned();
+            .ok_or_else(|| SetupError::NotRegistered { api_version: api_version.to_owned(), kind: kind.to_owned() })?;
+        let name = object["metadata"]["name"].as_str().ok_or(SetupError::Missing("metadata.name"))?.to_owned();
         let namespace = if served.namespaced {
-            Some(object["metadata"]["namespace"].as_str().ok_or("a namespaced object needs a namespace")?.to_owned())
+            Some(object["metadata"]["namespace"].as_str().ok_or(SetupError::Missing("metadata.namespace"))?.to_owned())
         } else {
             None
         };
@@ -623,15 +704,21 @@ impl ApiServer {
             .any(|accept| accept.split(';').any(|p| p.trim().starts_with("as=PartialObjectMetadata")));
         let watch = target.query.get("watch").is_some_and(|w| w == "true" || w == "1");
         let verb = match (&parts.method, &target.name) {
-            (&Method::GET, None) if watch => "watch",
-            (&Method::GET, None) => "list",
-            (&Method::GET, Some(_)) => "get",
-            (&Method::POST, _) => "create",
-            (&Method::PUT, _) => "update",
-            (&Method::PATCH, _) => "patch",
-            (&Method::DELETE, None) => "deletecollection",
-            (&Method::DELETE, Some(_)) => "delete",
-            _ => "unknown",
+            (&Method::GET, None) if watch => Verb::Watch,
+            (&Method::GET, None) => Verb::List,
+            (&Method::GET, Some(_)) => Verb::Get,
+            (&Method::POST, _) => Verb::Create,
+            (&Method::PUT, _) => Verb::Update,
+            (&Method::PATCH, _) => Verb::Patch,
+            (&Method::DELETE, None) => Verb::DeleteCollection,
+            (&Method::DELETE, Some(_)) => Verb::Delete,
+            (method, _) => {
+                return Err(status(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "MethodNotAllowed",
+                    &format!("the server does not allow this method on the requested resource ({method})"),
+                ));
+            }
         };
         let action = Action {
             verb,
@@ -647,7 +734,7 @@ impl ApiServer {
             state
                 .reactors
                 .iter()
-                .filter(|(v, r, _)| (v == "*" || v == verb) && (r == "*" || *r == action.resource))
+                .filter(|(v, r, _)| v.matches(verb) && (r == "*" || *r == action.resource))
                 .map(|(_, _, f)| Arc::clone(f))
                 .collect()
         };
@@ -656,10 +743,10 @@ impl ApiServer {
             match reactor(&action) {
                 Reaction::Pass => continue,
                 Reaction::Respond(code, body) => {
-                    return ok(StatusCode::from_u16(code).unwrap_or(StatusCode::OK), body);
+                    return ok(reactor_code(code, &action)?, body);
                 }
                 Reaction::Fail { code, reason, retry_after } => {
-                    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let code = reactor_code(code, &action)?;
                     let message = format!("injected failure: {reason}");
                     return Err(ApiError {
                         retry_after: retry_after.map(u64::from),
@@ -668,11 +755,9 @@ impl ApiServer {
                 }
             }
         }
-        // DeleteOptions come as a body or as query parameters.
-        let options: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-        let propagation =
-            options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
-        target.background = matches!(propagation, Some("Background" | "Foreground"));
+        if parts.method == Method::DELETE {
+            target.background = delete_options(&target, body)?;
+        }
         if target.served.create_only {
             return match (&parts.method, &target.name) {
                 (&Method::POST, None) => match serde_json::from_slice::<Value>(body) {
@@ -936,4 +1021,33 @@ fn strip_nulls(v: &mut Value) {
     if let Value::Object(m) = v {
         m.retain(|_, v| !v.is_null());
     }
+}
+
+/// A reactor's status code as HTTP's; a code HTTP has no place for is the test's mistake,
+/// answered as an internal error that says so rather than passed off as a success.
+fn reactor_code(code: u16, action: &Action) -> Result<StatusCode, ApiError> {
+    StatusCode::from_u16(code).map_err(|_| {
+        let message = format!(
+            "a reactor for {} {} answered with {code}, which is not an HTTP status code",
+            action.verb, action.resource
+        );
+        status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &message)
+    })
+}
+
+/// Whether a DELETE cascades in the background (or foreground) rather than orphaning, from its
+/// DeleteOptions: a body, or query parameters. A body that is not DeleteOptions is a 400, as
+/// the real server's.
+fn delete_options(target: &Target, body: &[u8]) -> Result<bool, ApiError> {
+    let options: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(options @ Value::Object(_)) => options,
+            Ok(_) | Err(_) => return Err(bad_request("the body of a DELETE must be a DeleteOptions object")),
+        }
+    };
+    let propagation =
+        options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
+    Ok(matches!(propagation, Some("Background" | "Foreground")))
 }

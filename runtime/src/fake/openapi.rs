@@ -38,7 +38,7 @@ impl Document {
 impl Loaded {
     /// Adds a Swagger 2.0 document (split per group-version, as the server does) or an OpenAPI
     /// v3 group-version document (kept as it is, under the group-version its paths name).
-    fn add(&mut self, document: Value) -> Result<(), String> {
+    fn add(&mut self, document: Value) -> Result<(), SetupError> {
         if document["swagger"].as_str().is_some_and(|v| v.starts_with('2')) {
             let definitions = refs_to(document["definitions"].clone(), "#/definitions/", "#/components/schemas/");
             self.schemas.extend(definitions.as_object().cloned().unwrap_or_default());
@@ -48,16 +48,19 @@ impl Loaded {
             self.v2 = Some(document);
             Ok(())
         } else if document["openapi"].as_str().is_some_and(|v| v.starts_with('3')) {
-            let paths = document["paths"].as_object().ok_or("an OpenAPI v3 document without `paths`")?;
+            let paths =
+                document["paths"].as_object().ok_or(SetupError::OpenApi("an OpenAPI v3 document without `paths`"))?;
             let mut groups: BTreeSet<String> = paths.keys().filter_map(|p| document_path(p)).collect();
             let (Some(gv), None) = (groups.pop_first(), groups.pop_first()) else {
-                return Err("an OpenAPI v3 document should hold the paths of one group-version (or one other document of /openapi/v3)".into());
+                return Err(SetupError::OpenApi(
+                    "an OpenAPI v3 document should hold the paths of one group-version (or one other document of /openapi/v3)",
+                ));
             };
             self.schemas.extend(document["components"]["schemas"].as_object().cloned().unwrap_or_default());
             self.v3.insert(gv, Arc::new(Document::new(document)));
             Ok(())
         } else {
-            Err("expected a Swagger 2.0 document (`swagger: \"2.0\"`) or an OpenAPI v3 document".into())
+            Err(SetupError::OpenApi("expected a Swagger 2.0 document (`swagger: \"2.0\"`) or an OpenAPI v3 document"))
         }
     }
 }
@@ -69,7 +72,7 @@ impl ApiServer {
     /// one group-version is served at `/openapi/v3`. The schemas of CRDs installed are added to
     /// both, as the real server adds them. Loading does not register resources: discovery and
     /// the resource endpoints still serve only what is registered.
-    pub fn load_openapi(&self, document: Value) -> Result<&Self, String> {
+    pub fn load_openapi(&self, document: Value) -> Result<&Self, SetupError> {
         let mut loaded = self.lock().openapi.as_deref().cloned().unwrap_or_default();
         loaded.add(document)?;
         self.lock().openapi = Some(Arc::new(loaded));

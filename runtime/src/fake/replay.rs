@@ -70,13 +70,13 @@ impl Replay {
     }
 
     /// `Ok` when every exchange was requested, in order, and every request matched.
-    pub fn finish(&self) -> Result<(), String> {
+    pub fn finish(&self) -> Result<(), ReplayMismatch> {
         let state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut problems = state.mismatches.clone();
-        for e in &state.exchanges[state.next..] {
+        for e in state.exchanges.iter().skip(state.next) {
             problems.push(format!("not requested: {} {}", e.request_method, e.request_url));
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+        if problems.is_empty() { Ok(()) } else { Err(ReplayMismatch(problems)) }
     }
 
     fn answer(&self, method: &str, uri: &http::Uri, content_type: Option<&str>, body: &[u8]) -> Response<Body> {
@@ -204,3 +204,9 @@ mod tests {
         assert!(matches(&delete, "DELETE", &uri("/api/v1/pods/p?"), json, b"{}").is_ok());
     }
 }
+
+/// How a client's requests differed from a recording: each request that did not match, and
+/// each recorded exchange never requested.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.join("\n"))]
+pub struct ReplayMismatch(pub Vec<String>);

@@ -148,3 +148,24 @@ mod tests {
         assert_eq!(q["watch"], "true");
     }
 }
+
+/// What a test gave the server that it cannot take: an object to seed, an OpenAPI document to
+/// load.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// The object lacks a field it needs (`apiVersion`, `kind`, `metadata.name`, and
+    /// `metadata.namespace` for a namespaced resource).
+    #[error("the object has no {0}")]
+    Missing(&'static str),
+    /// No resource of this kind is registered.
+    #[error("{api_version} {kind} is not registered")]
+    NotRegistered {
+        /// The object's `apiVersion`.
+        api_version: String,
+        /// The object's `kind`.
+        kind: String,
+    },
+    /// The document is not one the server can serve as its OpenAPI.
+    #[error("{0}")]
+    OpenApi(&'static str),
+}

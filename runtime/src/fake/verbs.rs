@@ -5,10 +5,14 @@ use super::*;
 
 impl ApiServer {
     pub(super) fn create(&self, t: &Target, body: &[u8]) -> Handled {
-        let mut object: Value = match serde_json::from_slice(body) {
-            Ok(Value::Object(m)) => Value::Object(m),
-            _ => return Err(bad_request("the body must be a JSON object")),
-        };
+        match serde_json::from_slice(body) {
+            Ok(object @ Value::Object(_)) => self.create_object(t, object),
+            _ => Err(bad_request("the body must be a JSON object")),
+        }
+    }
+
+    /// Creates `object`, a JSON object, as a POST of it would.
+    pub(super) fn create_object(&self, t: &Target, mut object: Value) -> Handled {
         let mut state = self.lock();
         let meta = &object["metadata"];
         let body_ns = meta["namespace"].as_str().map(str::to_owned);
@@ -207,8 +211,7 @@ impl ApiServer {
             }
             let mut object = run(&Value::Null)?;
             object["metadata"]["name"] = json!(name);
-            let body = serde_json::to_vec(&object).unwrap_or_default();
-            match self.create(&t, &body) {
+            match self.create_object(&t, object) {
                 Err(error) if error.code == StatusCode::CONFLICT => continue,
                 created => return created,
             }
@@ -291,8 +294,12 @@ impl ApiServer {
                 query: t.query.clone(),
                 metadata_only: t.metadata_only,
             };
-            if self.delete(&one, &name).is_ok() {
-                items.push(as_list_item(t, &object));
+            // As the real server: an object deleted by another request meanwhile is skipped;
+            // any other failure ends the request with its error (what was deleted stays so).
+            match self.delete(&one, &name) {
+                Ok(_) => items.push(as_list_item(t, &object)),
+                Err(e) if e.code == StatusCode::NOT_FOUND => {}
+                Err(e) => return Err(e),
             }
         }
         let (api_version, kind) = list_type(t);
@@ -430,6 +437,37 @@ mod tests {
             Ok(reply) => reply.object().map(|(_, body)| body).unwrap_or_default(),
             Err(e) => panic!("expected success, got {e:?}"),
         }
+    }
+
+    #[test]
+    fn a_reactor_that_answers_with_no_http_status_is_an_error_that_says_so() {
+        let server = server();
+        server.react(Verb::Get, "configmaps", |_| Reaction::Respond(1000, json!({})));
+        let err = server.dispatch(&request("GET", "/api/v1/namespaces/ns/configmaps/a"), b"").err().unwrap();
+        assert_eq!((err.code, err.reason.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"));
+        assert!(err.message.contains("answered with 1000"), "{}", err.message);
+        server.react(Verb::List, "*", |_| Reaction::Fail { code: 0, reason: "Odd".into(), retry_after: None });
+        let err = server.dispatch(&request("GET", "/api/v1/namespaces/ns/configmaps"), b"").err().unwrap();
+        assert!(err.message.contains("answered with 0"), "{}", err.message);
+    }
+
+    #[test]
+    fn delete_options_are_read_from_deletes_only() {
+        let server = server();
+        let created =
+            server.dispatch(&request("POST", "/api/v1/namespaces/ns/configmaps"), br#"{"metadata": {"name": "a"}}"#);
+        assert!(created.is_ok());
+        let bad = server.dispatch(&request("DELETE", "/api/v1/namespaces/ns/configmaps/a"), b"[1]").err().unwrap();
+        assert_eq!((bad.code, bad.reason.as_str()), (StatusCode::BAD_REQUEST, "BadRequest"));
+        let options = br#"{"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}"#;
+        assert!(server.dispatch(&request("DELETE", "/api/v1/namespaces/ns/configmaps/a"), options).is_ok());
+        let gone = server.dispatch(&request("GET", "/api/v1/namespaces/ns/configmaps/a"), b"").err().unwrap();
+        assert_eq!(gone.code, StatusCode::NOT_FOUND);
+        // A method no verb has is refused before anything is recorded.
+        let head = server.dispatch(&request("OPTIONS", "/api/v1/namespaces/ns/configmaps"), b"").err().unwrap();
+        assert_eq!(head.code, StatusCode::METHOD_NOT_ALLOWED);
+        let verbs: Vec<Verb> = server.actions().iter().map(|a| a.verb).collect();
+        assert_eq!(verbs, [Verb::Create, Verb::Delete, Verb::Delete, Verb::Get]);
     }
 
     #[test]
