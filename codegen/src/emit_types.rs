@@ -445,7 +445,10 @@ fn render_text(ts: &TypeSpace, from: &ModPath, ty: &Ty) -> String {
     };
     match ty {
         Ty::Local(id) => short(ts.local_path(from, *id)),
-        Ty::Extern(path) => short(extern_path(path)),
+        Ty::Extern(path) => match ts.prelude(from).shadowed(path) {
+            Some(full) => full.to_owned(),
+            None => short(extern_path(path)),
+        },
         Ty::Vec(inner) => format!("{}<{}>", ts.prelude(from).text("Vec"), render_text(ts, from, inner)),
         Ty::Map(inner) => {
             format!("{}<{}, {}>", short(MAP.to_owned()), ts.prelude(from).text("String"), render_text(ts, from, inner))

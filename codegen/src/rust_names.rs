@@ -111,6 +111,12 @@ const PRELUDE: &[(&str, &str)] = &[
     ("Default", "::core::default::Default"),
     ("Into", "::core::convert::Into"),
     ("IntoIterator", "::core::iter::IntoIterator"),
+    // Primitive types are names too: a type of the module called `bool` shadows them.
+    ("bool", "::core::primitive::bool"),
+    ("i32", "::core::primitive::i32"),
+    ("i64", "::core::primitive::i64"),
+    ("f64", "::core::primitive::f64"),
+    ("str", "::core::primitive::str"),
 ];
 
 /// Whether `name` is a prelude name generated code writes.
@@ -142,6 +148,12 @@ impl Prelude {
             Some((_, path)) if self.shadowed.contains(&name) => path,
             _ => name,
         }
+    }
+
+    /// A type's path as this module must write it, when it is a prelude name the module
+    /// shadows (`String` where a kind is called `String`).
+    pub fn shadowed(&self, name: &str) -> Option<&'static str> {
+        PRELUDE.iter().find(|(n, _)| *n == name && self.shadowed.contains(n)).map(|(_, path)| *path)
     }
 
     /// `name` as this module must write it (tokens).

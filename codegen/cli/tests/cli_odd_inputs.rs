@@ -57,6 +57,98 @@ fn simple(group: &str, kind: &str, plural: &str) -> String {
     crd(group, kind, plural, &v1(""))
 }
 
+/// Names generated code writes without a path: the prelude's types and traits, the types its
+/// modules import, serde's and std's names it derives or calls, and Rust's primitive types.
+const STD_NAMED_KINDS: &[&str] = &[
+    "String",
+    "Vec",
+    "Box",
+    "Option",
+    "Result",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Default",
+    "Clone",
+    "Debug",
+    "PartialEq",
+    "Eq",
+    "Hash",
+    "Into",
+    "From",
+    "IntoIterator",
+    "Iterator",
+    "ToString",
+    "ToOwned",
+    "Send",
+    "Sync",
+    "Sized",
+    "Drop",
+    "Fn",
+    "BTreeMap",
+    "HashMap",
+    "Arc",
+    "Cow",
+    "Value",
+    "Map",
+    "ObjectMeta",
+    "ListMeta",
+    "Time",
+    "MicroTime",
+    "Quantity",
+    "IntOrString",
+    "ByteString",
+    "Condition",
+    "LabelSelector",
+    "ObjectMetaApply",
+    "Serialize",
+    "Deserialize",
+    "Serializer",
+    "Deserializer",
+    "Resource",
+    "Metadata",
+    "ListableResource",
+    "bool",
+    "str",
+    "i32",
+    "i64",
+    "f64",
+    "u8",
+    "char",
+];
+
+/// `spec` properties of every primitive and container type a CRD can give.
+const EVERY_TYPE: &str = "                text: {type: string}
+                count: {type: integer}
+                small: {type: integer, format: int32}
+                ratio: {type: number}
+                flag: {type: boolean}
+                when: {type: string, format: date-time}
+                blob: {type: string, format: byte}
+                port: {x-kubernetes-int-or-string: true}
+                size: {anyOf: [{type: integer}, {type: string}], x-kubernetes-int-or-string: true}
+                anything: {x-kubernetes-preserve-unknown-fields: true}
+                free: {type: object, x-kubernetes-preserve-unknown-fields: true}
+                embedded: {type: object, x-kubernetes-embedded-resource: true, x-kubernetes-preserve-unknown-fields: true}
+                names: {type: array, items: {type: string}}
+                numbers: {type: array, items: {type: integer}}
+                grid: {type: array, items: {type: array, items: {type: number}}}
+                set: {type: array, x-kubernetes-list-type: set, items: {type: string}}
+                keyed:
+                  type: array
+                  x-kubernetes-list-type: map
+                  x-kubernetes-list-map-keys: [name]
+                  items: {type: object, required: [name], properties: {name: {type: string}, value: {type: integer}}}
+                labels: {type: object, additionalProperties: {type: string}}
+                counts: {type: object, additionalProperties: {type: integer}}
+                nested: {type: object, properties: {a: {type: string}, b: {type: array, items: {type: boolean}}}}
+                nestedMap: {type: object, additionalProperties: {type: object, properties: {c: {type: string}}}}
+                mode: {type: string, enum: [On, Off]}
+                level: {type: integer, enum: [1, 2]}
+                optional: {type: string, nullable: true}
+                defaulted: {type: string, default: x}";
+
 /// (file name, contents): each is legal for the API server.
 fn odd_crds() -> Vec<(String, String)> {
     let mut out: Vec<(&str, String)> = vec![
@@ -178,6 +270,17 @@ fn odd_crds() -> Vec<(String, String)> {
             ),
         ),
         ("kind-prelude-more", simple("more.example.com", "Vec-Box", "vec-boxes")),
+        (
+            // Kinds named like every type generated code names without a path (the prelude,
+            // what its modules import, Rust's primitives), all in one module, each with a
+            // property of every primitive and container type.
+            "kinds-like-std-types",
+            STD_NAMED_KINDS
+                .iter()
+                .map(|kind| crd("std-named.example.com", kind, &format!("{}s", kind.to_lowercase()), &v1(EVERY_TYPE)))
+                .collect::<Vec<_>>()
+                .join("---\n"),
+        ),
     ];
     out.sort_by(|a, b| a.0.cmp(b.0));
     out.into_iter().map(|(n, c)| (n.to_owned(), c)).collect()
