@@ -49,6 +49,11 @@
 //!   writes of the main resource.
 //! - **Lists read the latest state**: `resourceVersion` and `resourceVersionMatch` on a list are
 //!   ignored (a paginated list does read one snapshot).
+//! - **No watch cache**: a watch from a version before [`ApiServer::compact`] is always 410. The
+//!   real server answers watches from its watch cache, which refuses an old version only once
+//!   its event window (100 to 102,400 events, grown while events are fresh) has moved past it,
+//!   and before that replays the objects it holds as `ADDED` (seen against kube-apiserver
+//!   v1.36.3 in `runtime/tests/two_backends.rs`).
 //! - **CRD versions convert by `None` only**: objects change `apiVersion` and nothing else;
 //!   conversion webhooks are not called.
 //! - **Discovery lists only what is registered**, and the fake serves JSON only (no protobuf,
