@@ -19,33 +19,87 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The target directory: `$CARGO_TARGET_DIR`, or the workspace's `target`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"))
+}
+
+/// A throw-away crate's folder that stays where it is from one run to the next, under the
+/// target directory, held for the caller's lifetime against another run of the same test.
+/// Written with [`write_if_changed`], its files keep their times while they do not change, so
+/// cargo rebuilds the crate only when what it compiles changed.
+pub struct CrateDir {
+    path: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl CrateDir {
+    /// The folder for the crate `name` (unique per test).
+    pub fn new(name: &str) -> CrateDir {
+        let path = target_dir().join("harness-src").join(name);
+        std::fs::create_dir_all(path.join("src")).unwrap();
+        let lock = std::fs::File::create(path.join(".lock")).unwrap();
+        lock.lock().unwrap();
+        CrateDir { path, _lock: lock }
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Writes `text` to `path` unless it holds it already (a rewrite would make cargo rebuild).
+pub fn write_if_changed(path: &Path, text: &str) {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return;
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// The workspace's `Cargo.lock`, for a throw-away crate: the same dependency versions as ours,
+/// without a resolve.
+pub fn lock_file() -> String {
+    std::fs::read_to_string(workspace().join("Cargo.lock")).unwrap()
+}
+
 /// A throw-away crate that compiles generated code as a user's crate would: a library with
 /// `#![deny(warnings, missing_docs)]` holding generated module trees as its modules, and any
 /// binaries a test adds. All harnesses share one target directory, so k8s-openapi is
-/// compiled once per machine, not once per test.
+/// compiled once per machine, not once per test, and each keeps its folder, so a run whose
+/// generated code did not change builds nothing again.
 pub struct Harness {
-    dir: tempfile::TempDir,
+    dir: CrateDir,
 }
 
 impl Harness {
-    /// A harness whose library has one module per `(name, module tree)`.
-    pub fn new(modules: &[(&str, &kube_codegen::Files)]) -> Harness {
-        let dir = tempfile::Builder::new().prefix("kube-codegen-harness").tempdir().unwrap();
+    /// The harness `name` (unique per test), whose library has one module per
+    /// `(name, module tree)`.
+    pub fn new(name: &str, modules: &[(&str, &kube_codegen::Files)]) -> Harness {
+        Harness::with_edition(name, "2024", modules)
+    }
+
+    /// [`new`](Self::new) on another edition: generated code must read the same in 2021 and
+    /// 2024 (lifetime capture of `impl Trait` differs between them).
+    pub fn with_edition(name: &str, edition: &str, modules: &[(&str, &kube_codegen::Files)]) -> Harness {
+        let dir = CrateDir::new(name);
         let src = dir.path().join("src");
-        std::fs::create_dir_all(src.join("bin")).unwrap();
         let mut lib = String::from("//! Compiles generated code.\n#![deny(warnings, missing_docs)]\n\n");
         for (name, files) in modules {
             files.write(&src.join(name)).unwrap();
             lib.push_str(&format!("/// Generated.\npub mod {name};\n"));
         }
         let runtime = workspace().join("runtime");
-        std::fs::write(
-            dir.path().join("Cargo.toml"),
-            format!(
+        write_if_changed(
+            &dir.path().join("Cargo.toml"),
+            &format!(
                 r#"[package]
 name = "harness"
 version = "0.0.0"
-edition = "2024"
+edition = "{edition}"
 publish = false
 
 [dependencies]
@@ -62,25 +116,15 @@ debug = 0
 [workspace]
 "#
             ),
-        )
-        .unwrap();
-        std::fs::write(src.join("lib.rs"), lib).unwrap();
-        // Same dependency versions as the workspace, without a resolve.
-        std::fs::copy(workspace().join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        );
+        write_if_changed(&src.join("lib.rs"), &lib);
+        write_if_changed(&dir.path().join("Cargo.lock"), &lock_file());
         Harness { dir }
-    }
-
-    /// Builds the harness as edition 2021 rather than 2024: generated code must read the
-    /// same in both (lifetime capture of `impl Trait` differs between them).
-    pub fn edition_2021(&self) {
-        let manifest = self.dir.path().join("Cargo.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap().replace("edition = \"2024\"", "edition = \"2021\"");
-        std::fs::write(manifest, text).unwrap();
     }
 
     /// Adds `src/bin/<name>.rs`.
     pub fn bin(&self, name: &str, source: &str) {
-        std::fs::write(self.dir.path().join("src/bin").join(format!("{name}.rs")), source).unwrap();
+        write_if_changed(&self.dir.path().join("src/bin").join(format!("{name}.rs")), source);
     }
 
     /// The harness directory.
@@ -117,11 +161,13 @@ pub fn cargo(dir: &Path, args: &[&str]) -> String {
     stdout
 }
 
+/// The target directory every throw-away crate builds in, so their dependencies are built once.
+pub fn harness_target() -> PathBuf {
+    target_dir().join("harness")
+}
+
 fn run_cargo(dir: &Path, args: &[&str]) -> std::process::Output {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("harness");
+    let target = harness_target();
     Command::new(env!("CARGO"))
         .args(args)
         .current_dir(dir)

@@ -19,7 +19,7 @@ fn generated_clientset_serves_every_verb_and_subresource() {
     ];
     let settings = Settings { only: only.iter().map(|s| s.to_string()).collect(), ..Settings::default() };
     let files = kube_codegen::generate(&model, &settings).unwrap();
-    let harness = Harness::new(&[("k8s", &files)]);
+    let harness = Harness::new("clientset_fake", &[("k8s", &files)]);
     let scenario = std::fs::read_to_string(workspace().join("tests/scenarios/clientset_builtin.rs")).unwrap();
     harness.bin("scenario", &scenario);
     let out = harness.cargo(&["run", "--quiet", "--bin", "scenario"]);

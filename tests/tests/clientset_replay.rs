@@ -11,9 +11,8 @@ fn generated_clientset_matches_recorded_traffic() {
     let model = kube_codegen_openapi::read(&[corpus().join("openapi/v2/swagger-v1.36.0.json")]).unwrap();
     let only = ["pods", "deployments.apps", "jobs.batch"].map(String::from).to_vec();
     let files = kube_codegen::generate(&model, &Settings { only, ..Settings::default() }).unwrap();
-    let harness = Harness::new(&[("k8s", &files)]);
     // Users are on either edition; this test takes the older.
-    harness.edition_2021();
+    let harness = Harness::with_edition("clientset_replay", "2021", &[("k8s", &files)]);
     let scenario = std::fs::read_to_string(workspace().join("tests/scenarios/clientset_replay.rs")).unwrap();
     harness.bin("replay", &scenario);
     let dir = corpus().join("replays/v1-36");

@@ -2,12 +2,9 @@
 //! wants its types and CRDs gets them, builds warning-free, and builds no HTTP stack (no kube
 //! client, tokio or hyper) and no YAML parser, which is what keeps it as cheap as kube-derive.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use kube_codegen_tests::{CrateDir, harness_target, lock_file, workspace, write_if_changed};
 
 const LIB: &str = r#"//! A derived resource without the runtime's client.
 #![deny(warnings)]
@@ -58,26 +55,21 @@ mod tests {
 
 #[test]
 fn a_derive_without_the_client_builds_types_and_crds_and_no_http_stack() {
-    let dir = tempfile::Builder::new().prefix("kube-codegen-derive-only").tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("src")).unwrap();
-    std::fs::write(dir.path().join("src/lib.rs"), LIB).unwrap();
+    let dir = CrateDir::new("derive_without_client");
+    write_if_changed(&dir.path().join("src/lib.rs"), LIB);
     let runtime = workspace().join("runtime");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        format!(
+    write_if_changed(
+        &dir.path().join("Cargo.toml"),
+        &format!(
             "[package]\nname = \"derive-only\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [dependencies]\nk8s-openapi = {{ version = \"0.29\", features = [\"v1_36\"] }}\n\
              kube-codegen-runtime = {{ path = {runtime:?}, default-features = false, features = [\"derive\"] }}\n\
              schemars = \"1\"\nserde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = \"1\"\n\n\
              [profile.dev]\ndebug = 0\n\n[workspace]\n"
         ),
-    )
-    .unwrap();
-    std::fs::copy(workspace().join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("harness");
+    );
+    write_if_changed(&dir.path().join("Cargo.lock"), &lock_file());
+    let target = harness_target();
     let cargo = |args: &[&str]| {
         Command::new(env!("CARGO"))
             .args(args)

@@ -1,7 +1,7 @@
 //! `generate --crate-name --runtime-dir` writes a crate that builds on its own.
 
 use kube_codegen::Settings;
-use kube_codegen_tests::{cargo, workspace};
+use kube_codegen_tests::{CrateDir, cargo, lock_file, workspace};
 
 #[test]
 fn generated_crate_builds_on_its_own() {
@@ -9,12 +9,13 @@ fn generated_crate_builds_on_its_own() {
     let files =
         kube_codegen::generate_crate(&model, &Settings::default(), "widget-types", &workspace().join("runtime"))
             .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    files.write(dir.path()).unwrap();
+    let dir = CrateDir::new("generated_crate");
     // Outside any workspace, as a user's checkout would be; same dependency versions as ours.
-    let manifest = dir.path().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap() + "\n[workspace]\n";
-    std::fs::write(&manifest, text).unwrap();
-    std::fs::copy(workspace().join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+    let manifest = std::path::Path::new("Cargo.toml");
+    let text = files.0.get(manifest).cloned().unwrap_or_default() + "\n[workspace]\n";
+    let mut files = files;
+    files.0.insert(manifest.to_owned(), text);
+    files.0.insert("Cargo.lock".into(), lock_file());
+    files.write(dir.path()).unwrap();
     cargo(dir.path(), &["build", "--quiet"]);
 }

@@ -23,7 +23,7 @@ fn corpus_crds_compile_and_instances_round_trip() {
     }
     let mut modules: Vec<(&str, &kube_codegen::Files)> = vec![("crds", &all)];
     modules.extend(variants.iter().map(|(n, f)| (n.as_str(), f)));
-    let harness = Harness::new(&modules);
+    let harness = Harness::new("generated_crds", &modules);
     let paths = kube_codegen::type_paths(&crds, &settings);
     let apply = kube_codegen::apply_paths(&crds, &settings);
     harness.bin("roundtrip", &roundtrip::source(&roundtrip::arms(&crds, &paths, &apply, "crds")));

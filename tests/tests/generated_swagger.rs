@@ -43,7 +43,8 @@ fn whole_api_generates_compiles_and_round_trips_replays() {
     assert!(!all_text.contains("pub struct StatefulSet ") && !all_text.contains("pub struct CronJob "));
     // The whole API again with k8s-openapi's types: the clientset most users generate.
     let mapped = kube_codegen::generate(&model, &Settings::default()).unwrap();
-    let harness = Harness::new(&[("k8s", &files), ("deployments_only", &deployments), ("mapped", &mapped)]);
+    let harness =
+        Harness::new("generated_swagger", &[("k8s", &files), ("deployments_only", &deployments), ("mapped", &mapped)]);
     // Verbs and subresources the spec does not declare are not methods, and a resource that
     // cannot be watched has no informer: each line fails.
     harness.bin(

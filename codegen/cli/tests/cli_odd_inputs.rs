@@ -3,8 +3,9 @@
 //! collide once made Rust. Each goes through the CLI alone (exit 0, nothing on stderr), and all
 //! the generated trees compile together in one crate with `#![deny(warnings)]`.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use kube_codegen_tests::{CrateDir, harness_target, lock_file, workspace, write_if_changed};
 
 /// A CRD: `group`, `kind`, `plural`, the version list (YAML, indented for `versions:`).
 fn crd(group: &str, kind: &str, plural: &str, versions: &str) -> String {
@@ -286,17 +287,12 @@ fn odd_crds() -> Vec<(String, String)> {
     out.into_iter().map(|(n, c)| (n.to_owned(), c)).collect()
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 #[test]
 fn odd_but_legal_crds_generate_code_that_builds_with_deny_warnings() {
     let crds = odd_crds();
     assert!(crds.len() >= 20, "{} odd CRDs", crds.len());
-    let dir = tempfile::Builder::new().prefix("kube-codegen-odd").tempdir().unwrap();
+    let dir = CrateDir::new("cli_odd_inputs");
     let src = dir.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
     let mut lib = String::from("//! Odd CRDs.\n#![deny(warnings)]\n\n");
     let mut failures = Vec::new();
     for (i, (name, text)) in crds.iter().enumerate() {
@@ -313,23 +309,19 @@ fn odd_but_legal_crds_generate_code_that_builds_with_deny_warnings() {
         lib.push_str(&format!("/// {name}\n#[allow(missing_docs)]\npub mod {module};\n"));
     }
     assert!(failures.is_empty(), "generate failed:\n{}", failures.join("\n"));
-    std::fs::write(src.join("lib.rs"), lib).unwrap();
+    write_if_changed(&src.join("lib.rs"), &lib);
     let runtime = workspace().join("runtime");
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        format!(
+    write_if_changed(
+        &dir.path().join("Cargo.toml"),
+        &format!(
             "[package]\nname = \"odd\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
              [dependencies]\nk8s-openapi = {{ version = \"0.29\", features = [\"v1_36\"] }}\n\
              kube-codegen-runtime = {{ path = {runtime:?} }}\nserde_json = \"1\"\n\n\
              [profile.dev]\ndebug = 0\n\n[workspace]\n"
         ),
-    )
-    .unwrap();
-    std::fs::copy(workspace().join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("harness");
+    );
+    write_if_changed(&dir.path().join("Cargo.lock"), &lock_file());
+    let target = harness_target();
     let out = Command::new(env!("CARGO"))
         .args(["build", "--quiet"])
         .current_dir(dir.path())
