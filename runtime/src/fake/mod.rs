@@ -88,6 +88,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{Value, json};
 
 mod apply;
+mod controls;
 mod crd;
 mod defaults;
 mod discovery;
@@ -98,6 +99,7 @@ mod openapi;
 mod page;
 mod replay;
 mod responses;
+mod routing;
 mod schema;
 mod serve;
 mod store;
@@ -106,11 +108,14 @@ mod subresource;
 mod verbs;
 mod watch;
 
+pub use controls::{Action, Reaction, Verb, Verbs};
+use controls::{Reactor, reactor_code};
 use filter::Filter;
 pub use link::Link;
 pub use replay::{Exchange, Replay, ReplayMismatch};
 pub use responses::SetupError;
 use responses::*;
+use routing::{Target, call_with};
 pub use serve::Serving;
 pub use subresource::{ResourceOptions, ScaleSubresource};
 use verbs::{admit, applied_configuration, apply_patch, refuse_strategic};
@@ -168,103 +173,6 @@ struct Event {
     old: Option<Value>,
 }
 
-/// A request's verb, as the API server names it (in RBAC rules and audit logs): what the
-/// method and path make of a request. A subresource's requests carry the verb of their method
-/// (`get`, `update`, `patch`, `create`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Verb {
-    /// `GET` of one object.
-    Get,
-    /// `GET` of a collection.
-    List,
-    /// `GET` of a collection with `watch=true`.
-    Watch,
-    /// `POST`.
-    Create,
-    /// `PUT`.
-    Update,
-    /// `PATCH`, server-side apply included.
-    Patch,
-    /// `DELETE` of one object.
-    Delete,
-    /// `DELETE` of a collection.
-    DeleteCollection,
-}
-
-impl Verb {
-    /// The API server's name of the verb: `get`, ..., `deletecollection`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Get => "get",
-            Verb::List => "list",
-            Verb::Watch => "watch",
-            Verb::Create => "create",
-            Verb::Update => "update",
-            Verb::Patch => "patch",
-            Verb::Delete => "delete",
-            Verb::DeleteCollection => "deletecollection",
-        }
-    }
-}
-
-impl std::fmt::Display for Verb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The verbs a reactor sees: one, or any. A verb is a [`Verb`], so a misspelt one does not
-/// compile instead of matching nothing:
-///
-/// ```
-/// # use kube_codegen_runtime::fake::{ApiServer, Reaction, Verb, Verbs};
-/// let server = ApiServer::new();
-/// server.react(Verb::Patch, "configmaps", |_| Reaction::Pass);
-/// server.react(Verbs::Any, "*", |_| Reaction::Pass);
-/// ```
-///
-/// ```compile_fail
-/// # use kube_codegen_runtime::fake::{ApiServer, Reaction};
-/// let server = ApiServer::new();
-/// server.react("pacth", "configmaps", |_| Reaction::Pass);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verbs {
-    /// Every request.
-    Any,
-    /// Requests of this verb.
-    Only(Verb),
-}
-
-impl From<Verb> for Verbs {
-    fn from(verb: Verb) -> Verbs {
-        Verbs::Only(verb)
-    }
-}
-
-impl Verbs {
-    fn matches(self, verb: Verb) -> bool {
-        self == Verbs::Any || self == Verbs::Only(verb)
-    }
-}
-
-/// One request the server served, for tests to assert on (client-go's fake `Actions()`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Action {
-    /// What the request does.
-    pub verb: Verb,
-    /// The API group; `""` is the core group.
-    pub group: String,
-    /// The REST plural.
-    pub resource: String,
-    /// The namespace of a namespaced request.
-    pub namespace: Option<String>,
-    /// The object's name, for requests on one object.
-    pub name: Option<String>,
-    /// The subresource (`status`, `scale`, `eviction`, ...), for requests on one.
-    pub subresource: Option<String>,
-}
-
 #[derive(Default)]
 struct State {
     actions: Vec<Action>,
@@ -290,28 +198,6 @@ struct State {
     /// The OpenAPI specification loaded to be served, besides the CRDs' schemas.
     openapi: Option<Arc<openapi::Loaded>>,
 }
-
-/// How a reactor answers a request.
-#[derive(Clone, Debug)]
-pub enum Reaction {
-    /// Not this reactor's business: the next one, or the server, answers.
-    Pass,
-    /// Answer with this status code and JSON body.
-    Respond(u16, Value),
-    /// Fail with a `Status` of this code and reason; `retry_after` (seconds) becomes the
-    /// `Retry-After` header, as the real server sends with 429 and some 5xx.
-    Fail {
-        /// The HTTP status code.
-        code: u16,
-        /// The `Status` reason (`TooManyRequests`, `InternalError`, `Timeout`, ...).
-        reason: String,
-        /// The `Retry-After` header, in seconds.
-        retry_after: Option<u32>,
-    },
-}
-
-/// A reactor: sees each request of its verb and resource, and may answer it.
-type Reactor = Arc<dyn Fn(&Action) -> Reaction + Send + Sync>;
 
 /// The in-memory API server. Cloning shares it.
 #[derive(Clone)]
@@ -426,141 +312,6 @@ impl ApiServer {
         self
     }
 
-    /// Adds a reactor for requests of `verbs` (a [`Verb`], or [`Verbs::Any`]) on `resource`
-    /// (the plural; `*` matches any). Reactors are asked in the order they were added; the
-    /// first that does not [`Pass`](Reaction::Pass) answers. It runs with no lock held, so it
-    /// may call the server.
-    pub fn react(
-        &self,
-        verbs: impl Into<Verbs>,
-        resource: &str,
-        reactor: impl Fn(&Action) -> Reaction + Send + Sync + 'static,
-    ) -> &Self {
-        self.lock().reactors.push((verbs.into(), resource.to_owned(), Arc::new(reactor)));
-        self
-    }
-
-    /// Fails the next `times` requests of `verbs` on `resource` with `code` (429 and 503 with
-    /// `Retry-After: 1`), then serves normally.
-    pub fn fail_next(&self, verbs: impl Into<Verbs>, resource: &str, times: usize, code: u16) -> &Self {
-        let left = Arc::new(std::sync::atomic::AtomicUsize::new(times));
-        let reason = match code {
-            429 => "TooManyRequests",
-            500 => "InternalError",
-            503 => "ServiceUnavailable",
-            504 => "Timeout",
-            403 => "Forbidden",
-            _ => "Unknown",
-        };
-        let retry_after = matches!(code, 429 | 503).then_some(1);
-        self.react(verbs, resource, move |_| {
-            let claimed =
-                left.fetch_update(std::sync::atomic::Ordering::AcqRel, std::sync::atomic::Ordering::Acquire, |n| {
-                    n.checked_sub(1)
-                });
-            match claimed {
-                Ok(_) => Reaction::Fail { code, reason: reason.to_owned(), retry_after },
-                Err(_) => Reaction::Pass,
-            }
-        })
-    }
-
-    /// Ends every open watch, as a dropped connection or an API-server restart does; clients
-    /// resume from their last resourceVersion.
-    pub fn drop_watches(&self) {
-        self.watch_epoch.send_modify(|e| *e += 1);
-    }
-
-    /// Sends watches that allow bookmarks one each `interval` (a minute unless set).
-    pub fn set_bookmark_interval(&self, interval: Duration) {
-        self.lock().bookmark_interval = Some(interval);
-    }
-
-    /// Delays every response by `latency`.
-    pub fn set_latency(&self, latency: Duration) {
-        self.lock().latency = latency;
-    }
-
-    /// How many requests of `verb` on `resource` were served so far.
-    pub fn count(&self, verb: Verb, resource: &str) -> usize {
-        self.lock().actions.iter().filter(|a| a.verb == verb && a.resource == resource).count()
-    }
-
-    /// Stores an object as if it had been there all along (the state of a recorded cluster, a
-    /// controller's work): its resource is found by `apiVersion` and `kind` among those
-    /// registered; `uid` and `creationTimestamp` are kept if it has them; it gets a new
-    /// `resourceVersion`, and watches see it added.
-    pub fn seed(&self, object: &Value) -> Result<(), SetupError> {
-        let api_version = object["apiVersion"].as_str().ok_or(SetupError::Missing("apiVersion"))?;
-        let kind = object["kind"].as_str().ok_or(SetupError::Missing("kind"))?;
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let mut state = self.lock();
-        let (key, served) = state
-            .served
-            .iter()
-            .find(|((g, v, _), s)| g == group && v == version && s.kind == kind)
-            .map(|(k, s)| (k.clone(), s.clone()))
-            .ok_or_else(|| SetupError::NotRegistered { api_version: api_version.to_owned(), kind: kind.to_owned() })?;
-        let name = object["metadata"]["name"].as_str().ok_or(SetupError::Missing("metadata.name"))?.to_owned();
-        let namespace = if served.namespaced {
-            Some(object["metadata"]["namespace"].as_str().ok_or(SetupError::Missing("metadata.namespace"))?.to_owned())
-        } else {
-            None
-        };
-        let mut object = object.clone();
-        state.uid += 1;
-        let uid = format!("00000000-0000-4000-8000-{:012x}", state.uid);
-        let rv = Self::next_rv(&mut state);
-        let meta = &mut object["metadata"];
-        if meta["uid"].is_null() {
-            meta["uid"] = json!(uid);
-        }
-        if meta["creationTimestamp"].is_null() {
-            meta["creationTimestamp"] = json!(now());
-        }
-        meta["resourceVersion"] = json!(rv.to_string());
-        let store = storage(&key.0, &key.2);
-        state.objects.entry(store.clone()).or_default().insert((namespace.unwrap_or_default(), name), object.clone());
-        self.record(&mut state, &store, "ADDED", &object, None);
-        Ok(())
-    }
-
-    /// Sets what the `log` subresource of a pod returns.
-    pub fn set_log(&self, namespace: &str, pod: &str, text: impl Into<String>) {
-        self.lock().logs.insert((namespace.to_owned(), pod.to_owned()), text.into());
-    }
-
-    /// A `kube::Client` talking to this server. Needs a Tokio runtime, as every client does.
-    pub fn client(&self) -> kube::Client {
-        kube::Client::new(self.clone(), "default")
-    }
-
-    /// A client of this server whose connection the returned [`Link`] can cut and restore, for
-    /// a replica that loses the API server while others keep it.
-    pub fn linked_client(&self) -> (kube::Client, Link) {
-        let link = Link::default();
-        (kube::Client::new(link::Linked { server: self.clone(), link: link.clone() }, "default"), link)
-    }
-
-    /// The requests served so far, oldest first.
-    pub fn actions(&self) -> Vec<Action> {
-        self.lock().actions.clone()
-    }
-
-    /// Forgets the requests served so far.
-    pub fn clear_actions(&self) {
-        self.lock().actions.clear();
-    }
-
-    /// Forgets the history up to now: a watch from an older resourceVersion, or a list's
-    /// continue token from before, gets 410 Gone.
-    pub fn compact(&self) {
-        let mut state = self.lock();
-        state.history.clear();
-        state.compacted = state.rv;
-        state.pages.clear();
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (every change is one insert).
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -578,271 +329,7 @@ type Body = UnsyncBoxBody<Bytes, Infallible>;
 /// What a fake's `tower::Service::call` returns.
 type ServiceFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-/// Collects a request's body and hands the request to `respond`: the part of `call` the
-/// API server and the replay share.
-fn call_with<F, Fut>(request: Request<kube::client::Body>, respond: F) -> ServiceFuture
-where
-    F: FnOnce(http::request::Parts, Bytes) -> Fut + Send + 'static,
-    Fut: Future<Output = Response<Body>> + Send,
-{
-    Box::pin(async move {
-        let (parts, body) = request.into_parts();
-        let body = match body.collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => return Ok(bad_request(&format!("reading the body: {e}")).response()),
-        };
-        Ok(respond(parts, body).await)
-    })
-}
-
-impl tower::Service<Request<kube::client::Body>> for ApiServer {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = ServiceFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<kube::client::Body>) -> Self::Future {
-        let server = self.clone();
-        call_with(request, move |parts, body| async move { server.serve_one(parts, body).await })
-    }
-}
-
-/// A request taken apart.
-#[derive(Clone)]
-struct Target {
-    resource: ResourceKey,
-    /// Where its objects are kept: every version of a resource shares one storage, as the
-    /// real server's (conversion between versions is the `None` strategy: `apiVersion` only).
-    store: ResourceKey,
-    served: Served,
-    namespace: Option<String>,
-    name: Option<String>,
-    subresource: Option<String>,
-    query: HashMap<String, String>,
-    /// Set for a server-side apply, whose ownership `apply` has worked out already.
-    applied: bool,
-    /// A delete that asked for background or foreground propagation.
-    background: bool,
-    /// Who writes: `fieldManager`, else the client's user agent up to its first `/`, as the
-    /// real server names managers of writes that do not say.
-    manager: String,
-    /// The client asked for `PartialObjectMetadata` (`Accept: ...;as=PartialObjectMetadata`
-    /// or `...List`): objects are answered as their metadata only.
-    metadata_only: bool,
-}
-
-impl Target {
-    /// The fields a field selector may name, besides `metadata.name` and `metadata.namespace`.
-    fn selectable(&self) -> Vec<String> {
-        let builtin = filter::builtin_fields(&self.resource.0, &self.resource.2).iter().map(|f| (*f).to_owned());
-        builtin.chain(self.served.selectable.iter().cloned()).collect()
-    }
-
-    /// The JSON pointer of a scale subresource's replicas (`/spec/replicas`).
-    fn scale_pointer(&self) -> String {
-        let path = self.served.options.scale.as_ref().map_or(".spec.replicas", |s| s.spec_replicas_path.as_str());
-        path.trim_start_matches('.').split('.').fold(String::new(), |p, s| format!("{p}/{s}"))
-    }
-
-    /// Who writes what, for field ownership: the manager, the part of the object this
-    /// endpoint writes, and the resource's list semantics.
-    fn request<'a>(&'a self, api_version: &'a str, now: &'a str, scale: &'a str) -> apply::Request<'a> {
-        let scope = match self.subresource.as_deref() {
-            None => apply::Scope::Main { status_subresource: self.served.options.status },
-            Some("status") => apply::Scope::Status,
-            Some("scale") => apply::Scope::Scale(scale),
-            Some(_) => apply::Scope::Main { status_subresource: true },
-        };
-        apply::Request {
-            manager: &self.manager,
-            force: self.query.get("force").is_some_and(|f| f == "true"),
-            scope,
-            lists: self.served.lists(),
-            api_version,
-            now,
-        }
-    }
-}
-
 impl ApiServer {
-    /// One request, after the configured latency.
-    async fn serve_one(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
-        let latency = self.lock().latency;
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        self.handle(parts, body)
-    }
-
-    fn handle(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
-        if parts.method == Method::GET {
-            let accept = parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-            if let Some(response) = self.discovery(parts.uri.path(), accept) {
-                return response;
-            }
-            if let Some(response) = self.openapi(parts.uri.path()) {
-                return response;
-            }
-        }
-        into_response(self.dispatch(&parts, &body))
-    }
-
-    /// One request on a resource's endpoints, answered without HTTP: routing, the recorded
-    /// action, reactors, then the verb or subresource.
-    fn dispatch(&self, parts: &http::request::Parts, body: &[u8]) -> Handled {
-        let mut target = self.route(&parts.uri)?;
-        let agent = parts.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
-        target.manager = match target.query.get("fieldManager") {
-            Some(m) if !m.is_empty() => m.clone(),
-            _ => agent.split('/').next().unwrap_or("unknown").to_owned(),
-        };
-        let content_type =
-            parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        target.metadata_only = parts
-            .headers
-            .get_all(http::header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|accept| accept.split(';').any(|p| p.trim().starts_with("as=PartialObjectMetadata")));
-        let watch = target.query.get("watch").is_some_and(|w| w == "true" || w == "1");
-        let verb = match (&parts.method, &target.name) {
-            (&Method::GET, None) if watch => Verb::Watch,
-            (&Method::GET, None) => Verb::List,
-            (&Method::GET, Some(_)) => Verb::Get,
-            (&Method::POST, _) => Verb::Create,
-            (&Method::PUT, _) => Verb::Update,
-            (&Method::PATCH, _) => Verb::Patch,
-            (&Method::DELETE, None) => Verb::DeleteCollection,
-            (&Method::DELETE, Some(_)) => Verb::Delete,
-            (method, _) => {
-                return Err(status(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
-                    &format!("the server does not allow this method on the requested resource ({method})"),
-                ));
-            }
-        };
-        let action = Action {
-            verb,
-            group: target.resource.0.clone(),
-            resource: target.resource.2.clone(),
-            namespace: target.namespace.clone(),
-            name: target.name.clone(),
-            subresource: target.subresource.clone(),
-        };
-        let reactors: Vec<Reactor> = {
-            let mut state = self.lock();
-            state.actions.push(action.clone());
-            state
-                .reactors
-                .iter()
-                .filter(|(v, r, _)| v.matches(verb) && (r == "*" || *r == action.resource))
-                .map(|(_, _, f)| Arc::clone(f))
-                .collect()
-        };
-        // Reactors run without the lock, so they may call the server.
-        for reactor in reactors {
-            match reactor(&action) {
-                Reaction::Pass => continue,
-                Reaction::Respond(code, body) => {
-                    return ok(reactor_code(code, &action)?, body);
-                }
-                Reaction::Fail { code, reason, retry_after } => {
-                    let code = reactor_code(code, &action)?;
-                    let message = format!("injected failure: {reason}");
-                    return Err(ApiError {
-                        retry_after: retry_after.map(u64::from),
-                        ..status(code, &reason, &message)
-                    });
-                }
-            }
-        }
-        if parts.method == Method::DELETE {
-            target.background = delete_options(&target, body)?;
-        }
-        if target.served.create_only {
-            return match (&parts.method, &target.name) {
-                (&Method::POST, None) => match serde_json::from_slice::<Value>(body) {
-                    Ok(mut object @ Value::Object(_)) => {
-                        if object["status"].is_null() {
-                            object["status"] = json!({});
-                        }
-                        ok(StatusCode::CREATED, object)
-                    }
-                    _ => Err(bad_request("the body must be a JSON object")),
-                },
-                (method, _) => Err(status(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
-                    &format!("the server does not allow this method on the requested resource ({method})"),
-                )),
-            };
-        }
-        if let (Some(sub), Some(name)) = (&target.subresource, &target.name) {
-            return self.subresource(&target, name, sub, &parts.method, &content_type, body);
-        }
-        match (&parts.method, &target.name) {
-            (&Method::GET, None) if watch => self.watch(&target),
-            (&Method::GET, None) => self.list(&target),
-            (&Method::POST, None) => self.create(&target, body),
-            (&Method::DELETE, None) => self.delete_collection(&target),
-            (&Method::GET, Some(name)) => self.get(&target, name),
-            (&Method::PUT, Some(name)) => self.update(&target, name, body),
-            (&Method::PATCH, Some(name)) => self.patch(&target, name, &content_type, body),
-            (&Method::DELETE, Some(name)) => self.delete(&target, name),
-            (method, _) => Err(status(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                &format!("{method} is not served here yet"),
-            )),
-        }
-    }
-
-    fn route(&self, uri: &http::Uri) -> Result<Target, ApiError> {
-        let query = uri.query().map(parse_query).unwrap_or_default();
-        let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
-        let (group, version, rest) = match segments.as_slice() {
-            ["api", version, rest @ ..] => ("", *version, rest),
-            ["apis", group, version, rest @ ..] => (*group, *version, rest),
-            _ => {
-                return Err(not_found(&format!("the server could not find the requested resource ({})", uri.path())));
-            }
-        };
-        let state = self.lock();
-        let served = |plural: &str| state.served.get(&(group.to_owned(), version.to_owned(), plural.to_owned()));
-        let (namespace, rest) = match rest {
-            ["namespaces", ns, plural, rest @ ..] if served(plural).is_some() => {
-                (Some((*ns).to_owned()), rest_with(plural, rest))
-            }
-            _ => (None, rest.to_vec()),
-        };
-        let Some(plural) = rest.first() else {
-            return Err(not_found("the server could not find the requested resource"));
-        };
-        let Some(s) = served(plural).cloned() else {
-            return Err(not_found(&format!("the server could not find the requested resource ({plural})")));
-        };
-        if rest.len() > 3 {
-            return Err(not_found(&format!("the server could not find the requested resource ({})", uri.path())));
-        }
-        Ok(Target {
-            resource: (group.to_owned(), version.to_owned(), (*plural).to_owned()),
-            store: storage(group, plural),
-            served: s,
-            namespace,
-            name: rest.get(1).map(|n| (*n).to_owned()),
-            subresource: rest.get(2).map(|n| (*n).to_owned()),
-            query,
-            applied: false,
-            background: false,
-            manager: String::new(),
-            metadata_only: false,
-        })
-    }
-
     /// Establishes a new CRD moments after its create, as the API server's controllers do;
     /// at once when there is no Tokio runtime to wait on.
     fn establish_later(&self, store: ResourceKey, key: (String, String)) {
@@ -878,11 +365,6 @@ impl ApiServer {
             Err(_) => establish(),
         }
     }
-}
-
-/// `ns/name` rest of a namespaced path, with the plural first.
-fn rest_with<'a>(plural: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
-    std::iter::once(plural).chain(rest.iter().copied()).collect()
 }
 
 /// The storage of a resource: its group and plural, whatever the version.
@@ -1026,33 +508,4 @@ fn strip_nulls(v: &mut Value) {
     if let Value::Object(m) = v {
         m.retain(|_, v| !v.is_null());
     }
-}
-
-/// A reactor's status code as HTTP's; a code HTTP has no place for is the test's mistake,
-/// answered as an internal error that says so rather than passed off as a success.
-fn reactor_code(code: u16, action: &Action) -> Result<StatusCode, ApiError> {
-    StatusCode::from_u16(code).map_err(|_| {
-        let message = format!(
-            "a reactor for {} {} answered with {code}, which is not an HTTP status code",
-            action.verb, action.resource
-        );
-        status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &message)
-    })
-}
-
-/// Whether a DELETE cascades in the background (or foreground) rather than orphaning, from its
-/// DeleteOptions: a body, or query parameters. A body that is not DeleteOptions is a 400, as
-/// the real server's.
-fn delete_options(target: &Target, body: &[u8]) -> Result<bool, ApiError> {
-    let options: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice(body) {
-            Ok(options @ Value::Object(_)) => options,
-            Ok(_) | Err(_) => return Err(bad_request("the body of a DELETE must be a DeleteOptions object")),
-        }
-    };
-    let propagation =
-        options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
-    Ok(matches!(propagation, Some("Background" | "Foreground")))
 }
