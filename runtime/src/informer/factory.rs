@@ -12,7 +12,7 @@ use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 
 use super::error::SyncError;
-use super::lean::{Lean, LeanMeta};
+use super::lean::{Lean, LeanMeta, WholeMeta};
 use super::shared::{InformerHealth, SharedInformer, SyncState, Transform, sync_outcome};
 
 /// How a resource type's `kube::Api` is made for a factory: across the cluster, or in the
@@ -265,7 +265,7 @@ impl SharedInformerFactory {
             let ns = self.options.namespace.as_deref();
             let informer = if self.options.skips_managed_fields() {
                 let api = <K::Scope as Scope>::api::<Lean<K>>(self.client.clone(), ns);
-                SharedInformer::skipping_managed_fields(api, self.config(), self.meta_transform::<K>(), ())
+                SharedInformer::decoded_by(api, self.config(), self.meta_transform::<K>(), ())
             } else {
                 let api = <K::Scope as Scope>::api::<K>(self.client.clone(), ns);
                 SharedInformer::new(api, self.config(), self.meta_transform::<K>())
@@ -291,15 +291,15 @@ impl SharedInformerFactory {
         let name = format!("{} (metadata)", resource_name::<K>());
         let resync = self.resync_period::<K>();
         self.get_or_make(name, || {
-            // kube asks for `PartialObjectMetadata` whenever its `Api` is of `PartialObjectMeta`.
-            type Partial<K> = kube::core::PartialObjectMeta<K>;
+            // kube asks for `PartialObjectMetadata` whenever its `Api` is of `PartialObjectMeta`,
+            // and the wrappers delegate `Resource` to it; both read it field by field.
             let ns = self.options.namespace.as_deref();
             let informer = if self.options.metadata_skips_managed_fields() {
                 let api = <K::Scope as Scope>::api::<LeanMeta<K>>(self.client.clone(), ns);
-                SharedInformer::skipping_managed_fields(api, self.config(), self.meta_transform(), ())
+                SharedInformer::decoded_by(api, self.config(), self.meta_transform(), ())
             } else {
-                let api = <K::Scope as Scope>::api::<Partial<K>>(self.client.clone(), ns);
-                SharedInformer::new(api, self.config(), self.meta_transform())
+                let api = <K::Scope as Scope>::api::<WholeMeta<K>>(self.client.clone(), ns);
+                SharedInformer::decoded_by(api, self.config(), self.meta_transform(), ())
             };
             informer.with_default_resync(resync)
         })
@@ -318,7 +318,7 @@ impl SharedInformerFactory {
                     Some(ns) => kube::Api::namespaced_with(client, ns, resource),
                     None => kube::Api::all_with(client, resource),
                 };
-                SharedInformer::skipping_managed_fields(api, self.config(), transform, resource.clone())
+                SharedInformer::decoded_by(api, self.config(), transform, resource.clone())
             } else {
                 let api: kube::Api<DynamicObject> = match ns {
                     Some(ns) => kube::Api::namespaced_with(client, ns, resource),

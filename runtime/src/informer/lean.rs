@@ -25,9 +25,13 @@ pub(crate) struct Lean<K, How = Filtered>(pub K, pub PhantomData<How>);
 #[derive(Clone, Debug)]
 pub(crate) enum Filtered {}
 
-/// Decoding `PartialObjectMeta<K>` field by field (see [`LeanMeta`]).
+/// Decoding `PartialObjectMeta<K>` field by field, managedFields skipped (see [`LeanMeta`]).
 #[derive(Clone, Debug)]
 pub(crate) enum ByField {}
+
+/// Decoding `PartialObjectMeta<K>` field by field, managedFields kept (see [`WholeMeta`]).
+#[derive(Clone, Debug)]
+pub(crate) enum ByFieldWhole {}
 
 impl<'de, K: Deserialize<'de>> Deserialize<'de> for Lean<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -74,15 +78,26 @@ impl<K: kube::Resource, How> kube::Resource for Lean<K, How> {
 /// decoding a metadata list. The result is what `Lean<PartialObjectMeta<K>>` gives.
 pub(crate) type LeanMeta<K> = Lean<PartialObjectMeta<K>, ByField>;
 
+/// [`LeanMeta`] with the managedFields kept: the same reader, for a factory that keeps them
+/// (`keep_metadata_managed_fields`); `Lean` only in name.
+pub(crate) type WholeMeta<K> = Lean<PartialObjectMeta<K>, ByFieldWhole>;
+
 impl<'de, K> Deserialize<'de> for LeanMeta<K> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MetaVisitor(PhantomData)).map(|m| Lean(m, PhantomData))
+        deserializer.deserialize_map(MetaVisitor::<K, true>(PhantomData)).map(|m| Lean(m, PhantomData))
     }
 }
 
-struct MetaVisitor<K>(PhantomData<K>);
+impl<'de, K> Deserialize<'de> for WholeMeta<K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MetaVisitor::<K, false>(PhantomData)).map(|m| Lean(m, PhantomData))
+    }
+}
 
-impl<'de, K> Visitor<'de> for MetaVisitor<K> {
+/// Reads a `PartialObjectMeta<K>`, its managedFields skipped when `SKIP`.
+struct MetaVisitor<K, const SKIP: bool>(PhantomData<K>);
+
+impl<'de, K, const SKIP: bool> Visitor<'de> for MetaVisitor<K, SKIP> {
     type Value = PartialObjectMeta<K>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,7 +114,10 @@ impl<'de, K> Visitor<'de> for MetaVisitor<K> {
                 "apiVersion" => api_version = api_version.then(map.next_value()?),
                 "kind" => kind = kind.then(map.next_value()?),
                 "metadata" if metadata.is_some() => return Err(de::Error::duplicate_field("metadata")),
-                "metadata" => metadata = Some(map.next_value_seed(MetadataSeed(PhantomData::<ObjectMeta>))?),
+                "metadata" if SKIP => {
+                    metadata = Some(map.next_value_seed(MetadataSeed(PhantomData::<ObjectMeta>))?);
+                }
+                "metadata" => metadata = Some(map.next_value::<ObjectMeta>()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -393,7 +411,17 @@ mod tests {
         for json in &cases {
             let (derived, lean) = both(json);
             assert_eq!(lean, derived, "{json}");
+            // Kept, they are what the derive reads of the whole metadata.
+            let derived = serde_json::from_str::<PartialObjectMeta<ConfigMap>>(json)
+                .map(|m| serde_json::to_value(m).unwrap())
+                .map_err(|e| e.to_string());
+            let whole = serde_json::from_str::<WholeMeta<ConfigMap>>(json)
+                .map(|Lean(m, _)| serde_json::to_value(m).unwrap())
+                .map_err(|e| e.to_string());
+            assert_eq!(whole, derived, "{json}");
         }
+        let Lean(kept, _) = serde_json::from_str::<WholeMeta<ConfigMap>>(&cases[0]).unwrap();
+        assert!(kept.metadata.managed_fields.is_some_and(|m| m.len() == 1));
         let (derived, _) = both(&cases[0]);
         let derived = derived.unwrap();
         assert_eq!(derived["metadata"]["name"], "web");

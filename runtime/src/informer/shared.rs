@@ -424,9 +424,10 @@ where
         SharedInformer::from_source(source, config, transform, dyntype)
     }
 
-    /// An informer whose objects are decoded without their managedFields (skipped in the
-    /// JSON, never allocated), otherwise as [`with_dynamic_type`](Self::with_dynamic_type).
-    pub(crate) fn skipping_managed_fields<How>(
+    /// An informer whose objects are decoded by a wrapper of `K` (`lean`: without their
+    /// managedFields, skipped in the JSON and never allocated, or field by field), otherwise as
+    /// [`with_dynamic_type`](Self::with_dynamic_type).
+    pub(crate) fn decoded_by<How>(
         api: kube::Api<Lean<K, How>>,
         config: watcher::Config,
         transform: Option<Transform<K>>,
