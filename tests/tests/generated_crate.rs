@@ -7,7 +7,7 @@ use kube_codegen_tests::{CrateDir, cargo, lock_file, workspace};
 fn generated_crate_builds_on_its_own() {
     let model = kube_codegen_openapi::read(&[workspace().join("generated-example/inputs/widgets.yaml")]).unwrap();
     let files =
-        kube_codegen::generate_crate(&model, &Settings::default(), "widget-types", &workspace().join("runtime"))
+        kube_codegen::generate_crate(&model, &Settings::default(), "widget-types", Some(&workspace().join("runtime")))
             .unwrap();
     let dir = CrateDir::new("generated_crate");
     // Outside any workspace, as a user's checkout would be; same dependency versions as ours.

@@ -38,7 +38,7 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         kube-codegen generate crds/ --out src/generated\n  \
         kube-codegen generate swagger.json --only deployments.apps --types generate --out src/k8s\n  \
-        kube-codegen generate crds/ --crate-name my-crds --runtime-dir ../kube-codegen/runtime --out my-crds\n  \
+        kube-codegen generate crds/ --crate-name my-crds --out my-crds\n  \
         kube-codegen generate swagger.json --emit clientset --only apps/v1 --out src/k8s --timings\n  \
         kube-codegen generate crds/ --out src/generated --check")]
     Generate {
@@ -68,9 +68,10 @@ enum Command {
         #[arg(long, value_enum, value_name = "ARTIFACTS", value_delimiter = ',')]
         emit: Option<Vec<Emit>>,
         /// Write a complete crate with this name (Cargo.toml and src/).
-        #[arg(long, value_name = "NAME", requires = "runtime_dir")]
+        #[arg(long, value_name = "NAME")]
         crate_name: Option<String>,
-        /// The directory of kube-codegen-runtime, for the crate's Cargo.toml.
+        /// The directory of kube-codegen-runtime, for the crate's Cargo.toml; without it, the
+        /// crate depends on the runtime of this version from the registry.
         #[arg(long, value_name = "DIR", requires = "crate_name")]
         runtime_dir: Option<PathBuf>,
         /// The Rust path generated code uses for kube-codegen-runtime, if it is re-exported
@@ -221,11 +222,10 @@ fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             let read = started.elapsed();
-            let files = match (&crate_name, &runtime_dir) {
-                (Some(name), Some(runtime)) => {
-                    kube_codegen::generate_crate(&model, &settings, name, runtime).map(|f| (f, Default::default()))
-                }
-                _ => kube_codegen::generate_timed(&model, &settings),
+            let files = match &crate_name {
+                Some(name) => kube_codegen::generate_crate(&model, &settings, name, runtime_dir.as_deref())
+                    .map(|f| (f, Default::default())),
+                None => kube_codegen::generate_timed(&model, &settings),
             };
             let (files, split) = match files {
                 Ok(f) => f,
