@@ -225,15 +225,21 @@ async fn finished_work_releases_and_bad_timings_are_refused() {
     assert_eq!(server.server.count(Verb::Get, "leases"), 3, "refused before any request");
 }
 
+/// A lone candidate "a", and how many times it was told it stopped leading.
+fn counting_stops(cluster: &Cluster) -> (LeaderElection, Arc<AtomicUsize>) {
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let told = Arc::clone(&stopped);
+    let election =
+        LeaderElection::new(cluster.server.client(), "kube-system", "controller", "a").on_stopped_leading(move || {
+            told.fetch_add(1, Ordering::SeqCst);
+        });
+    (election, stopped)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_panic_in_the_leading_work_stops_leading_releases_and_is_passed_on() {
     let cluster = server();
-    let stopped = Arc::new(AtomicUsize::new(0));
-    let told = Arc::clone(&stopped);
-    let mut election = LeaderElection::new(cluster.server.client(), "kube-system", "controller", "a")
-        .on_stopped_leading(move || {
-            told.fetch_add(1, Ordering::SeqCst);
-        });
+    let (mut election, stopped) = counting_stops(&cluster);
     let status = election.status();
     let task = tokio::spawn(async move {
         election
@@ -253,12 +259,7 @@ async fn a_panic_in_the_leading_work_stops_leading_releases_and_is_passed_on() {
 #[tokio::test(start_paused = true)]
 async fn dropping_run_while_leading_stops_leading() {
     let cluster = server();
-    let stopped = Arc::new(AtomicUsize::new(0));
-    let told = Arc::clone(&stopped);
-    let mut election = LeaderElection::new(cluster.server.client(), "kube-system", "controller", "a")
-        .on_stopped_leading(move || {
-            told.fetch_add(1, Ordering::SeqCst);
-        });
+    let (mut election, stopped) = counting_stops(&cluster);
     let mut status = election.status();
     let task = tokio::spawn(async move {
         let _ = election.run(std::future::pending(), std::future::pending::<()>).await;
