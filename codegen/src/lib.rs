@@ -4,11 +4,22 @@
 //! [`Model`]; the emitters here turn it into Rust: the types, the clientset, listers,
 //! informers and the informer factory.
 //!
-//! ```no_run
-//! let model = kube_codegen_openapi::read(&["crds/"])?;
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Usually `kube_codegen_openapi::read(&["crds/"])`; here one CRD in memory.
+//! let crd = br#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+//!   "metadata": {"name": "widgets.example.com"},
+//!   "spec": {"group": "example.com", "scope": "Namespaced",
+//!     "names": {"kind": "Widget", "plural": "widgets"},
+//!     "versions": [{"name": "v1", "served": true, "storage": true,
+//!       "schema": {"openAPIV3Schema": {"type": "object",
+//!         "properties": {"spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}}}}}}]}}"#;
+//! let model = kube_codegen_openapi::read_bytes(std::path::Path::new("widgets.json"), crd)?;
 //! let files = kube_codegen::generate(&model, &kube_codegen::Settings::default())?;
-//! files.write(std::path::Path::new("src/generated"))?;
-//! # Ok::<(), kube_codegen::Error>(())
+//! let v1 = &files.0[std::path::Path::new("example/v1.rs")];
+//! assert!(v1.contains("pub struct Widget ") && v1.contains("pub struct WidgetClient"));
+//! // files.write(Path::new("src/generated"))? writes the tree, rewriting only what changed.
+//! # Ok(()) }
 //! ```
 
 mod builder;

@@ -5,11 +5,17 @@
 //! CustomResourceDefinitions in YAML 1.2 or JSON (several documents per file, `kind: List`).
 //! They become one [`Model`]: the served [`Resource`]s and an arena of named [`TypeDef`]s.
 //!
-//! ```no_run
-//! let model = kube_codegen_openapi::read(&["crds/"])?;
-//! for r in &model.resources {
-//!     println!("{}/{} {}", r.group, r.version, r.plural);
-//! }
+//! ```
+//! // `read(&["crds/"])` reads files and folders; `read_bytes` one document in memory.
+//! let crd = br#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+//!   "metadata": {"name": "widgets.example.com"},
+//!   "spec": {"group": "example.com", "scope": "Namespaced",
+//!     "names": {"kind": "Widget", "plural": "widgets"},
+//!     "versions": [{"name": "v1", "served": true, "storage": true,
+//!       "schema": {"openAPIV3Schema": {"type": "object"}}}]}}"#;
+//! let model = kube_codegen_openapi::read_bytes(std::path::Path::new("widgets.json"), crd)?;
+//! let widgets = &model.resources[0];
+//! assert_eq!((widgets.group.as_str(), widgets.version.as_str(), widgets.plural.as_str()), ("example.com", "v1", "widgets"));
 //! # Ok::<(), kube_codegen_openapi::Error>(())
 //! ```
 //!

@@ -1,13 +1,27 @@
 //! An in-memory Kubernetes API server for tests, at the HTTP layer: a `tower::Service` behind
 //! a real `kube::Client`, so `kube::Api`, watchers and generated clients run unmodified.
 //!
-//! ```no_run
-//! # async fn demo() {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), kube::Error> {
 //! use k8s_openapi::api::core::v1::ConfigMap;
+//! use kube::api::{Api, PostParams};
+//! use kube_codegen_runtime::SharedInformerFactory;
+//!
 //! let server = kube_codegen_runtime::fake::ApiServer::new();
 //! server.register::<ConfigMap>();
-//! let api: kube::Api<ConfigMap> = kube::Api::namespaced(server.client(), "default");
-//! # }
+//! let api: Api<ConfigMap> = Api::namespaced(server.client(), "default");
+//! let mut cm = ConfigMap::default();
+//! cm.metadata.name = Some("settings".into());
+//! api.create(&PostParams::default(), &cm).await?;
+//!
+//! // An informer on the same server, as a controller under test would have.
+//! let factory = SharedInformerFactory::new(server.client());
+//! let configmaps = factory.informer_for::<ConfigMap>();
+//! factory.start();
+//! factory.wait_for_cache_sync().await.expect("synced");
+//! assert!(configmaps.lister().namespace("default").get("settings").is_ok());
+//! factory.shutdown().await;
+//! # Ok(()) }
 //! ```
 //!
 //! Served so far: discovery (`/api`, `/apis`, each group-version's resources), create (201, 409
