@@ -41,8 +41,8 @@ impl Arena {
         id
     }
 
-    /// Defines `name`. Defining it again with the same content is a no-op (a kind given only
-    /// one of the times is kept); with different content it is an error naming both places.
+    /// Defines `name`. Defining it again with the same schema adds the kinds it names that were
+    /// not named yet; with a different schema it is an error naming both places.
     pub fn define(&mut self, name: &str, gvks: Vec<Gvk>, schema: Schema, origin: Origin) -> Result<TypeId, Error> {
         let id = match self.by_name.get(name) {
             Some(&id) => id,
@@ -54,13 +54,17 @@ impl Arena {
                 slot.def = Some(TypeDef { id, name: name.to_owned(), gvks, schema, origin });
                 Ok(id)
             }
-            Some(existing) if existing.gvks == gvks && existing.schema == schema => Ok(id),
             // One document names the kind of a definition that another only refers to (a
             // document without `x-kubernetes-group-version-kind`, whose kinds were inferred
-            // from the paths that return them): the same definition, now with its kind.
-            Some(existing) if existing.schema == schema && (existing.gvks.is_empty() || gvks.is_empty()) => {
-                if existing.gvks.is_empty() {
-                    existing.gvks = gvks;
+            // from the paths that return them), or the two name different kinds of it: a real
+            // server's `/openapi/v3` documents each list, for a shared definition such as
+            // `DeleteOptions`, only their own group's kinds. The same definition, with every
+            // kind any of them names, in the order first seen.
+            Some(existing) if existing.schema == schema => {
+                for gvk in gvks {
+                    if !existing.gvks.contains(&gvk) {
+                        existing.gvks.push(gvk);
+                    }
                 }
                 Ok(id)
             }

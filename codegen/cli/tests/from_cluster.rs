@@ -357,3 +357,30 @@ async fn the_v1_36_api_from_the_cluster_generates_as_its_swagger_file() {
         }
     }
 }
+
+/// A real kube-apiserver (`KUBE_CODEGEN_E2E_KUBECONFIG`; CI starts envtest's v1.36.3): its
+/// `/openapi/v3` documents read into one model, though each names only its own group's kinds
+/// of the definitions they share (`DeleteOptions` lists the core group's and its own), and
+/// the model generates in both type modes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_api_servers_documents_read_and_generate() {
+    let Some(path) = std::env::var_os("KUBE_CODEGEN_E2E_KUBECONFIG") else {
+        eprintln!("a real API server's documents: SKIPPED: KUBE_CODEGEN_E2E_KUBECONFIG is not set");
+        return;
+    };
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config).unwrap();
+    let fetched = cluster::fetch(&client, &server, &[], None).await.unwrap();
+    let model = fetched.model().unwrap();
+    let served = |plural: &str, group: &str| model.resources.iter().any(|r| r.plural == plural && r.group == group);
+    assert!(served("deployments", "apps") && served("pods", "") && served("leases", "coordination.k8s.io"));
+    let delete_options = model.types.iter().find(|d| d.name == "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions");
+    let groups = delete_options.map(|d| d.gvks.iter().filter(|g| g.kind == "DeleteOptions").count()).unwrap_or(0);
+    assert!(groups > 10, "DeleteOptions with the kinds of every document: {groups}");
+    for types in [kube_codegen::TypeMode::MapK8sOpenapi, kube_codegen::TypeMode::Generate] {
+        let files = kube_codegen::generate(&model, &kube_codegen::Settings { types, ..settings() }).unwrap();
+        assert!(files.0.keys().any(|p| p.ends_with("apps/v1.rs")), "{types:?}");
+    }
+}

@@ -261,7 +261,8 @@ fn split_v2(swagger: &Value) -> BTreeMap<String, Value> {
             let paths = Value::Object(paths);
             let mut roots = Vec::new();
             referenced(&paths, "#/definitions/", &mut roots);
-            let schemas = closure(roots, definitions, "#/definitions/");
+            let mut schemas = closure(roots, definitions, "#/definitions/");
+            own_kinds(&mut schemas, &gv);
             let document = json!({
                 "openapi": "3.0.0",
                 "info": swagger["info"],
@@ -271,6 +272,33 @@ fn split_v2(swagger: &Value) -> BTreeMap<String, Value> {
             (gv, refs_to(document, "#/definitions/", "#/components/schemas/"))
         })
         .collect()
+}
+
+/// Narrows the kinds of the definitions a group-version document shares with others, as the
+/// real server does (seen against kube-apiserver v1.36.3): a definition that is a kind of this
+/// group-version (`DeleteOptions`, `WatchEvent`, registered in every group) lists only the core
+/// group's `v1` kind and this group-version's, not every group's; the others keep theirs.
+fn own_kinds(schemas: &mut BTreeMap<String, Value>, document: &str) {
+    let (group, version) = match document.split('/').collect::<Vec<_>>().as_slice() {
+        ["api", version] => (String::new(), (*version).to_owned()),
+        ["apis", group, version] => ((*group).to_owned(), (*version).to_owned()),
+        _ => return,
+    };
+    let gv_of = |g: &Value| {
+        (g["group"].as_str().unwrap_or_default().to_owned(), g["version"].as_str().unwrap_or_default().to_owned())
+    };
+    for schema in schemas.values_mut() {
+        let Some(kinds) = schema.get_mut("x-kubernetes-group-version-kind").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        if !kinds.iter().any(|k| gv_of(k) == (group.clone(), version.clone())) {
+            continue;
+        }
+        kinds.retain(|k| {
+            let gv = gv_of(k);
+            gv == (group.clone(), version.clone()) || gv == (String::new(), "v1".to_owned())
+        });
+    }
 }
 
 /// One path of a Swagger 2.0 document in v3 form: body parameters become a `requestBody`,
