@@ -97,10 +97,15 @@ impl Harness {
             &dir.path().join("Cargo.toml"),
             &format!(
                 r#"[package]
-name = "harness"
+name = "harness-{name}"
 version = "0.0.0"
 edition = "{edition}"
 publish = false
+
+# Each harness a package of its own (they share a build directory, where one name would make
+# them overwrite each other's builds), all with the library `harness`.
+[lib]
+name = "harness"
 
 [dependencies]
 k8s-openapi = {{ version = "0.29", features = ["v1_36"] }}
