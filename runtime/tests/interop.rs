@@ -187,9 +187,8 @@ async fn a_dropped_leader_of_ours_is_followed_by_client_go_only_after_its_lease(
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert!(!go.said("lead"), "client-go leads while ours renews");
     // Dropped as a crashed process would be: no release, so client-go takes the lease only once
-    // ours stopped renewing it. (When exactly is client-go's rule, not ours: it led 3.1-3.7 s
-    // after the renewTime we last wrote, with a 4 s lease, in runs on a loaded machine; the
-    // bound below is half the lease.)
+    // ours stopped renewing it. (When exactly is client-go's rule, not ours: it once led 3.7 s
+    // after the renewTime we last wrote, with a 4 s lease; the bound below is half the lease.)
     task.abort();
     let _ = task.await;
     let renewed = cluster.last_renewal().await;
