@@ -186,14 +186,15 @@ async fn a_dropped_leader_of_ours_is_followed_by_client_go_only_after_its_lease(
     let mut go = cluster.go_candidate("go", 120, 4);
     tokio::time::sleep(Duration::from_secs(8)).await;
     assert!(!go.said("lead"), "client-go leads while ours renews");
-    // Dropped as a crashed process would be: no release, so client-go takes the lease only once
-    // ours stopped renewing it. (When exactly is client-go's rule, not ours: it once led 3.7 s
-    // after the renewTime we last wrote, with a 4 s lease; the bound below is half the lease.)
+    // Dropped as a crashed process would be: no release, so client-go takes the lease a lease
+    // after it last saw it change. client-go compares records with their times in whole seconds
+    // (its `LeaderElectionRecord` holds `metav1.Time`), so a renewal in the same second as the
+    // one before is no change to it: it may count from up to a second before our last renewal.
     task.abort();
     let _ = task.await;
     let renewed = cluster.last_renewal().await;
     let led = go.wait_for("lead", Duration::from_secs(20)).await;
-    assert!(led - renewed >= 2.0, "client-go led {:.2} s after our last renewal", led - renewed);
+    assert!(led - renewed >= 3.0, "client-go led {:.2} s after our last renewal", led - renewed);
     cluster.clean_up().await;
 }
 
