@@ -59,7 +59,11 @@ async fn create_get_update_delete_with_the_real_status_codes() {
     assert!(made.metadata.name.as_deref().is_some_and(|n| n.starts_with("gen-") && n.len() == 9));
     let elsewhere: ConfigMap =
         serde_json::from_value(json!({"metadata": {"name": "x", "namespace": "other"}})).unwrap();
-    assert_eq!(code(api.create(&pp, &elsewhere).await.unwrap_err()), 422);
+    assert_eq!(
+        code(api.create(&pp, &elsewhere).await.unwrap_err()),
+        400,
+        "a namespace other than the path's is a bad request"
+    );
 
     api.delete("a", &DeleteParams::default()).await.unwrap();
     assert_eq!(code(api.get("a").await.unwrap_err()), 404);
@@ -284,7 +288,7 @@ async fn server_side_apply_owns_fields_and_conflicts() {
     };
     // Apply creates; a field manager is required.
     let err = api.patch("d", &PatchParams::default(), &Patch::Apply(config(1, "a:1"))).await.unwrap_err();
-    assert_eq!(code(err), 400);
+    assert_eq!(code(err), 422, "PatchOptions without a fieldManager are invalid");
     let created = api.patch("d", &PatchParams::apply("ops"), &Patch::Apply(config(1, "a:1"))).await.unwrap();
     let managers = created.metadata.managed_fields.clone().unwrap();
     assert_eq!((managers[0].manager.as_deref(), managers[0].operation.as_deref()), (Some("ops"), Some("Apply")));

@@ -55,31 +55,6 @@ const ACCEPTED: &[(&str, &str, &str)] = &[
         "/items",
         "the ReplicaSet controller made two pods that the collection delete removed; the fake runs no controllers",
     ),
-    (
-        "patch-deployment",
-        "/metadata/managedFields/*/fieldsV1/f:spec/f:template/f:metadata/f:labels/.",
-        "FieldsV1 marks (`.`) come from the API's schemas (maps and some lists own themselves); the fake, without them, marks list items only",
-    ),
-    (
-        "patch-deployment",
-        "/metadata/managedFields/*/fieldsV1/f:spec/f:strategy/f:rollingUpdate/.",
-        "FieldsV1 marks, as above",
-    ),
-    (
-        "job-create",
-        "/metadata/managedFields/*/fieldsV1/f:spec/f:template/f:spec/f:containers/*/f:env/.",
-        "FieldsV1 marks, as above",
-    ),
-    (
-        "custom_resource_definition-test",
-        "/metadata/managedFields/*/fieldsV1/f:spec/f:conversion/.",
-        "FieldsV1 marks, as above",
-    ),
-    (
-        "custom_resource_definition-test",
-        "/metadata/managedFields/*/fieldsV1/f:spec/.",
-        "FieldsV1 marks, as above: a custom resource's `spec` is a map to the real server",
-    ),
 ];
 
 fn corpus() -> PathBuf {

@@ -10,9 +10,9 @@
 //!     cargo test -p kube-codegen-runtime --features fake --test two_backends -- --test-threads 2
 //! ```
 //!
-//! Where the fake knowingly differs from a cluster in what a scenario checks, the scenario says
-//! so through [`KNOWN_DIFFERENCES`], the one list of them; everything else is asserted the same
-//! way on both backends.
+//! Where the fake knowingly differs from a cluster in what a scenario checks, the scenario names
+//! the entry of `fake::KNOWN_DIFFERENCES` (the one list of them) through [`Env::differs`];
+//! everything else is asserted the same way on both backends.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -28,21 +28,9 @@ use kube::api::{
     WatchEvent, WatchParams,
 };
 use kube::runtime::wait::{await_condition, conditions};
-use kube_codegen_runtime::fake::ApiServer;
+use kube_codegen_runtime::fake::{ApiServer, KnownDifference};
 use kube_codegen_runtime::informer::SharedInformerFactory;
 use serde_json::{Value, json};
-
-/// What the fake does differently from a cluster in these scenarios, and why it is accepted:
-/// (key, explanation). A scenario asks [`Env::differs`] with the key before it asserts the
-/// cluster's behaviour. None is known in what these scenarios check; the fake's differences in
-/// general are listed in `runtime/src/fake/mod.rs`.
-const KNOWN_DIFFERENCES: &[(&str, &str)] = &[(
-    "watch-cache-window",
-    "a watch from a compacted version: the real server answers watches from its watch cache, \
-     which refuses a version with 410 only once its event window (100 to 102,400 events, grown \
-     while events are fresh) has moved past it, and before that replays the objects it holds as \
-     ADDED; the fake keeps no watch cache, so a watch from before its compaction is always 410",
-)];
 
 /// Which server a scenario runs against.
 #[derive(Clone)]
@@ -69,9 +57,9 @@ impl Env {
         }
     }
 
-    /// Whether the backend is the fake and the fake differs here (see [`KNOWN_DIFFERENCES`]).
+    /// Whether the backend is the fake and the fake differs here (see `fake::KNOWN_DIFFERENCES`).
     fn differs(&self, key: &str) -> bool {
-        assert!(KNOWN_DIFFERENCES.iter().any(|(k, _)| *k == key), "`{key}` is not in KNOWN_DIFFERENCES");
+        assert!(KnownDifference::find(key).is_some(), "`{key}` is not in fake::KNOWN_DIFFERENCES");
         matches!(self.backend, Backend::Fake(_))
     }
 
@@ -198,8 +186,17 @@ where
         Some(_) => backends.push(Backend::Cluster),
         None => eprintln!("{name}: not run against a cluster: KUBE_CODEGEN_E2E_KUBECONFIG is not set"),
     }
+    let on = if backends.len() == 2 { "fake,cluster" } else { "fake" };
     for backend in backends {
         run_on(backend, name, &scenario).await;
+    }
+    // CI tallies the scenarios each backend ran (`KCG_REPORT_DIR`), one line per scenario.
+    if let Some(dir) = std::env::var_os("KCG_REPORT_DIR") {
+        use std::io::Write as _;
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = std::path::Path::new(&dir).join("two_backends.tsv");
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+        file.write_all(format!("{name}\t{on}\n").as_bytes()).unwrap();
     }
 }
 

@@ -94,6 +94,72 @@ fn fields_of(object: &Value, lists: Lists, scope: Scope) -> FieldSet {
 }
 
 /// The `k:` key of a keyed list's item.
+/// The maps and associative lists `object` holds below its root (not `metadata` itself, which
+/// the server strips as it strips `apiVersion` and `kind`), as paths: an update that adds one owns it as well as its
+/// fields (the `"."` of a `FieldsV1` entry).
+fn nodes_of(object: &Value, lists: Lists, scope: Scope) -> FieldSet {
+    let mut out = FieldSet::new();
+    let builtin = matches!(lists, Lists::Builtin);
+    walk_nodes(object, lists.root(), None, &mut Vec::new(), &mut out, builtin);
+    out.retain(|p| !matches!(p.as_slice(), [Seg::Field(m)] if m == "metadata") && !unmanaged(p) && scope.contains(p));
+    out
+}
+
+/// A built-in type's struct fields, and its lists without `omitempty`, are never absent in Go
+/// (an empty object has them, zero or null), so an update never adds one: no `"."`. Without
+/// Go's types, these are the common ones by name; maps, pointers and other lists get their
+/// mark.
+fn always_present(field: Option<&str>) -> bool {
+    matches!(
+        field,
+        Some(
+            "spec"
+                | "status"
+                | "template"
+                | "metadata"
+                | "resources"
+                | "strategy"
+                | "updateStrategy"
+                | "names"
+                | "containers"
+                | "rules"
+        )
+    )
+}
+
+fn walk_nodes(v: &Value, node: Node, field: Option<&str>, path: &mut Path, out: &mut FieldSet, builtin: bool) {
+    let marked = !(builtin && always_present(field));
+    match v {
+        Value::Object(m) if !m.is_empty() && !node.atomic_map(field, v) => {
+            if marked && !path.is_empty() {
+                out.insert(path.clone());
+            }
+            for (k, child) in m {
+                path.push(Seg::Field(k.clone()));
+                walk_nodes(child, node.field(k), Some(k), path, out, builtin);
+                path.pop();
+            }
+        }
+        Value::Array(items) if !items.is_empty() => match node.list(field, items.iter()) {
+            ListKind::Map(keys) => {
+                if marked {
+                    out.insert(path.clone());
+                }
+                for item in items {
+                    path.push(Seg::Key(item_key(item, &keys)));
+                    walk_nodes(item, node.items(), None, path, out, builtin);
+                    path.pop();
+                }
+            }
+            ListKind::Set if marked => {
+                out.insert(path.clone());
+            }
+            ListKind::Set | ListKind::Atomic => {}
+        },
+        _ => {}
+    }
+}
+
 fn item_key(item: &Value, keys: &[String]) -> String {
     let key: Map<String, Value> = keys.iter().map(|k| (k.clone(), item[k.as_str()].clone())).collect();
     Value::Object(key).to_string()
@@ -464,12 +530,16 @@ pub(super) fn status_entry(object: &Value, manager: &str, api_version: &str, now
 /// (through the request's scope): it owns what changed, and no one else does any more.
 pub(super) fn record_update(old: &Value, new: &mut Value, r: &Request) {
     let everything = Scope::Main { status_subresource: false };
-    let (before, after) = (fields_of(old, r.lists, everything), fields_of(new, r.lists, everything));
-    let changed: FieldSet = after
+    let (before, mut after) = (fields_of(old, r.lists, everything), fields_of(new, r.lists, everything));
+    let mut changed: FieldSet = after
         .iter()
         .filter(|p| r.scope.contains(p) && (!before.contains(*p) || get(old, p) != get(new, p)))
         .cloned()
         .collect();
+    // A map the update created is the writer's too, as structured-merge-diff records it.
+    let (nodes_before, nodes_after) = (nodes_of(old, r.lists, everything), nodes_of(new, r.lists, everything));
+    changed.extend(nodes_after.iter().filter(|p| r.scope.contains(p) && !nodes_before.contains(*p)).cloned());
+    after.extend(nodes_after);
     let subresource = r.scope.name();
     let mut owners = entries(old);
     for e in owners.iter_mut() {

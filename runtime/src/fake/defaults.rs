@@ -7,6 +7,19 @@ use serde_json::{Map, Value, json};
 
 /// Fills in the defaults of an object of `(group, plural)`: values its writer owns.
 pub(super) fn apply(group: &str, plural: &str, object: &mut Value) {
+    if (group, plural) == ("", "namespaces") {
+        // The namespace's name as a label, for selectors.
+        let name = object["metadata"]["name"].clone();
+        if object["metadata"]["labels"].is_null() {
+            object["metadata"]["labels"] = json!({});
+        }
+        object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+        return;
+    }
+    if (group, plural) == ("", "services") {
+        service(object);
+        return;
+    }
     let pod_spec_at = match (group, plural) {
         ("", "pods") => "/spec",
         ("", "podtemplates") => "/template/spec",
@@ -52,6 +65,33 @@ pub(super) fn apply(group: &str, plural: &str, object: &mut Value) {
 /// picks the selector).
 pub(super) fn prepare(group: &str, plural: &str, object: &mut Value) {
     match (group, plural) {
+        ("", "services") => {
+            // Allocated after defaulting, so no writer owns them: an address of 10.0.0.0/16
+            // told by the object's uid (the fake's uids count up), one family.
+            let serial = object["metadata"]["uid"]
+                .as_str()
+                .and_then(|uid| uid.rsplit('-').next())
+                .and_then(|tail| u64::from_str_radix(tail, 16).ok())
+                .unwrap_or(0);
+            let address = format!("10.0.{}.{}", (serial / 250) % 256, serial % 250 + 2);
+            let spec = &mut object["spec"];
+            if spec["type"] != json!("ExternalName") {
+                if spec["clusterIP"].is_null() {
+                    spec["clusterIP"] = json!(address);
+                }
+                let ip = spec["clusterIP"].clone();
+                default(spec, "clusterIPs", json!([ip]));
+                default(spec, "ipFamilies", json!(["IPv4"]));
+                default(spec, "ipFamilyPolicy", json!("SingleStack"));
+            }
+            default(object, "status", json!({"loadBalancer": {}}));
+        }
+        ("", "namespaces") => {
+            default(object, "spec", json!({}));
+            default(&mut object["spec"], "finalizers", json!(["kubernetes"]));
+            default(object, "status", json!({}));
+            default(&mut object["status"], "phase", json!("Active"));
+        }
         ("apps", "deployments") => default(object, "status", json!({})),
         ("batch", "jobs") => {
             let uid = object["metadata"]["uid"].clone();
@@ -68,6 +108,22 @@ fn default(object: &mut Value, key: &str, value: Value) {
     }
     if object[key].is_null() {
         object[key] = value;
+    }
+}
+
+/// A Service's defaults that its writer owns: its type, session affinity, traffic policy, and
+/// each port's protocol and target port.
+fn service(object: &mut Value) {
+    let Some(spec) = object.get_mut("spec").filter(|s| s.is_object()) else { return };
+    default(spec, "type", json!("ClusterIP"));
+    default(spec, "sessionAffinity", json!("None"));
+    if spec["type"] != json!("ExternalName") {
+        default(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    for port in spec["ports"].as_array_mut().into_iter().flatten() {
+        default(port, "protocol", json!("TCP"));
+        let number = port["port"].clone();
+        default(port, "targetPort", number);
     }
 }
 
@@ -121,5 +177,37 @@ fn merge_labels(target: &mut Value, labels: &Value) {
         for (k, v) in l {
             t.entry(k.clone()).or_insert_with(|| v.clone());
         }
+    }
+}
+
+/// Whether objects of a built-in resource count `metadata.generation` (their create strategy
+/// sets it to 1), as kube-apiserver v1.36 does; custom resources always do.
+pub(super) fn has_generation(group: &str, plural: &str) -> bool {
+    matches!(
+        (group, plural),
+        ("apps", "deployments" | "statefulsets" | "daemonsets" | "replicasets")
+            | ("", "pods" | "replicationcontrollers")
+            | ("batch", "jobs" | "cronjobs")
+            | ("policy", "poddisruptionbudgets")
+            | ("networking.k8s.io", "ingresses" | "ingressclasses" | "networkpolicies")
+            | ("scheduling.k8s.io", "priorityclasses")
+            | ("discovery.k8s.io", "endpointslices")
+            | ("apiextensions.k8s.io", "customresourcedefinitions")
+            | ("flowcontrol.apiserver.k8s.io", "flowschemas" | "prioritylevelconfigurations")
+            | ("admissionregistration.k8s.io", _)
+    )
+}
+
+/// What Go's `omitempty` drops when a built-in object is encoded: the empty maps and lists of
+/// its metadata and of the fields that hold data (`data`, `binaryData`, `stringData`).
+pub(super) fn omit_empty(object: &mut Value) {
+    let empty = |v: &Value| v.as_object().is_some_and(Map::is_empty) || v.as_array().is_some_and(Vec::is_empty);
+    if let Some(fields) = object.as_object_mut() {
+        fields.retain(|k, v| !(matches!(k.as_str(), "data" | "binaryData" | "stringData") && empty(v)));
+    }
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        meta.retain(|k, v| {
+            !(matches!(k.as_str(), "labels" | "annotations" | "finalizers" | "ownerReferences") && empty(v))
+        });
     }
 }

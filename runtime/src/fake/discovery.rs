@@ -104,8 +104,12 @@ fn aggregated_list(state: &State, core: bool) -> Value {
                 .map(|version| {
                     let mut resources = versions.get(version).cloned().unwrap_or_default();
                     resources.sort_by_key(|(plural, _)| *plural);
-                    let resources: Vec<Value> =
-                        resources.iter().map(|(plural, s)| resource_discovery(group, version, plural, s)).collect();
+                    let resources: Vec<Value> = resources
+                        .iter()
+                        .map(|(plural, s)| {
+                            with_names(resource_discovery(group, version, plural, s), names(state, group, plural))
+                        })
+                        .collect();
                     json!({"version": version, "resources": resources, "freshness": "Current"})
                 })
                 .collect();
@@ -123,7 +127,7 @@ fn aggregated_list(state: &State, core: bool) -> Value {
 /// One resource of aggregated discovery.
 fn resource_discovery(group: &str, version: &str, plural: &str, s: &Served) -> Value {
     let kind = |kind: &str| json!({"group": group, "version": version, "kind": kind});
-    let verbs: &[&str] = if s.create_only { &["create"] } else { &ALL_VERBS };
+    let verbs = verbs(s);
     let mut subresources = Vec::new();
     if s.options.status {
         subresources
@@ -146,16 +150,100 @@ fn resource_discovery(group: &str, version: &str, plural: &str, s: &Served) -> V
     })
 }
 
-/// What every stored resource serves.
+/// What every stored built-in resource serves, in the order the server lists them.
 const ALL_VERBS: [&str; 8] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+/// The same for a custom resource, in apiextensions' order.
+const CUSTOM_VERBS: [&str; 8] = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
+
+fn verbs(s: &Served) -> &'static [&'static str] {
+    match (s.create_only, s.custom || s.schema.is_some()) {
+        (true, _) => &["create"],
+        (false, true) => &CUSTOM_VERBS,
+        (false, false) => &ALL_VERBS,
+    }
+}
+
+/// A resource's short names and categories: a CRD's from its `spec.names`, a built-in
+/// resource's as kube-apiserver v1.36 lists them.
+fn names(state: &State, group: &str, plural: &str) -> (Vec<String>, Vec<String>) {
+    let crd = state
+        .objects
+        .get(&storage("apiextensions.k8s.io", "customresourcedefinitions"))
+        .and_then(|crds| crds.get(&(String::new(), format!("{plural}.{group}"))));
+    if let Some(crd) = crd {
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        };
+        return (strings(&crd["spec"]["names"]["shortNames"]), strings(&crd["spec"]["names"]["categories"]));
+    }
+    let (short, categories): (&[&str], &[&str]) = match (group, plural) {
+        ("", "componentstatuses") => (&["cs"], &[]),
+        ("", "configmaps") => (&["cm"], &[]),
+        ("", "endpoints") => (&["ep"], &[]),
+        ("", "events") | ("events.k8s.io", "events") => (&["ev"], &[]),
+        ("", "limitranges") => (&["limits"], &[]),
+        ("", "namespaces") => (&["ns"], &[]),
+        ("", "nodes") => (&["no"], &[]),
+        ("", "persistentvolumeclaims") => (&["pvc"], &[]),
+        ("", "persistentvolumes") => (&["pv"], &[]),
+        ("", "pods") => (&["po"], &["all"]),
+        ("", "replicationcontrollers") => (&["rc"], &["all"]),
+        ("", "resourcequotas") => (&["quota"], &[]),
+        ("", "serviceaccounts") => (&["sa"], &[]),
+        ("", "services") => (&["svc"], &["all"]),
+        ("admissionregistration.k8s.io" | "apiregistration.k8s.io", _) => (&[], &["api-extensions"]),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => (&["crd", "crds"], &["api-extensions"]),
+        ("apps", "daemonsets") => (&["ds"], &["all"]),
+        ("apps", "deployments") => (&["deploy"], &["all"]),
+        ("apps", "replicasets") => (&["rs"], &["all"]),
+        ("apps", "statefulsets") => (&["sts"], &["all"]),
+        ("autoscaling", "horizontalpodautoscalers") => (&["hpa"], &["all"]),
+        ("batch", "cronjobs") => (&["cj"], &["all"]),
+        ("batch", "jobs") => (&[], &["all"]),
+        ("certificates.k8s.io", "certificatesigningrequests") => (&["csr"], &[]),
+        ("networking.k8s.io", "ingresses") => (&["ing"], &[]),
+        ("networking.k8s.io", "ipaddresses") => (&["ip"], &[]),
+        ("networking.k8s.io", "networkpolicies") => (&["netpol"], &[]),
+        ("policy", "poddisruptionbudgets") => (&["pdb"], &[]),
+        ("scheduling.k8s.io", "priorityclasses") => (&["pc"], &[]),
+        ("storage.k8s.io", "storageclasses") => (&["sc"], &[]),
+        ("storage.k8s.io", "volumeattributesclasses") => (&["vac"], &[]),
+        _ => (&[], &[]),
+    };
+    let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+    (owned(short), owned(categories))
+}
+
+/// Discovery's `storageVersionHash`: the first 8 bytes of the SHA-256 of
+/// `group/version/kind` (of the version objects are stored in), in base64.
+fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{group}/{version}/{kind}").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(digest.get(..8).unwrap_or_default())
+}
+
+/// Adds short names and categories to a discovery entry when there are any, as the server's
+/// `omitempty` does.
+fn with_names(mut entry: Value, (short, categories): (Vec<String>, Vec<String>)) -> Value {
+    if !short.is_empty() {
+        entry["shortNames"] = json!(short);
+    }
+    if !categories.is_empty() {
+        entry["categories"] = json!(categories);
+    }
+    entry
+}
 
 /// The `APIResourceList` of a group-version, if it is served.
 pub(super) fn resource_list(state: &State, group: &str, version: &str) -> Option<Value> {
-    let verbs = ALL_VERBS;
     let mut resources = Vec::new();
     for ((_, _, plural), s) in state.served.iter().filter(|((g, v, _), _)| g == group && v == version) {
-        let verbs: &[&str] = if s.create_only { &["create"] } else { &verbs };
-        resources.push(json!({"name": plural, "singularName": s.kind.to_lowercase(), "namespaced": s.namespaced, "kind": s.kind, "verbs": verbs}));
+        let entry = json!({
+            "name": plural, "singularName": s.kind.to_lowercase(), "namespaced": s.namespaced, "kind": s.kind,
+            "verbs": verbs(s), "storageVersionHash": storage_version_hash(group, version, &s.kind),
+        });
+        resources.push(with_names(entry, names(state, group, plural)));
         if s.options.status {
             resources.push(json!({"name": format!("{plural}/status"), "singularName": "", "namespaced": s.namespaced, "kind": s.kind, "verbs": ["get", "patch", "update"]}));
         }

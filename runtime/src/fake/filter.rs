@@ -96,7 +96,16 @@ impl Filter {
                     return Err(format!("invalid field selector: {term}"));
                 };
                 if field != "metadata.name" && field != "metadata.namespace" && !selectable.iter().any(|f| f == field) {
-                    return Err(format!("field label not supported: {field}"));
+                    // Resources with fields of their own to select by keep the older message.
+                    if !selectable.is_empty() {
+                        return Err(format!("field label not supported: {field}"));
+                    }
+                    let known: Vec<String> = ["metadata.name", "metadata.namespace"]
+                        .into_iter()
+                        .chain(selectable.iter().map(String::as_str))
+                        .map(|f| format!("\"{f}\""))
+                        .collect();
+                    return Err(format!("\"{field}\" is not a known field selector: only {}", known.join(", ")));
                 }
                 filter.fields.push((field.to_owned(), equal, value.to_owned()));
             }
@@ -116,51 +125,165 @@ impl Filter {
     }
 }
 
-/// Parses a label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
-fn parse_labels(s: &str) -> Result<Vec<Expression>, String> {
-    let mut terms = Vec::new();
-    let mut depth = 0;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                terms.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
+/// A token of a label selector, as apimachinery's lexer reads one.
+#[derive(Clone, Debug, PartialEq)]
+enum Token {
+    Identifier(String),
+    Not,
+    NotEquals,
+    Equals,
+    DoubleEquals,
+    Greater,
+    Less,
+    Open,
+    Close,
+    Comma,
+    In,
+    NotIn,
+    End,
+}
+
+impl Token {
+    /// How an error message quotes it.
+    fn literal(&self) -> &str {
+        match self {
+            Token::Identifier(s) => s,
+            Token::Not => "!",
+            Token::NotEquals => "!=",
+            Token::Equals => "=",
+            Token::DoubleEquals => "==",
+            Token::Greater => ">",
+            Token::Less => "<",
+            Token::Open => "(",
+            Token::Close => ")",
+            Token::Comma => ",",
+            Token::In => "in",
+            Token::NotIn => "notin",
+            Token::End => "",
         }
     }
-    terms.push(&s[start..]);
-    let set = |v: &str| -> Result<BTreeSet<String>, String> {
-        let v = v.trim();
-        let inner =
-            v.strip_prefix('(').and_then(|v| v.strip_suffix(')')).ok_or(format!("expected (values), found {v}"))?;
-        Ok(inner.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
-    };
-    terms
-        .into_iter()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            if let Some((k, v)) = t.split_once("!=") {
-                Ok(Expression::NotEqual(k.trim().into(), v.trim().into()))
-            } else if let Some((k, v)) = t.split_once("==").or_else(|| t.split_once('=')) {
-                Ok(Expression::Equal(k.trim().into(), v.trim().into()))
-            } else if let Some((k, v)) = t.split_once(" notin ") {
-                Ok(Expression::NotIn(k.trim().into(), set(v)?))
-            } else if let Some((k, v)) = t.split_once(" in ") {
-                Ok(Expression::In(k.trim().into(), set(v)?))
-            } else if let Some(k) = t.strip_prefix('!') {
-                Ok(Expression::DoesNotExist(k.trim().into()))
-            } else if t.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
-                Ok(Expression::Exists(t.into()))
-            } else {
-                Err(format!("invalid label selector: {t}"))
+}
+
+fn lex(s: &str) -> Vec<Token> {
+    let special = |c: char| "!=<>(),".contains(c);
+    let mut tokens = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        if special(c) {
+            chars.next();
+            let token = match (c, chars.peek()) {
+                ('!', Some('=')) => Token::NotEquals,
+                ('=', Some('=')) => Token::DoubleEquals,
+                ('!', _) => Token::Not,
+                ('=', _) => Token::Equals,
+                ('>', _) => Token::Greater,
+                ('<', _) => Token::Less,
+                ('(', _) => Token::Open,
+                (')', _) => Token::Close,
+                _ => Token::Comma,
+            };
+            if matches!(token, Token::NotEquals | Token::DoubleEquals) {
+                chars.next();
             }
-        })
-        .collect()
+            tokens.push(token);
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() || special(c) {
+                break;
+            }
+            word.push(c);
+            chars.next();
+        }
+        tokens.push(match word.as_str() {
+            "in" => Token::In,
+            "notin" => Token::NotIn,
+            _ => Token::Identifier(word),
+        });
+    }
+    tokens.push(Token::End);
+    tokens
+}
+
+/// Parses a label selector as the API server does (`a=b`, `a==b`, `a!=b`, `a in (x,y)`,
+/// `a notin (x)`, `a`, `!a`), refusing what it refuses with its messages. `a>1` and `a<1`
+/// parse there but have no `Expression` in kube-core: they are refused here.
+fn parse_labels(s: &str) -> Result<Vec<Expression>, String> {
+    let tokens = lex(s);
+    let mut at = 0;
+    let mut next = || {
+        let token = tokens.get(at).cloned().unwrap_or(Token::End);
+        at += 1;
+        token
+    };
+    let found = |t: &Token, expected: &str| {
+        format!("unable to parse requirement: found '{}', expected: {expected}", t.literal())
+    };
+    let mut out = Vec::new();
+    let mut token = next();
+    if token == Token::End {
+        return Ok(out);
+    }
+    loop {
+        let negated = token == Token::Not;
+        if negated {
+            token = next();
+        }
+        let Token::Identifier(key) = token else { return Err(found(&token, "identifier")) };
+        let mut after = next();
+        let expression = match after {
+            Token::End | Token::Comma if negated => Expression::DoesNotExist(key),
+            Token::End | Token::Comma => Expression::Exists(key),
+            _ if negated => return Err(found(&after, "',' or 'end of string'")),
+            Token::Equals | Token::DoubleEquals | Token::NotEquals => {
+                let equal = after != Token::NotEquals;
+                let value = match next() {
+                    Token::Identifier(v) => {
+                        after = next();
+                        v
+                    }
+                    t @ (Token::End | Token::Comma) => {
+                        after = t;
+                        String::new()
+                    }
+                    t => return Err(found(&t, "identifier")),
+                };
+                if equal { Expression::Equal(key, value) } else { Expression::NotEqual(key, value) }
+            }
+            op @ (Token::In | Token::NotIn) => {
+                let open = next();
+                if open != Token::Open {
+                    return Err(format!("unable to parse requirement: found '{}', expected:'('", open.literal()));
+                }
+                let mut values = BTreeSet::new();
+                loop {
+                    match next() {
+                        Token::Identifier(v) => {
+                            values.insert(v);
+                        }
+                        Token::Close => break,
+                        Token::Comma => {}
+                        t => return Err(found(&t, "',', or identifier")),
+                    }
+                }
+                after = next();
+                if op == Token::In { Expression::In(key, values) } else { Expression::NotIn(key, values) }
+            }
+            Token::Greater | Token::Less => return Err(format!("{} is not supported by this server", after.literal())),
+            ref t => return Err(found(t, "!=, ==, =, in, notin, gt, lt")),
+        };
+        out.push(expression);
+        match after {
+            Token::End => return Ok(out),
+            Token::Comma => token = next(),
+            t => return Err(found(&t, "',' or 'end of string'")),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,12 @@ impl<'a> Node<'a> {
         let kind = match self {
             Node::Builtin => match field {
                 Some(f) if SET_LISTS.contains(&f) => ListKind::Set,
+                // Ports are keyed by their number and protocol in server-side apply (their
+                // strategic merge key is the number alone).
+                Some("ports") => match merge_key("ports", items.clone()) {
+                    Some(k) => ListKind::Map(vec![k.to_owned(), "protocol".to_owned()]),
+                    None => ListKind::Atomic,
+                },
                 Some(f) => merge_key(f, items.clone()).map_or(ListKind::Atomic, |k| ListKind::Map(vec![k.to_owned()])),
                 None => ListKind::Atomic,
             },

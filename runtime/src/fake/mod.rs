@@ -42,51 +42,11 @@
 //!
 //! # Known differences from a real API server
 //!
-//! Where the fake differs, a test written against it can pass where a cluster would fail. These
-//! are all the differences known; `runtime/tests/replay_fidelity.rs` checks the rest against
+//! Where the fake differs, a test written against it can pass where a cluster would fail.
+//! [`KNOWN_DIFFERENCES`] lists every difference known, by area; the differential harness
+//! (`runtime/tests/differential.rs`) sends the same requests to the fake and to kube-apiserver
+//! v1.36 and fails on any other, and `runtime/tests/replay_fidelity.rs` checks the fake against
 //! recorded Kubernetes v1.36 traffic.
-//!
-//! - **No controllers and no garbage collector**: a Deployment makes no ReplicaSet, a Job's
-//!   status stays empty, a deleted owner leaves its dependents, a deleted namespace leaves its
-//!   objects.
-//! - **No admission beyond schemas**: no RBAC (every request is allowed unless a reactor says
-//!   otherwise), no quota, limit ranges, pod security or webhooks; CEL
-//!   `x-kubernetes-validations` are not evaluated (OpenAPI validation, pruning and defaults are).
-//! - **List semantics of k8s-openapi's types** (registered with `register`): strategic merge and
-//!   server-side apply key lists by a table of the Kubernetes API's merge keys by field name
-//!   (`containers` by `name`, `ports` by `containerPort` or `port`, `conditions` by `type`, ...),
-//!   not by each type's schema; a list the table does not name is atomic. CRDs and generated or
-//!   derived types use their schema's `x-kubernetes-list-type`, `-list-map-keys`, `-map-type` and
-//!   `patch-merge-key`.
-//! - **Ownership through other subresources**: writes through `status` and `scale` are owned per
-//!   subresource in `managedFields`; writes through the core API's other subresources
-//!   (`ephemeralcontainers`, `resize`, `approval`, `finalize`, `binding`) are recorded as
-//!   writes of the main resource.
-//! - **Lists read the latest state**: `resourceVersion` and `resourceVersionMatch` on a list are
-//!   ignored (a paginated list does read one snapshot).
-//! - **No watch cache**: a watch from a version before [`ApiServer::compact`] is always 410. The
-//!   real server answers watches from its watch cache, which refuses an old version only once
-//!   its event window (100 to 102,400 events, grown while events are fresh) has moved past it,
-//!   and before that replays the objects it holds as `ADDED` (seen against kube-apiserver
-//!   v1.36.3 in `runtime/tests/two_backends.rs`).
-//! - **CRD versions convert by `None` only**: objects change `apiVersion` and nothing else;
-//!   conversion webhooks are not called.
-//! - **Discovery lists only what is registered**, and the fake serves JSON only (no protobuf,
-//!   no CBOR, no `Table` output).
-//! - **OpenAPI is what it is given**: `/openapi/v2` and `/openapi/v3` hold the installed CRDs
-//!   and what [`ApiServer::load_openapi`] loaded; a type registered with `register` or
-//!   `register_generated` adds nothing (k8s-openapi's types carry no schema). A document asked
-//!   with a stale `?hash=` is answered with the current one (the real server redirects), and
-//!   the CRDs' v2 definitions are their v3 schemas unchanged (the real server drops what v2
-//!   cannot say, as `nullable`).
-//! - **Connect subresources are not served**: `exec`, `attach`, `portforward` and `proxy`
-//!   answer 404.
-//! - **`PartialObjectMetadata` on reads only**: get, list and watch asked
-//!   `as=PartialObjectMetadata(List)` answer with metadata only; a write asked so (kube's
-//!   `patch_metadata`) is answered with the whole object, which decodes into the same
-//!   `PartialObjectMeta`. The real server's recorded answers to such requests were not in the
-//!   corpus, so the items of a `PartialObjectMetadataList` carrying their own `kind` and
-//!   `apiVersion` is this fake's reading, not a checked fact.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::convert::Infallible;
@@ -106,10 +66,12 @@ mod apply;
 mod controls;
 mod crd;
 mod defaults;
+mod differences;
 mod discovery;
 mod filter;
 mod link;
 mod lists;
+mod names;
 mod openapi;
 mod page;
 mod replay;
@@ -125,6 +87,7 @@ mod watch;
 
 pub use controls::{Action, Reaction, Verb, Verbs};
 use controls::{Reactor, reactor_code};
+pub use differences::{Area, KNOWN_DIFFERENCES, KnownDifference};
 use filter::Filter;
 pub use link::Link;
 pub use replay::{Exchange, Replay, ReplayMismatch};
@@ -133,7 +96,7 @@ use responses::*;
 use routing::{Target, call_with};
 pub use serve::Serving;
 pub use subresource::{ResourceOptions, ScaleSubresource};
-use verbs::{admit, applied_configuration, apply_patch, refuse_strategic};
+use verbs::{admit, applied_configuration, apply_patch, name_mismatch, refuse_strategic};
 
 /// How many events a watch can be resumed from, as the API server's watch cache.
 const DEFAULT_WINDOW: usize = 1000;

@@ -66,8 +66,8 @@ impl<T: Clone> Snapshots<T> {
     /// The page a continue token points at, or why it cannot be read: a malformed token
     /// (`Err(false)`, 400) or an expired one (`Err(true)`, 410).
     pub fn read(&mut self, token: &str, limit: Option<usize>, compacted: u64) -> Result<Page<T>, (bool, String)> {
-        let parsed = parse(token).ok_or((false, format!("continue key is not valid: {token}")))?;
-        let (id, rv, offset) = parsed;
+        let (id, rv, offset) =
+            parse(token).map_err(|why| (false, format!("invalid continue token: continue key is not valid: {why}")))?;
         let expired = (
             true,
             "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.".to_owned(),
@@ -93,14 +93,58 @@ impl<T: Clone> Snapshots<T> {
     }
 }
 
+/// Tokens look like the real server's: base64 (URL alphabet, unpadded) of
+/// `{"v":"meta.k8s.io/v1","rv":N,"start":"..."}`, where the real server's `start` is the next
+/// key in etcd and this one's names the snapshot and the offset in it.
 fn make_token(id: u64, rv: u64, offset: usize) -> String {
-    format!("{id}-{rv}-{offset}")
+    use base64::Engine as _;
+    let key = serde_json::json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{id}-{offset}")});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.to_string())
 }
 
-fn parse(token: &str) -> Option<(u64, u64, usize)> {
-    let mut parts = token.split('-');
-    let parsed = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
-    parts.next().is_none().then_some(parsed)
+/// Go's base64 decoder as the server uses it: unpadded, trailing bits ignored.
+const GO_RAW_URL: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// (snapshot id, resourceVersion, offset) of a token, or why it is not one, in the words of
+/// Go's decoders where the real server passes theirs on.
+fn parse(token: &str) -> Result<(u64, u64, usize), String> {
+    use base64::Engine as _;
+    let bytes = GO_RAW_URL.decode(token).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(at, _) | base64::DecodeError::InvalidLastSymbol(at, _) => {
+            format!("illegal base64 data at input byte {at}")
+        }
+        _ => format!("illegal base64 data at input byte {}", token.len().saturating_sub(1)),
+    })?;
+    let key: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| match bytes.first() {
+        Some(&b) if !b"{[\"tfn-0123456789 \t\r\n".contains(&b) => {
+            format!("invalid character {} looking for beginning of value", go_quote_char(b))
+        }
+        _ => e.to_string(),
+    })?;
+    let start = key["start"].as_str().unwrap_or_default();
+    let (id, offset) = start.split_once('-').ok_or_else(|| format!("no snapshot named {start:?}"))?;
+    let parsed = (id.parse().ok(), key["rv"].as_u64(), offset.parse().ok());
+    match parsed {
+        (Some(id), Some(rv), Some(offset)) => Ok((id, rv, offset)),
+        _ => Err(format!("no snapshot named {start:?}")),
+    }
+}
+
+/// A byte as Go's JSON errors quote it: `'x'`, or `'\u0081'` for what is not printable.
+fn go_quote_char(b: u8) -> String {
+    let c = char::from(b);
+    if c.is_ascii_graphic() || c == ' ' || (c as u32 >= 0xa1 && c as u32 != 0xad) {
+        format!("'{c}'")
+    } else if b < 0x80 {
+        format!("'\\x{b:02x}'")
+    } else {
+        format!("'\\u{:04x}'", b)
+    }
 }
 
 #[cfg(test)]

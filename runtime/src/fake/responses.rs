@@ -26,6 +26,8 @@ pub(crate) struct ApiError {
     pub(crate) details: Option<Value>,
     /// Seconds a client should wait before it retries (`Retry-After`).
     pub(crate) retry_after: Option<u64>,
+    /// Answered as plain text, not a `Status`: the real server's 404 for a path no API serves.
+    pub(crate) plain: bool,
 }
 
 impl ApiError {
@@ -35,6 +37,11 @@ impl ApiError {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": self.message, "reason": self.reason, "code": self.code.as_u16(),
         });
+        if self.reason.is_empty()
+            && let Some(o) = body.as_object_mut()
+        {
+            o.remove("reason");
+        }
         if let Some(details) = &self.details {
             body["details"] = details.clone();
         }
@@ -42,6 +49,11 @@ impl ApiError {
     }
 
     pub(super) fn response(&self) -> Response<Body> {
+        if self.plain {
+            let mut response = Reply::Text(self.message.clone()).response();
+            *response.status_mut() = self.code;
+            return response;
+        }
         let mut response = respond(self.code, &self.body());
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
@@ -69,7 +81,8 @@ impl Reply {
             Reply::Raw(code, bytes) => respond_bytes(code, bytes),
             Reply::Text(text) => {
                 let mut response = Response::new(Full::new(Bytes::from(text)).boxed_unsync());
-                response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain"));
+                let plain = http::HeaderValue::from_static("text/plain; charset=utf-8");
+                response.headers_mut().insert(http::header::CONTENT_TYPE, plain);
                 response
             }
             Reply::Stream(response) => response,
@@ -104,7 +117,32 @@ pub(super) fn ok(code: StatusCode, body: Value) -> Handled {
 }
 
 pub(super) fn status(code: StatusCode, reason: &str, message: &str) -> ApiError {
-    ApiError { code, reason: reason.to_owned(), message: message.to_owned(), details: None, retry_after: None }
+    ApiError {
+        code,
+        reason: reason.to_owned(),
+        message: message.to_owned(),
+        details: None,
+        retry_after: None,
+        plain: false,
+    }
+}
+
+/// The real server's answer to a path that no API group serves: not a `Status`, plain text.
+pub(super) fn page_not_found() -> ApiError {
+    ApiError { plain: true, ..status(StatusCode::NOT_FOUND, "NotFound", "404 page not found\n") }
+}
+
+/// A `resourceVersion` that is not a number: the real server fails in its storage layer, a
+/// 500 with no reason and Go's parse error.
+pub(super) fn malformed_version(rv: &str) -> ApiError {
+    let message = format!("resourceVersion: Invalid value: {rv:?}: strconv.ParseUint: parsing {rv:?}: invalid syntax");
+    ApiError { reason: String::new(), ..status(StatusCode::INTERNAL_SERVER_ERROR, "", &message) }
+}
+
+/// The 406 of a request that accepts none of the media types the server writes.
+pub(super) fn not_acceptable() -> ApiError {
+    let message = "406: Not Acceptable\n\nAvailable representations: application/json, application/yaml, application/vnd.kubernetes.protobuf";
+    ApiError { details: Some(json!({})), ..status(StatusCode::NOT_ACCEPTABLE, "NotAcceptable", message) }
 }
 
 pub(super) fn bad_request(message: &str) -> ApiError {
@@ -112,9 +150,41 @@ pub(super) fn bad_request(message: &str) -> ApiError {
 }
 
 pub(super) fn failure(code: StatusCode, reason: &str, resource: &ResourceKey, name: &str, message: &str) -> ApiError {
+    ApiError { details: Some(details(name, &resource.0, &resource.2)), ..status(code, reason, message) }
+}
+
+/// A `Status`'s `details` naming an object: empty fields are left out, as Go's `omitempty`
+/// leaves them.
+pub(super) fn details(name: &str, group: &str, kind: &str) -> Value {
+    let mut details = serde_json::Map::new();
+    for (key, value) in [("name", name), ("group", group), ("kind", kind)] {
+        if !value.is_empty() {
+            details.insert(key.to_owned(), json!(value));
+        }
+    }
+    Value::Object(details)
+}
+
+/// One field a 422 names: (field, reason, message), as `field.Error` words it.
+pub(super) type Cause = (String, &'static str, String);
+
+/// The 422 of an object whose fields are invalid, worded as the API server words it: the
+/// kind qualified by its group, every cause in the message and in `details.causes`.
+pub(super) fn invalid_fields(kind: &str, group: &str, name: &str, causes: &[Cause]) -> ApiError {
+    let qualified = if group.is_empty() { kind.to_owned() } else { format!("{kind}.{group}") };
+    let said: Vec<String> = causes.iter().map(|(field, _, message)| format!("{field}: {message}")).collect();
+    let said = match said.as_slice() {
+        [one] => one.clone(),
+        many => format!("[{}]", many.join(", ")),
+    };
+    let mut details = details(name, group, kind);
+    details["causes"] = causes
+        .iter()
+        .map(|(field, reason, message)| json!({"reason": reason, "message": message, "field": field}))
+        .collect();
     ApiError {
-        details: Some(json!({"name": name, "group": resource.0, "kind": resource.2})),
-        ..status(code, reason, message)
+        details: Some(details),
+        ..status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &format!("{qualified} \"{name}\" is invalid: {said}"))
     }
 }
 

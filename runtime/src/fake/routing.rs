@@ -51,6 +51,8 @@ pub(super) struct Target {
     pub(super) applied: bool,
     /// A delete that asked for background or foreground propagation.
     pub(super) background: bool,
+    /// A delete's `preconditions` (`uid`, `resourceVersion`), or null.
+    pub(super) preconditions: Value,
     /// Who writes: `fieldManager`, else the client's user agent up to its first `/`, as the
     /// real server names managers of writes that do not say.
     pub(super) manager: String,
@@ -111,6 +113,9 @@ impl ApiServer {
             if let Some(response) = self.openapi(parts.uri.path()) {
                 return response;
             }
+            if parts.uri.path() == "/version" {
+                return respond(StatusCode::OK, &version());
+            }
         }
         into_response(self.dispatch(&parts, &body))
     }
@@ -126,6 +131,10 @@ impl ApiServer {
         };
         let content_type =
             parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let accepts = parts.headers.get_all(http::header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+        if !acceptable(accepts) {
+            return Err(not_acceptable());
+        }
         target.metadata_only = parts
             .headers
             .get_all(http::header::ACCEPT)
@@ -186,7 +195,7 @@ impl ApiServer {
             }
         }
         if parts.method == Method::DELETE {
-            target.background = delete_options(&target, body)?;
+            (target.background, target.preconditions) = delete_options(&target, body)?;
         }
         if target.served.create_only {
             return match (&parts.method, &target.name) {
@@ -232,11 +241,15 @@ impl ApiServer {
         let (group, version, rest) = match segments.as_slice() {
             ["api", version, rest @ ..] => ("", *version, rest),
             ["apis", group, version, rest @ ..] => (*group, *version, rest),
-            _ => {
-                return Err(not_found(&format!("the server could not find the requested resource ({})", uri.path())));
-            }
+            _ => return Err(page_not_found()),
         };
         let state = self.lock();
+        // A group-version nothing serves is no API at all: the real server's mux answers.
+        if !state.served.keys().any(|(g, v, _)| g == group && v == version) {
+            return Err(page_not_found());
+        }
+        let unknown =
+            || ApiError { details: Some(json!({})), ..not_found("the server could not find the requested resource") };
         let served = |plural: &str| state.served.get(&(group.to_owned(), version.to_owned(), plural.to_owned()));
         let (namespace, rest) = match rest {
             ["namespaces", ns, plural, rest @ ..] if served(plural).is_some() => {
@@ -244,14 +257,10 @@ impl ApiServer {
             }
             _ => (None, rest.to_vec()),
         };
-        let Some(plural) = rest.first() else {
-            return Err(not_found("the server could not find the requested resource"));
-        };
-        let Some(s) = served(plural).cloned() else {
-            return Err(not_found(&format!("the server could not find the requested resource ({plural})")));
-        };
+        let Some(plural) = rest.first() else { return Err(unknown()) };
+        let Some(s) = served(plural).cloned() else { return Err(unknown()) };
         if rest.len() > 3 {
-            return Err(not_found(&format!("the server could not find the requested resource ({})", uri.path())));
+            return Err(unknown());
         }
         Ok(Target {
             resource: (group.to_owned(), version.to_owned(), (*plural).to_owned()),
@@ -263,10 +272,31 @@ impl ApiServer {
             query,
             applied: false,
             background: false,
+            preconditions: Value::Null,
             manager: String::new(),
             metadata_only: false,
         })
     }
+}
+
+/// `/version`: the Kubernetes version whose behaviour the fake follows. It is no build of
+/// Kubernetes, so the build fields say so.
+fn version() -> Value {
+    json!({
+        "major": "1", "minor": "36", "emulationMajor": "1", "emulationMinor": "36",
+        "minCompatibilityMajor": "1", "minCompatibilityMinor": "35",
+        "gitVersion": "v1.36.0+kube-codegen-fake", "gitCommit": "", "gitTreeState": "",
+        "buildDate": "1970-01-01T00:00:00Z", "goVersion": "", "compiler": "", "platform": "",
+    })
+}
+
+/// Whether a request's `Accept` headers take JSON (or text, for logs): none at all do.
+fn acceptable(accepts: Vec<&str>) -> bool {
+    accepts.is_empty()
+        || accepts.iter().flat_map(|a| a.split(',')).any(|range| {
+            let media = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            matches!(media.as_str(), "" | "*/*" | "application/*" | "application/json" | "text/*" | "text/plain")
+        })
 }
 
 /// `ns/name` rest of a namespaced path, with the plural first.
@@ -274,10 +304,10 @@ fn rest_with<'a>(plural: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
     std::iter::once(plural).chain(rest.iter().copied()).collect()
 }
 
-/// Whether a DELETE cascades in the background (or foreground) rather than orphaning, from its
-/// DeleteOptions: a body, or query parameters. A body that is not DeleteOptions is a 400, as
+/// Whether a DELETE cascades in the background (or foreground) rather than orphaning, and its
+/// preconditions, from its DeleteOptions: a body, or query parameters. A body that is not DeleteOptions is a 400, as
 /// the real server's.
-fn delete_options(target: &Target, body: &[u8]) -> Result<bool, ApiError> {
+fn delete_options(target: &Target, body: &[u8]) -> Result<(bool, Value), ApiError> {
     let options: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -288,5 +318,5 @@ fn delete_options(target: &Target, body: &[u8]) -> Result<bool, ApiError> {
     };
     let propagation =
         options["propagationPolicy"].as_str().or(target.query.get("propagationPolicy").map(String::as_str));
-    Ok(matches!(propagation, Some("Background" | "Foreground")))
+    Ok((matches!(propagation, Some("Background" | "Foreground")), options["preconditions"].clone()))
 }

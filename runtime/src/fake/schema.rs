@@ -32,7 +32,24 @@ pub(super) fn admit(object: &mut Value, schema: &Value) -> Vec<Cause> {
         });
     }
     default_missing(fields, schema);
+    // CEL rules run only on an object that is valid otherwise, and the server says so.
+    if !causes.is_empty() && has_rules(schema) {
+        causes.push(Cause {
+            field: "<nil>".into(),
+            reason: "FieldValueInvalid",
+            message: "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation".into(),
+        });
+    }
     causes
+}
+
+/// Whether a schema has `x-kubernetes-validations` rules anywhere.
+fn has_rules(schema: &Value) -> bool {
+    match schema {
+        Value::Object(m) => m.contains_key("x-kubernetes-validations") || m.values().any(has_rules),
+        Value::Array(items) => items.iter().any(has_rules),
+        _ => false,
+    }
 }
 
 fn preserves(schema: &Value) -> bool {
@@ -78,25 +95,92 @@ fn walk(value: &mut Value, schema: &Value, path: &str, causes: &mut Vec<Cause>) 
         }
     };
     if let Some(expected) = expected {
-        let shown = match value {
-            Value::String(s) => format!("{s:?}"),
-            other => format!("\"{}\"", type_name(other)),
-        };
         causes.push(Cause {
             field: path.to_owned(),
             reason: "FieldValueTypeInvalid",
-            message: format!("Invalid value: {shown}: {path} in body must be of type {expected}: \"{actual}\""),
+            message: format!("Invalid value: \"{actual}\": {path} in body must be of type {expected}: \"{actual}\""),
         });
-        return;
     }
     if let Some(allowed) = schema["enum"].as_array()
         && !allowed.contains(value)
     {
-        let list: Vec<String> = allowed.iter().map(|v| v.to_string()).collect();
+        // Go quotes every allowed value, numbers too.
+        let list: Vec<String> = allowed
+            .iter()
+            .map(|v| match v {
+                Value::String(_) => v.to_string(),
+                other => format!("\"{other}\""),
+            })
+            .collect();
         causes.push(Cause {
             field: path.to_owned(),
             reason: "FieldValueNotSupported",
             message: format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+        });
+    }
+    // A value of the wrong type is checked against its enum, and nothing else.
+    if expected.is_some() {
+        return;
+    }
+    if let Some(n) = value.as_f64() {
+        let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
+        let exclusive = |key: &str| schema[key] == json!(true);
+        let shown =
+            |b: f64| json!(b).as_f64().filter(|b| b.fract() == 0.0).map_or(b.to_string(), |b| format!("{}", b as i64));
+        let broken = match (bound("minimum"), bound("maximum")) {
+            (Some(min), _) if n < min || (n == min && exclusive("exclusiveMinimum")) => {
+                Some(if exclusive("exclusiveMinimum") {
+                    format!("should be greater than {}", shown(min))
+                } else {
+                    format!("should be greater than or equal to {}", shown(min))
+                })
+            }
+            (_, Some(max)) if n > max || (n == max && exclusive("exclusiveMaximum")) => {
+                Some(if exclusive("exclusiveMaximum") {
+                    format!("should be less than {}", shown(max))
+                } else {
+                    format!("should be less than or equal to {}", shown(max))
+                })
+            }
+            _ => None,
+        };
+        if let Some(broken) = broken {
+            causes.push(Cause {
+                field: path.to_owned(),
+                reason: "FieldValueInvalid",
+                message: format!("Invalid value: {value}: {path} in body {broken}"),
+            });
+        }
+    }
+    if let (Some(max), Value::String(s)) = (schema.get("maxLength").and_then(Value::as_u64), &*value)
+        && s.len() as u64 > max
+    {
+        causes.push(Cause {
+            field: path.to_owned(),
+            reason: "FieldValueTooLong",
+            message: format!("Too long: may not be more than {max} bytes"),
+        });
+    }
+    if let (Some(min), Value::String(s)) = (schema.get("minLength").and_then(Value::as_u64), &*value)
+        && (s.chars().count() as u64) < min
+    {
+        causes.push(Cause {
+            field: path.to_owned(),
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {value}: {path} in body should be at least {min} chars long"),
+        });
+    }
+    if let (Some(max), Value::Array(items)) = (schema.get("maxItems").and_then(Value::as_u64), &*value)
+        && items.len() as u64 > max
+    {
+        causes.push(Cause {
+            field: path.to_owned(),
+            reason: "FieldValueTooMany",
+            message: format!(
+                "Too many: {}: must have at most {max} item{}",
+                items.len(),
+                if max == 1 { "" } else { "s" }
+            ),
         });
     }
     match value {

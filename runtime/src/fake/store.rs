@@ -45,12 +45,8 @@ impl ApiServer {
             );
             return Err(failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message));
         }
-        if object["metadata"]["name"].as_str().is_some_and(|n| n != name) {
-            return Err(invalid(
-                &t.served.kind,
-                name,
-                "metadata.name: the name of the object does not match the name on the URL",
-            ));
+        if let Some(other) = object["metadata"]["name"].as_str().filter(|n| *n != name) {
+            return Err(name_mismatch(other, name));
         }
         let dry_run = t.query.get("dryRun").is_some_and(|d| d == "All");
         // The server owns these.
@@ -71,11 +67,23 @@ impl ApiServer {
                 }
             }
         }
-        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-        let spec_changed = object["spec"] != current["spec"];
-        object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
+        // Only resources that count generations have one, and only the server sets it.
+        match current["metadata"]["generation"].as_i64() {
+            Some(generation) => {
+                let spec_changed = object["spec"] != current["spec"];
+                object["metadata"]["generation"] = json!(if spec_changed { generation + 1 } else { generation });
+            }
+            None => {
+                if let Some(meta) = object["metadata"].as_object_mut() {
+                    meta.remove("generation");
+                }
+            }
+        }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
         admit(t, name, &mut object)?;
+        if !(t.served.custom || t.served.schema.is_some()) {
+            defaults::omit_empty(&mut object);
+        }
         // Clients may clear managedFields with an empty list; otherwise the server keeps them.
         if !t.applied && !object["metadata"]["managedFields"].as_array().is_some_and(Vec::is_empty) {
             object["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();

@@ -103,7 +103,8 @@ impl ApiServer {
     ) -> Handled {
         let (group, _, plural) = &t.resource;
         let kind = (group.as_str(), plural.as_str(), sub);
-        let unserved = || not_found(&format!("the server could not find the requested resource ({plural}/{sub})"));
+        let unserved =
+            || ApiError { details: Some(json!({})), ..not_found("the server could not find the requested resource") };
         let served = match kind {
             (_, _, "status") => t.served.options.status,
             (_, _, "scale") => t.served.options.scale.is_some(),

@@ -5,25 +5,19 @@ use super::*;
 
 impl ApiServer {
     pub(super) fn create(&self, t: &Target, body: &[u8]) -> Handled {
-        match serde_json::from_slice(body) {
-            Ok(object @ Value::Object(_)) => self.create_object(t, object),
-            _ => Err(bad_request("the body must be a JSON object")),
-        }
+        self.create_object(t, object_body(t, body)?)
     }
 
     /// Creates `object`, a JSON object, as a POST of it would.
     pub(super) fn create_object(&self, t: &Target, mut object: Value) -> Handled {
+        check_kind(t, &object)?;
         let mut state = self.lock();
         let meta = &object["metadata"];
-        let body_ns = meta["namespace"].as_str().map(str::to_owned);
+        let body_ns = meta["namespace"].as_str().filter(|ns| !ns.is_empty()).map(str::to_owned);
         let namespace = match (t.served.namespaced, &t.namespace, body_ns) {
             (true, Some(path), Some(body)) if *path != body => {
-                return Err(invalid(
-                    &t.served.kind,
-                    "",
-                    &format!(
-                        "the namespace of the object ({body}) does not match the namespace on the request ({path})"
-                    ),
+                return Err(bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
                 ));
             }
             (true, Some(path), _) => Some(path.clone()),
@@ -39,13 +33,18 @@ impl ApiServer {
                 format!("{prefix}{}", suffix(state.uid))
             }
             _ => {
-                return Err(invalid(
-                    &t.served.kind,
-                    "",
-                    "metadata.name: Required value: name or generateName is required",
-                ));
+                let cause = (
+                    "metadata.name".to_owned(),
+                    "FieldValueRequired",
+                    "Required value: name or generateName is required".to_owned(),
+                );
+                return Err(invalid_fields(&t.served.kind, &t.resource.0, "", &[cause]));
             }
         };
+        let causes = names::check(&t.resource.0, &t.resource.2, &name);
+        if !causes.is_empty() {
+            return Err(invalid_fields(&t.served.kind, &t.resource.0, &name, &causes));
+        }
         let objects = state.objects.entry(t.store.clone()).or_default();
         let key = (namespace.clone().unwrap_or_default(), name.clone());
         if objects.contains_key(&key) {
@@ -60,7 +59,7 @@ impl ApiServer {
         let dry_run = t.query.get("dryRun").is_some_and(|d| d == "All");
         state.uid += 1;
         let uid = format!("00000000-0000-4000-8000-{:012x}", state.uid);
-        let rv = if dry_run { state.rv } else { Self::next_rv(&mut state) };
+        let rv = if dry_run { None } else { Some(Self::next_rv(&mut state)) };
         let meta = object["metadata"].as_object_mut().map(std::mem::take).unwrap_or_default();
         let mut meta = Value::Object(meta);
         meta["name"] = json!(name);
@@ -68,8 +67,18 @@ impl ApiServer {
             meta["namespace"] = json!(ns);
         }
         meta["uid"] = json!(uid);
-        meta["resourceVersion"] = json!(rv.to_string());
-        meta["generation"] = json!(1);
+        // A dry run stores nothing, so its answer has no version.
+        match rv {
+            Some(rv) => meta["resourceVersion"] = json!(rv.to_string()),
+            None => {
+                if let Some(m) = meta.as_object_mut() {
+                    m.remove("resourceVersion");
+                }
+            }
+        }
+        if t.served.custom || t.served.schema.is_some() || defaults::has_generation(&t.resource.0, &t.resource.2) {
+            meta["generation"] = json!(1);
+        }
         meta["creationTimestamp"] = json!(now());
         object["metadata"] = meta;
         object["apiVersion"] = json!(api_version(&t.resource));
@@ -86,6 +95,9 @@ impl ApiServer {
         }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
         admit(t, &name, &mut object)?;
+        if !(t.served.custom || t.served.schema.is_some()) {
+            defaults::omit_empty(&mut object);
+        }
         if !t.applied {
             let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
             apply::record_update(&Value::Null, &mut object, &t.request(&api_version, &now, &scale));
@@ -149,7 +161,10 @@ impl ApiServer {
         }
         if let Some((token, remaining)) = next {
             metadata["continue"] = json!(token);
-            metadata["remainingItemCount"] = json!(remaining);
+            // Counted only when nothing filters the list, as etcd can count it unfiltered.
+            if !t.query.contains_key("labelSelector") && !t.query.contains_key("fieldSelector") {
+                metadata["remainingItemCount"] = json!(remaining);
+            }
         }
         let (api_version, kind) = list_type(t);
         let list = ListBody { api_version: &api_version, kind: &kind, metadata: &metadata, items: Items(&items) };
@@ -159,10 +174,9 @@ impl ApiServer {
     }
 
     pub(super) fn update(&self, t: &Target, name: &str, body: &[u8]) -> Handled {
-        match serde_json::from_slice::<Value>(body) {
-            Ok(object @ Value::Object(_)) => self.replace(t, name, object, true),
-            _ => Err(bad_request("the body must be a JSON object")),
-        }
+        let object = object_body(t, body)?;
+        check_kind(t, &object)?;
+        self.replace(t, name, object, true)
     }
 
     pub(super) fn patch(&self, t: &Target, name: &str, content_type: &str, body: &[u8]) -> Handled {
@@ -171,6 +185,14 @@ impl ApiServer {
         }
         if let Some(error) = refuse_strategic(t, content_type) {
             return Err(error);
+        }
+        if t.query.get("force").is_some_and(|f| f == "true") {
+            let cause = (
+                "force".to_owned(),
+                "FieldValueForbidden",
+                "Forbidden: may not be specified for non-apply patch".to_owned(),
+            );
+            return Err(invalid_fields("PatchOptions", "meta.k8s.io", "", &[cause]));
         }
         // A patch applies to what is stored now, whatever version the patch names, under the
         // same lock as the write: concurrent patches never lose one another's changes.
@@ -182,7 +204,12 @@ impl ApiServer {
     /// Server-side apply: creates the object if it is missing.
     pub(super) fn apply(&self, t: &Target, name: &str, body: &[u8]) -> Handled {
         let Some(manager) = t.query.get("fieldManager").filter(|m| !m.is_empty()) else {
-            return Err(bad_request("PATCH, fieldManager is required for apply requests"));
+            let cause = (
+                "fieldManager".to_owned(),
+                "FieldValueRequired",
+                "Required value: is required for apply patch".to_owned(),
+            );
+            return Err(invalid_fields("PatchOptions", "meta.k8s.io", "", &[cause]));
         };
         let applied = applied_configuration(body)?;
         self.apply_value(t, name, manager, applied)
@@ -190,19 +217,13 @@ impl ApiServer {
 
     /// [`apply`](Self::apply) of a parsed configuration.
     pub(super) fn apply_value(&self, t: &Target, name: &str, manager: &str, applied: Value) -> Handled {
-        if applied["metadata"]["name"].as_str().is_some_and(|n| n != name) {
-            return Err(invalid(
-                &t.served.kind,
-                name,
-                "metadata.name: the name of the object does not match the name on the URL",
-            ));
+        if let Some(other) = applied["metadata"]["name"].as_str().filter(|n| *n != name) {
+            return Err(name_mismatch(other, name));
         }
         let t = Target { applied: true, manager: manager.to_owned(), ..t.clone() };
         let (api_version, now, scale) = (api_version(&t.resource), now(), t.scale_pointer());
         let request = t.request(&api_version, &now, &scale);
-        let run = |live: &Value| {
-            apply::apply(live, &applied, &request).map_err(|conflicts| apply_conflict(&t, name, &conflicts))
-        };
+        let run = |live: &Value| apply::apply(live, &applied, &request).map_err(|conflicts| apply_conflict(&conflicts));
         // Two tries: an object created by another request between the two is applied to.
         for _ in 0..2 {
             // Through a subresource, the object must exist.
@@ -225,6 +246,22 @@ impl ApiServer {
         let Some(mut object) = state.objects.get(&t.store).and_then(|o| o.get(&key)).cloned() else {
             return Err(missing(t, name));
         };
+        for (field, what, tail) in
+            [("uid", "UID", "deleted and then recreated"), ("resourceVersion", "ResourceVersion", "modified")]
+        {
+            let (wanted, stored) = (&t.preconditions[field], &object["metadata"][field]);
+            if let Some(wanted) = wanted.as_str().filter(|w| json!(w) != *stored) {
+                let message = format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the {what} in the precondition ({wanted}) does not match the {what} in record ({}). The object might have been {tail}",
+                    t.served.kind,
+                    stored.as_str().unwrap_or_default()
+                );
+                return Err(ApiError {
+                    details: Some(details(name, &t.resource.0, &t.served.kind)),
+                    ..status(StatusCode::CONFLICT, "Conflict", &message)
+                });
+            }
+        }
         if t.query.get("dryRun").is_some_and(|d| d == "All") {
             return ok(StatusCode::OK, object);
         }
@@ -235,6 +272,7 @@ impl ApiServer {
         if has_finalizers {
             if object["metadata"]["deletionTimestamp"].is_null() {
                 object["metadata"]["deletionTimestamp"] = json!(now());
+                object["metadata"]["deletionGracePeriodSeconds"] = json!(0);
                 bump_generation(&mut object);
             }
             state.objects.entry(t.store.clone()).or_default().insert(key, object.clone());
@@ -258,8 +296,8 @@ impl ApiServer {
             bump_generation(&mut object);
             return ok(StatusCode::OK, object);
         }
-        let details =
-            json!({"name": name, "group": t.resource.0, "kind": t.resource.2, "uid": object["metadata"]["uid"]});
+        let mut details = details(name, &t.resource.0, &t.resource.2);
+        details["uid"] = object["metadata"]["uid"].clone();
         ok(
             StatusCode::OK,
             json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
@@ -284,6 +322,7 @@ impl ApiServer {
             let one = Target {
                 applied: false,
                 background: t.background,
+                preconditions: t.preconditions.clone(),
                 manager: t.manager.clone(),
                 store: t.store.clone(),
                 namespace: (!namespace.is_empty()).then_some(namespace),
@@ -313,22 +352,81 @@ impl ApiServer {
     }
 }
 
+/// A request's body as the object it must be: `null` reads as an empty object, as Go's
+/// decoder reads it; anything else that is not an object is the real server's 400.
+fn object_body(t: &Target, body: &[u8]) -> Result<Value, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(object @ Value::Object(_)) => Ok(object),
+        Ok(Value::Null) => Ok(json!({})),
+        Ok(other) => {
+            let found = match other {
+                Value::Array(_) => "array",
+                Value::String(_) => "string",
+                Value::Bool(_) => "bool",
+                _ => "number",
+            };
+            Err(bad_request(&format!(
+                "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: json: cannot unmarshal {found} into Go value of type struct {{ APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }} ({})",
+                t.served.kind,
+                body.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            )))
+        }
+        Err(e) => Err(bad_request(&format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {e}",
+            t.served.kind
+        ))),
+    }
+}
+
+/// A body of another kind than the resource's is refused, as the real server's decoder
+/// refuses it: it cannot convert one kind into another.
+fn check_kind(t: &Target, object: &Value) -> Result<(), ApiError> {
+    let Some(kind) = object["kind"].as_str().filter(|k| !k.is_empty() && *k != t.served.kind) else { return Ok(()) };
+    if t.served.custom || t.served.schema.is_some() {
+        // apiextensions decodes any kind and then refuses it as a field of the object.
+        let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        let cause =
+            ("kind".to_owned(), "FieldValueInvalid", format!("Invalid value: {kind:?}: must be {}", t.served.kind));
+        return Err(invalid_fields(kind, &t.resource.0, name, &[cause]));
+    }
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let version = api_version.rsplit('/').next().unwrap_or_default();
+    let internal = match t.resource.0.split('.').next() {
+        Some("") | None => "core",
+        Some(group) => group,
+    };
+    Err(bad_request(&format!(
+        "{kind} in version \"{version}\" cannot be handled as a {served}: converting ({version}.{kind}) to ({internal}.{served}): unknown conversion",
+        served = t.served.kind
+    )))
+}
+
+/// The 400 of a write whose object names another object than its URL.
+pub(super) fn name_mismatch(object: &str, url: &str) -> ApiError {
+    bad_request(&format!("the name of the object ({object}) does not match the name on the URL ({url})"))
+}
+
 /// A custom resource's object pruned, defaulted and validated by its schema, or the 422.
 pub(super) fn admit(t: &Target, name: &str, object: &mut Value) -> Result<(), ApiError> {
     let Some(schema) = &t.served.schema else { return Ok(()) };
-    let causes = schema::admit(object, schema);
+    let mut causes = schema::admit(object, schema);
+    // apiextensions checks the scale subresource's replicas field on every write.
+    if let Some(scale) = &t.served.options.scale {
+        let path = &scale.spec_replicas_path;
+        let pointer = path.trim_start_matches('.').split('.').fold(String::new(), |p, s| format!("{p}/{s}"));
+        if let Some(replicas) = object.pointer(&pointer).filter(|r| r.is_number() && r.as_u64().is_none()) {
+            causes.push(schema::Cause {
+                field: path.clone(),
+                reason: "FieldValueInvalid",
+                message: format!("Invalid value: {replicas}: should be a non-negative integer"),
+            });
+        }
+    }
     if causes.is_empty() {
         return Ok(());
     }
-    let kind = format!("{}.{}", t.served.kind, t.resource.0);
-    let said: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
-    let said = if said.len() == 1 { said[0].clone() } else { format!("[{}]", said.join(", ")) };
-    let causes: Vec<Value> =
-        causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect();
-    Err(ApiError {
-        details: Some(json!({"name": name, "group": t.resource.0, "kind": t.served.kind, "causes": causes})),
-        ..status(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", &format!("{kind} \"{name}\" is invalid: {said}"))
-    })
+    let causes: Vec<Cause> = causes.into_iter().map(|c| (c.field, c.reason, c.message)).collect();
+    Err(invalid_fields(&t.served.kind, &t.resource.0, name, &causes))
 }
 
 /// `current` with a JSON, merge or strategic-merge patch applied.
@@ -359,18 +457,24 @@ pub(super) fn apply_patch(
             Ok(p) => json_patch::patch(&mut current, &p).map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         },
-        other => {
-            return Err(status(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UnsupportedMediaType",
-                &format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other})"
-                ),
-            ));
+        _ => {
+            return Err(ApiError {
+                details: Some(json!({})),
+                ..status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "415: Unsupported Media Type")
+            });
         }
     };
     match result {
         Ok(()) => Ok(current),
+        // The real server words a JSON patch that cannot apply so, naming nothing.
+        Err(_) if media == "application/json-patch+json" => Err(ApiError {
+            details: Some(json!({})),
+            ..status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                "the server rejected our request due to an error in our request",
+            )
+        }),
         Err(e) => Err(invalid(kind, name, &e)),
     }
 }
@@ -400,8 +504,8 @@ pub(super) fn applied_configuration(body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
-/// The 409 of an apply whose fields other managers own.
-pub(super) fn apply_conflict(t: &Target, name: &str, conflicts: &[(String, String)]) -> ApiError {
+/// The 409 of an apply whose fields other managers own: one cause per field, naming its owner.
+pub(super) fn apply_conflict(conflicts: &[(String, String)]) -> ApiError {
     let list: Vec<String> = conflicts.iter().map(|(m, f)| format!("conflict with \"{m}\": {f}")).collect();
     let message = format!(
         "Apply failed with {} conflict{}: {}",
@@ -409,7 +513,13 @@ pub(super) fn apply_conflict(t: &Target, name: &str, conflicts: &[(String, Strin
         if conflicts.len() == 1 { "" } else { "s" },
         list.join("; ")
     );
-    failure(StatusCode::CONFLICT, "Conflict", &t.resource, name, &message)
+    let causes: Vec<Value> = conflicts
+        .iter()
+        .map(
+            |(m, f)| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": f}),
+        )
+        .collect();
+    ApiError { details: Some(json!({"causes": causes})), ..status(StatusCode::CONFLICT, "Conflict", &message) }
 }
 
 #[cfg(test)]
@@ -504,8 +614,11 @@ mod tests {
             .headers
             .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/apply-patch+yaml"));
         let no_manager = server.dispatch(&apply, b"{}").err().unwrap();
-        assert_eq!(no_manager.code, StatusCode::BAD_REQUEST);
-        assert!(no_manager.message.contains("fieldManager is required"), "{}", no_manager.message);
+        assert_eq!(no_manager.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            no_manager.message,
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"
+        );
 
         let no_name = server.dispatch(&request("POST", "/api/v1/namespaces/ns/configmaps"), b"{}").err().unwrap();
         assert_eq!((no_name.code, no_name.reason.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "Invalid"));

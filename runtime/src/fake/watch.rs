@@ -45,9 +45,7 @@ impl ApiServer {
                     .filter(|e| e.rv > rv)
                     .filter_map(|e| wanted(e).map(|kind| json!({"type": kind, "object": as_version(t, &e.object)})))
                     .collect(),
-                Some(Err(_)) => {
-                    return Err(bad_request("resourceVersion must be a number"));
-                }
+                Some(Err(_)) => return Err(malformed_version(from.map(String::as_str).unwrap_or_default())),
                 // No version (or a streaming list): the current state as ADDED events, as the
                 // real server does; a streaming list then marks its end with a bookmark.
                 None => {
@@ -59,7 +57,8 @@ impl ApiServer {
                         .filter(|o| in_scope(o))
                         .map(|o| json!({"type": "ADDED", "object": as_version(t, o)}))
                         .collect();
-                    if streaming {
+                    // The end of the initial events is a bookmark, sent to those who take them.
+                    if streaming && t.query.get("allowWatchBookmarks").is_some_and(|b| b == "true") {
                         let (kind, api_version) = if t.metadata_only {
                             ("PartialObjectMetadata".to_owned(), "meta.k8s.io/v1".to_owned())
                         } else {
