@@ -1,6 +1,6 @@
 //! Initial sync of Pods from a real kube-apiserver (envtest's), each client in a process of its
 //! own so its CPU time and peak memory are its alone: our `SharedInformer` (JSON, skipping
-//! managedFields, and keeping them), kube-runtime's reflector (with `.modify()` dropping
+//! managedFields with paged and with streaming lists, and keeping them), kube-runtime's reflector (with `.modify()` dropping
 //! managedFields, and without), and client-go's shared informer (`clientgo informer-sync`, JSON
 //! and protobuf). Rounds interleave the clients. CPU is user + system time of the client
 //! process from `/proc/self/stat`, peak memory its `VmHWM` (Linux).
@@ -24,8 +24,9 @@ use kube_codegen_runtime::informer::{SharedInformerFactory, drop_managed_fields}
 use serde_json::{Value, json};
 
 /// The clients compared, as `--child` names them.
-const OURS: [(&str, &str); 4] = [
+const OURS: [(&str, &str); 5] = [
     ("informer", "SharedInformer, managedFields skipped"),
+    ("informer-stream", "SharedInformer, managedFields skipped, streaming list (watch-list)"),
     ("informer-keep", "SharedInformer, managedFields kept"),
     ("reflector", "kube-runtime reflector, `.modify()` dropping managedFields"),
     ("reflector-keep", "kube-runtime reflector, managedFields kept"),
@@ -61,10 +62,13 @@ async fn child(case: &str, namespace: &str, count: usize) {
     let start = Instant::now();
     let client = client().await;
     let objects = match case {
-        "informer" | "informer-keep" => {
+        "informer" | "informer-stream" | "informer-keep" => {
             let mut factory = SharedInformerFactory::new(client).namespace(namespace);
-            if case == "informer" {
+            if case != "informer-keep" {
                 factory = factory.transform(drop_managed_fields);
+            }
+            if case == "informer-stream" {
+                factory = factory.streaming_lists(true);
             }
             let informer = factory.informer_for::<Pod>();
             factory.start();
