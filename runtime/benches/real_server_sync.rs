@@ -95,14 +95,18 @@ async fn child(case: &str, namespace: &str, count: usize) {
     };
     assert_eq!(objects, count, "{case} cached {objects} of {count} pods");
     let (cpu, rss) = usage();
-    println!("{}", json!({"objects": objects, "wall_s": start.elapsed().as_secs_f64(), "cpu_s": cpu, "maxrss_mb": rss}));
+    println!(
+        "{}",
+        json!({"objects": objects, "wall_s": start.elapsed().as_secs_f64(), "cpu_s": cpu, "maxrss_mb": rss})
+    );
 }
 
 /// Runs one client in a process of its own and reads what it printed.
 fn run(case: &str, namespace: &str, count: usize) -> Value {
     let mut command = match case.strip_prefix("client-go-") {
         Some(encoding) => {
-            let bin = std::env::var_os("KUBE_CODEGEN_E2E_BIN").expect("KUBE_CODEGEN_E2E_BIN names envtest's bin folder");
+            let bin =
+                std::env::var_os("KUBE_CODEGEN_E2E_BIN").expect("KUBE_CODEGEN_E2E_BIN names envtest's bin folder");
             let mut c = Command::new(std::path::Path::new(&bin).join("clientgo"));
             c.args(["informer-sync", namespace, &count.to_string(), encoding, "pods"]);
             c.env("KUBECONFIG", std::env::var_os("KUBE_CODEGEN_E2E_KUBECONFIG").unwrap_or_default());

@@ -695,9 +695,26 @@ fn sequence() -> Vec<Step> {
             Method::POST,
             gizmos,
             gizmo("cel", json!({"replicas": 1, "limits": {"low": 20}})),
-        )
-        .differs("cel"),
-        step("delete what the CEL rule refused", Method::DELETE, &format!("{gizmos}/cel")).code_only().differs("cel"),
+        ),
+        step("delete what the CEL rule refused", Method::DELETE, &format!("{gizmos}/cel")).code_only(),
+        send(
+            "create keeping a CEL rule",
+            Method::POST,
+            gizmos,
+            gizmo("cel-ok", json!({"replicas": 1, "limits": {"low": 2}})),
+        ),
+        Step::patch(
+            "patch breaking the CEL rule",
+            &format!("{gizmos}/cel-ok"),
+            MERGE,
+            json!({"spec": {"limits": {"low": 11}}}),
+        ),
+        Step::patch(
+            "patch leaving the CEL rule's value alone",
+            &format!("{gizmos}/cel-ok"),
+            MERGE,
+            json!({"spec": {"color": "green"}}),
+        ),
         send(
             "create a Gizmo of the wrong kind",
             Method::POST,

@@ -77,8 +77,12 @@ known_differences! {
     /// hand-written validation of built-in kinds (name formats, label syntax, required fields
     /// of a Pod) is not run, so an invalid built-in object is stored.
     "builtin-validation" in Validation;
-    /// CRD `x-kubernetes-validations` (CEL) rules are not evaluated; OpenAPI validation,
-    /// pruning and defaults are.
+    /// CRD `x-kubernetes-validations` (CEL) rules are evaluated with the `cel` crate, its
+    /// strings and lists extensions, regular expressions, durations and `isIP`; a rule calling
+    /// another function of the Kubernetes CEL library (`url`, `cidr`, `ip`, `quantity`,
+    /// `format`, `semver`, authorization) is skipped with a warning. `oldSelf` is not bound
+    /// inside list items (their rules run as on a create), rules are not type-checked against
+    /// the schema when a CRD is created, and no cost budget is enforced.
     "cel" in Validation;
     /// Strategic merge and server-side apply of k8s-openapi's types (registered with
     /// `register`) key lists by a table of the Kubernetes API's merge keys by field name

@@ -25,9 +25,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Served so far: discovery (`/api`, `/apis`, each group-version's resources), create (201, 409
-//! AlreadyExists, `generateName`, 422 for a missing name or a namespace that differs from the
-//! path's), get (404), list with label and field selectors, update with optimistic concurrency
+//! Served so far: discovery (`/api`, `/apis`, each group-version's resources, with short names
+//! and categories), `/version`, create (201, 409 AlreadyExists, `generateName`, 422 for a
+//! missing or malformed name, 400 for a namespace that differs from the path's), CRD schemas
+//! and CEL rules, get (404), list with label and field selectors, update with optimistic concurrency
 //! (409 Conflict), merge and JSON patch, delete and deletecollection (finalizers set
 //! `deletionTimestamp`; the object goes with its last finalizer), and watch: replay of the
 //! history window after a `resourceVersion`, `410 Gone` before it, or with `sendInitialEvents`
@@ -63,6 +64,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use serde_json::{Value, json};
 
 mod apply;
+mod cel;
 mod controls;
 mod crd;
 mod defaults;

@@ -13,8 +13,9 @@ pub(super) struct Cause {
     pub message: String,
 }
 
-/// Prunes, defaults and validates `object` (the whole resource) against `schema`.
-pub(super) fn admit(object: &mut Value, schema: &Value) -> Vec<Cause> {
+/// Prunes, defaults and validates `object` (the whole resource) against `schema`, then
+/// evaluates its CEL rules if it is valid otherwise (`old` is the object before an update).
+pub(super) fn admit(object: &mut Value, old: Option<&Value>, schema: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     // apiVersion, kind and metadata are the server's; the schema speaks for the rest.
     let Value::Object(fields) = object else { return causes };
@@ -32,8 +33,11 @@ pub(super) fn admit(object: &mut Value, schema: &Value) -> Vec<Cause> {
         });
     }
     default_missing(fields, schema);
+    if causes.is_empty() {
+        return super::cel::validate(object, old, schema);
+    }
     // CEL rules run only on an object that is valid otherwise, and the server says so.
-    if !causes.is_empty() && has_rules(schema) {
+    if has_rules(schema) {
         causes.push(Cause {
             field: "<nil>".into(),
             reason: "FieldValueInvalid",
@@ -233,14 +237,14 @@ mod tests {
         }}}});
         let mut ok = json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "w"}, "spec": {
             "size": "S", "port": "http", "unknown": 1, "free": {"anything": true}}, "extra": 2});
-        assert!(admit(&mut ok, &schema).is_empty());
+        assert!(admit(&mut ok, None, &schema).is_empty());
         assert_eq!(
             ok,
             json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "w"}, "spec": {
             "size": "S", "port": "http", "replicas": 1, "free": {"anything": true}}})
         );
         let mut bad = json!({"spec": {"port": true, "tags": [1], "size": "M"}});
-        let mut causes = admit(&mut bad, &schema);
+        let mut causes = admit(&mut bad, None, &schema);
         causes.sort_by(|a, b| a.field.cmp(&b.field));
         let fields: Vec<(&str, &str)> = causes.iter().map(|c| (c.field.as_str(), c.reason)).collect();
         assert_eq!(
@@ -256,6 +260,6 @@ mod tests {
             "Invalid value: \"boolean\": spec.port in body must be of type integer,string: \"boolean\""
         );
         let mut missing = json!({"spec": {}});
-        assert_eq!(admit(&mut missing, &schema)[0].message, "Required value");
+        assert_eq!(admit(&mut missing, None, &schema)[0].message, "Required value");
     }
 }

@@ -80,7 +80,7 @@ impl ApiServer {
             }
         }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
-        admit(t, name, &mut object)?;
+        admit(t, name, &mut object, Some(&current))?;
         if !(t.served.custom || t.served.schema.is_some()) {
             defaults::omit_empty(&mut object);
         }

@@ -94,7 +94,7 @@ impl ApiServer {
             crd::prepare(&mut object);
         }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
-        admit(t, &name, &mut object)?;
+        admit(t, &name, &mut object, None)?;
         if !(t.served.custom || t.served.schema.is_some()) {
             defaults::omit_empty(&mut object);
         }
@@ -407,9 +407,9 @@ pub(super) fn name_mismatch(object: &str, url: &str) -> ApiError {
 }
 
 /// A custom resource's object pruned, defaulted and validated by its schema, or the 422.
-pub(super) fn admit(t: &Target, name: &str, object: &mut Value) -> Result<(), ApiError> {
+pub(super) fn admit(t: &Target, name: &str, object: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {
     let Some(schema) = &t.served.schema else { return Ok(()) };
-    let mut causes = schema::admit(object, schema);
+    let mut causes = schema::admit(object, old, schema);
     // apiextensions checks the scale subresource's replicas field on every write.
     if let Some(scale) = &t.served.options.scale {
         let path = &scale.spec_replicas_path;
