@@ -186,6 +186,12 @@ async fn a_loaded_specification_is_served_in_both_versions() {
     assert_eq!(v2["swagger"], "2.0");
     assert!(v2["definitions"]["io.k8s.api.apps.v1.Deployment"].is_object());
     assert!(v2["definitions"]["test.shop.v1.Gadget"].is_object());
-    assert!(v2["paths"]["/apis/shop.test/v1/namespaces/{namespace}/gadgets"]["post"]["parameters"][0]["in"] == "body");
+    let post = &v2["paths"]["/apis/shop.test/v1/namespaces/{namespace}/gadgets"]["post"]["parameters"];
+    let ins: Vec<&str> = post.as_array().unwrap().iter().filter_map(|p| p["in"].as_str()).collect();
+    assert!(ins.contains(&"body"), "the request body is a body parameter: {ins:?}");
+    assert!(
+        post.as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"),
+        "writes take fieldValidation, which kubectl looks for"
+    );
     assert!(!v2["definitions"]["test.shop.v1.Gadget"].to_string().contains("#/components/"));
 }

@@ -111,7 +111,9 @@ known_differences! {
     /// served: clients fall back to the legacy documents, as they do with older servers.
     "discovery-registered-only" in Discovery;
     /// JSON only: a request that accepts protobuf, CBOR or YAML gets JSON when it also accepts
-    /// JSON, else 406; a `Table` is never made (the list comes back as it is).
+    /// JSON, else 406; a body in protobuf or CBOR is refused with 415, so kubectl's typed
+    /// commands (`create configmap`, `create deployment`, ...), which send protobuf, fail; a
+    /// `Table` is never made (the list comes back as it is).
     "json-only" in ContentTypes;
     /// OpenAPI is what it is given: `/openapi/v2` and `/openapi/v3` hold the installed CRDs and
     /// what `ApiServer::load_openapi` loaded; a type registered with `register` adds nothing.

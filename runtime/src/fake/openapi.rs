@@ -525,6 +525,18 @@ fn crd_resource(
         });
         if matches!(action, "put" | "post" | "patch") {
             op["requestBody"] = json!({"content": {"*/*": {"schema": reference(target)}}, "required": true});
+            // The query parameters of writes: kubectl looks for `fieldValidation` to know the
+            // server validates fields itself (else it validates on its side, from `/openapi/v2`).
+            let query = |name: &str, about: &str| json!({"name": name, "in": "query", "description": about, "schema": {"type": "string", "uniqueItems": true}});
+            let mut parameters = vec![
+                query("dryRun", "When present, modifications are not persisted: `All` runs every stage."),
+                query("fieldManager", "The name of the actor making these changes."),
+                query("fieldValidation", "What to do with unknown or duplicate fields: Ignore, Warn or Strict."),
+            ];
+            if action == "patch" {
+                parameters.push(json!({"name": "force", "in": "query", "description": "Force an apply request: take the conflicting fields from their other managers.", "schema": {"type": "boolean", "uniqueItems": true}}));
+            }
+            op["parameters"] = Value::Array(parameters);
         }
         op
     };

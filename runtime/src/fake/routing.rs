@@ -106,6 +106,11 @@ impl ApiServer {
 
     fn handle(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
         if parts.method == Method::GET {
+            let accepts = parts.headers.get_all(http::header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+            // A document asked for in protobuf only (kubectl's `/openapi/v2`) cannot be given.
+            if !acceptable(accepts) && !parts.uri.path().starts_with("/api") {
+                return not_acceptable().response();
+            }
             let accept = parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
             if let Some(response) = self.discovery(parts.uri.path(), accept) {
                 return response;
@@ -131,6 +136,18 @@ impl ApiServer {
         };
         let content_type =
             parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        // A body the fake cannot read (protobuf, CBOR) is refused as a server without that
+        // encoding refuses it, so a client that can falls back to JSON.
+        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if matches!(parts.method, Method::POST | Method::PUT)
+            && !body.is_empty()
+            && !matches!(media.as_str(), "" | "application/json" | "application/yaml" | "*/*")
+        {
+            return Err(ApiError {
+                details: Some(json!({})),
+                ..status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", "415: Unsupported Media Type")
+            });
+        }
         let accepts = parts.headers.get_all(http::header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
         if !acceptable(accepts) {
             return Err(not_acceptable());
