@@ -292,6 +292,12 @@ fn mask(value: &Value) -> Value {
                             json!(format!("{}<random>", generate_name.unwrap_or_default()))
                         }
                         ("serverAddress" | "clusterIP", Value::String(_)) => json!("<address>"),
+                        // Each server hashes its own documents.
+                        ("serverRelativeURL", Value::String(url)) => {
+                            json!(
+                                url.split_once("?hash=").map_or(url.clone(), |(path, _)| format!("{path}?hash=<hash>"))
+                            )
+                        }
                         ("clusterIPs", Value::Array(ips)) => json!(vec!["<address>"; ips.len()]),
                         ("message", Value::String(m)) => json!(mask_numbers(m)),
                         _ => mask(v),
@@ -451,6 +457,17 @@ fn sequence() -> Vec<Step> {
         get("aggregated discovery", "/apis")
             .accept("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
             .pick(&["/kind", "/apiVersion"]),
+        get("/openapi/v3 index", "/openapi/v3").pick(&["/paths/api~1v1", "/paths/apis~1apps~1v1"]),
+        get("/openapi/v3 of the core group", "/openapi/v3/api/v1")
+            .pick(&["/openapi", "/components/schemas/io.k8s.api.core.v1.ConfigMap/properties/data"])
+            .differs("openapi-as-loaded"),
+        get("/openapi/v2", "/openapi/v2")
+            .accept("application/json")
+            .pick(&["/swagger", "/definitions/io.k8s.api.core.v1.ConfigMap/properties/binaryData"]),
+        get("/openapi/v2 in protobuf only", "/openapi/v2")
+            .accept("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+            .code_only()
+            .differs("json-only"),
         get("an unknown group", "/apis/nothing.example.com/v1"),
         get("an unknown resource", "/api/v1/namespaces/{ns}/widgets"),
         // Create, read, and the error kinds.
@@ -760,6 +777,12 @@ fn fake_server() -> ApiServer {
         .register::<Deployment>()
         .register::<Lease>()
         .register::<CustomResourceDefinition>();
+    // The v1.36 specification, so the OpenAPI documents are those of the real server's API.
+    let corpus = std::env::var_os("KUBE_CODEGEN_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
+    let swagger = std::fs::read(corpus.join("openapi/v2/swagger-v1.36.0.json")).unwrap();
+    server.load_openapi(serde_json::from_slice(&swagger).unwrap()).unwrap();
     server
 }
 

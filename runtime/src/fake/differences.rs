@@ -119,7 +119,9 @@ known_differences! {
     /// what `ApiServer::load_openapi` loaded; a type registered with `register` adds nothing.
     /// A document asked with a stale `?hash=` is answered with the current one (the real
     /// server redirects), and the CRDs' v2 definitions are their v3 schemas unchanged (the
-    /// real server drops what v2 cannot say, as `nullable`).
+    /// real server drops what v2 cannot say, as `nullable`). The v3 documents of a loaded
+    /// Swagger 2.0 specification are converted from it, so they lack what only the real
+    /// server's v3 documents say (the `default: ""` of a map of strings' values).
     "openapi-as-loaded" in OpenApi;
     /// Connect subresources are not served: `exec`, `attach`, `portforward` and `proxy`
     /// answer 404.

@@ -104,7 +104,11 @@ impl ApiServer {
                         Some((path.clone(), json!({"serverRelativeURL": url})))
                     })
                     .collect();
-                Some(respond(StatusCode::OK, &json!({"paths": index})))
+                // The real server labels its index plain text, though it is JSON.
+                let mut response = respond(StatusCode::OK, &json!({"paths": index}));
+                let plain = http::HeaderValue::from_static("text/plain; charset=utf-8");
+                response.headers_mut().insert(http::header::CONTENT_TYPE, plain);
+                Some(response)
             }
             v3 => {
                 let path = v3.strip_prefix("v3/")?;
