@@ -211,3 +211,9 @@ pub(super) fn omit_empty(object: &mut Value) {
         });
     }
 }
+
+/// Whether `group` is one of Kubernetes' own API groups (the core group, the unqualified ones,
+/// and those under `k8s.io`).
+pub(super) fn builtin_group(group: &str) -> bool {
+    matches!(group, "" | "apps" | "batch" | "autoscaling" | "policy") || group.ends_with(".k8s.io") || group == "k8s.io"
+}

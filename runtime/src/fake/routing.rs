@@ -62,6 +62,12 @@ pub(super) struct Target {
 }
 
 impl Target {
+    /// Whether this is a custom resource: served by a CRD, registered as one, or of a group
+    /// that is not Kubernetes' own (a type registered with `register` from generated code).
+    pub(super) fn is_custom(&self) -> bool {
+        self.served.custom || self.served.schema.is_some() || !defaults::builtin_group(&self.resource.0)
+    }
+
     /// The fields a field selector may name, besides `metadata.name` and `metadata.namespace`.
     pub(super) fn selectable(&self) -> Vec<String> {
         let builtin = filter::builtin_fields(&self.resource.0, &self.resource.2).iter().map(|f| (*f).to_owned());

@@ -81,7 +81,7 @@ impl ApiServer {
         }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
         admit(t, name, &mut object, Some(&current))?;
-        if !(t.served.custom || t.served.schema.is_some()) {
+        if !t.is_custom() {
             defaults::omit_empty(&mut object);
         }
         // Clients may clear managedFields with an empty list; otherwise the server keeps them.

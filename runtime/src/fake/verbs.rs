@@ -76,7 +76,7 @@ impl ApiServer {
                 }
             }
         }
-        if t.served.custom || t.served.schema.is_some() || defaults::has_generation(&t.resource.0, &t.resource.2) {
+        if t.is_custom() || defaults::has_generation(&t.resource.0, &t.resource.2) {
             meta["generation"] = json!(1);
         }
         meta["creationTimestamp"] = json!(now());
@@ -95,7 +95,7 @@ impl ApiServer {
         }
         defaults::apply(&t.resource.0, &t.resource.2, &mut object);
         admit(t, &name, &mut object, None)?;
-        if !(t.served.custom || t.served.schema.is_some()) {
+        if !t.is_custom() {
             defaults::omit_empty(&mut object);
         }
         if !t.applied {
@@ -382,7 +382,7 @@ fn object_body(t: &Target, body: &[u8]) -> Result<Value, ApiError> {
 /// refuses it: it cannot convert one kind into another.
 fn check_kind(t: &Target, object: &Value) -> Result<(), ApiError> {
     let Some(kind) = object["kind"].as_str().filter(|k| !k.is_empty() && *k != t.served.kind) else { return Ok(()) };
-    if t.served.custom || t.served.schema.is_some() {
+    if t.is_custom() {
         // apiextensions decodes any kind and then refuses it as a field of the object.
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
         let cause =
