@@ -15,12 +15,11 @@ use std::time::Duration;
 
 use http::{Method, Request};
 use http_body_util::BodyExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube_codegen_runtime::fake::{ApiServer, KnownDifference};
+use kube_codegen_runtime::fake::KnownDifference;
+
+mod support;
 use serde_json::{Value, json};
+use support::{like_kube_apiserver, real_client, suffix};
 
 /// What of an answer is compared.
 #[derive(Clone)]
@@ -766,41 +765,6 @@ fn sequence() -> Vec<Step> {
     ]
 }
 
-fn fake_server() -> ApiServer {
-    let server = ApiServer::new();
-    server
-        .register::<Namespace>()
-        .register::<ConfigMap>()
-        .register::<Secret>()
-        .register::<Pod>()
-        .register::<Service>()
-        .register::<Deployment>()
-        .register::<Lease>()
-        .register::<CustomResourceDefinition>();
-    // The v1.36 specification, so the OpenAPI documents are those of the real server's API.
-    let corpus = std::env::var_os("KUBE_CODEGEN_CORPUS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    let swagger = std::fs::read(corpus.join("openapi/v2/swagger-v1.36.0.json")).unwrap();
-    server.load_openapi(serde_json::from_slice(&swagger).unwrap()).unwrap();
-    server
-}
-
-async fn real_client() -> Option<kube::Client> {
-    let path = std::env::var_os("KUBE_CODEGEN_E2E_KUBECONFIG")?;
-    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
-    Some(kube::Client::try_from(config).unwrap())
-}
-
-fn suffix() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    format!(
-        "{:08x}",
-        ((nanos as u64) ^ (u64::from(std::process::id()) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
-    )
-}
-
 #[tokio::test]
 async fn the_fake_answers_as_the_real_server_does() {
     let suffix = suffix();
@@ -809,7 +773,7 @@ async fn the_fake_answers_as_the_real_server_does() {
     let steps = sequence();
     let dump = std::env::var_os("KCG_DIFF_DUMP").map(std::path::PathBuf::from);
 
-    let mut fake = Side { client: fake_server().client(), vars: BTreeMap::new() };
+    let mut fake = Side { client: like_kube_apiserver().client(), vars: BTreeMap::new() };
     let real_client = real_client().await;
     let mut real = real_client.clone().map(|client| Side { client, vars: BTreeMap::new() });
     if real.is_none() {

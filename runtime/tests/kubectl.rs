@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube_codegen_runtime::fake::{ApiServer, KnownDifference};
+
+mod support;
+use support::{like_kube_apiserver, suffix};
 
 /// One command: its arguments (`{ns}`, `{dir}` and `{group}` filled in), and the known
 /// difference it shows on the fake, if any.
@@ -140,37 +140,11 @@ fn kubectls() -> Vec<PathBuf> {
     found
 }
 
-fn suffix() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    format!(
-        "{:08x}",
-        ((nanos as u64) ^ (u64::from(std::process::id()) << 40)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32
-    )
-}
-
-fn fake_server() -> ApiServer {
-    let server = ApiServer::new();
-    server
-        .register::<Namespace>()
-        .register::<ConfigMap>()
-        .register::<Secret>()
-        .register::<Pod>()
-        .register::<Service>()
-        .register::<Deployment>()
-        .register::<CustomResourceDefinition>();
-    let corpus = std::env::var_os("KUBE_CODEGEN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    let swagger = std::fs::read(corpus.join("openapi/v2/swagger-v1.36.0.json")).unwrap();
-    server.load_openapi(serde_json::from_slice(&swagger).unwrap()).unwrap();
-    server
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_ends_the_same_way_against_the_fake_and_kube_apiserver() {
     let kubectls = kubectls();
     assert!(!kubectls.is_empty(), "no kubectl on PATH or in KUBE_CODEGEN_E2E_BIN");
-    let server = fake_server();
+    let server = like_kube_apiserver();
     let serving = server.serve("127.0.0.1:0").await.unwrap();
     let real = std::env::var_os("KUBE_CODEGEN_E2E_KUBECONFIG").map(PathBuf::from);
     if real.is_none() {

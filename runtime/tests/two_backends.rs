@@ -30,7 +30,10 @@ use kube::api::{
 use kube::runtime::wait::{await_condition, conditions};
 use kube_codegen_runtime::fake::{ApiServer, KnownDifference};
 use kube_codegen_runtime::informer::SharedInformerFactory;
+
+mod support;
 use serde_json::{Value, json};
+use support::suffix;
 
 /// Which server a scenario runs against.
 #[derive(Clone)]
@@ -141,13 +144,6 @@ impl Env {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let _ = namespaces.delete(&self.namespace, &DeleteParams::default()).await;
     }
-}
-
-/// A short random suffix for names: the clock's nanoseconds mixed with the process id.
-fn suffix() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
-    format!("{:08x}", mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32)
 }
 
 async fn env(backend: Backend) -> Env {

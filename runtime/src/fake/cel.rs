@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use super::schema::Cause;
+use super::schema::{Cause, type_name};
 
 /// The environment rules compile and run in: built once, shared by every rule.
 fn env() -> &'static Arc<cel::Env> {
@@ -62,19 +62,6 @@ fn walk(value: &Value, old: Option<&Value>, schema: &Value, path: &str, causes: 
             }
         }
         _ => {}
-    }
-}
-
-/// How the real server names a value it does not show.
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

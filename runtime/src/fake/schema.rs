@@ -72,7 +72,8 @@ fn default_missing(fields: &mut serde_json::Map<String, Value>, schema: &Value) 
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// A JSON value's type as OpenAPI and the server's messages name it.
+pub(super) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
