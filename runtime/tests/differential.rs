@@ -613,6 +613,13 @@ fn sequence() -> Vec<Step> {
             "/api/v1/configmaps?labelSelector=app%3Done&fieldSelector=metadata.namespace%3D{ns}",
         )
         .pick(&["/kind", "/items/0/metadata/name", "/items/0/metadata/namespace"]),
+        get(
+            "list by a shard selector",
+            &format!("{cms}?shardSelector=shardRange(object.metadata.uid,%270x0%27,%270x8000000000000000%27)"),
+        )
+        .pick(&["/metadata/shardInfo"])
+        .differs("shard-selector"),
+        get("list by a malformed shard selector", &format!("{cms}?shardSelector=bogus")).differs("shard-selector"),
         get("list as a Table", cms)
             .accept("application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
             .pick(&["/kind", "/apiVersion"])
