@@ -251,7 +251,9 @@ async fn main() {
     ns.metadata.labels = Some([("ignored".to_owned(), "yes".to_owned())].into());
     let finalized = namespaces.finalize("gone", &pp, &ns).await.unwrap();
     assert_eq!(finalized.spec.unwrap().finalizers, Some(vec![]));
-    assert!(finalized.metadata.labels.is_none());
+    // Only the label the server gives every namespace, not the one sent.
+    let labels = finalized.metadata.labels.unwrap_or_default();
+    assert_eq!(labels.keys().collect::<Vec<_>>(), ["kubernetes.io/metadata.name"]);
 
     // approval changes only status.conditions.
     let csrs = cs.certificates_v1().certificate_signing_requests();
