@@ -126,7 +126,7 @@ known_differences! {
     /// `shardSelector` (KEP-5866, the `ShardedListAndWatch` gate) is ignored, as a server
     /// without the gate ignores it: lists and watches are not filtered and carry no
     /// `shardInfo`, and a malformed selector is not refused (kube-apiserver v1.36.3 answers it
-    /// with a 500, "invalid shard selector: <why>"; the fake will give that 500 too when it
+    /// with a 500, `invalid shard selector: <why>`; the fake will give that 500 too when it
     /// serves shard selectors).
     "shard-selector" in Lists;
     /// Connect subresources are not served: `exec`, `attach`, `portforward` and `proxy`
