@@ -495,10 +495,22 @@ async fn crd_lifecycle_serves_then_removes_its_resources() {
 
 #[tokio::test]
 async fn informer_and_lister_follow_the_server() {
-    on_both("informer", |env| async move {
+    informer_follows(false).await;
+}
+
+/// The same with the informer's list streamed through a watch (`sendInitialEvents`).
+#[tokio::test]
+async fn informer_with_streaming_lists_follows_the_server() {
+    informer_follows(true).await;
+}
+
+async fn informer_follows(streaming: bool) {
+    let name = if streaming { "informer (streaming list)" } else { "informer" };
+    on_both(name, |env| async move {
         let api = env.config_maps();
         api.create(&PostParams::default(), &cm("before", json!({"app": "x"}), json!({}))).await.unwrap();
-        let factory = SharedInformerFactory::new(env.client.clone()).namespace(&env.namespace);
+        let factory =
+            SharedInformerFactory::new(env.client.clone()).namespace(&env.namespace).streaming_lists(streaming);
         let informer = factory.informer_for::<ConfigMap>();
         factory.start();
         tokio::time::timeout(Duration::from_secs(30), informer.wait_for_sync()).await.unwrap().unwrap();
@@ -516,6 +528,81 @@ async fn informer_and_lister_follow_the_server() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the lister never showed exactly `after`");
+    })
+    .await;
+}
+
+/// Whether the cluster runs kube-controller-manager's garbage collector
+/// (`KUBE_CODEGEN_E2E_CONTROLLERS` names the controllers it runs, as envtest's
+/// `KCG_ENVTEST_CONTROLLERS` does).
+fn cluster_collects_garbage() -> bool {
+    std::env::var("KUBE_CODEGEN_E2E_CONTROLLERS").is_ok_and(|c| c == "*" || c.contains("garbage-collector"))
+}
+
+/// Deleting an owner with each propagation policy: in the background and in the foreground
+/// its dependents go too; orphaned, they stay, without the reference. Against a cluster this
+/// needs its garbage collector; the fake has none, so there the dependents stay as they were.
+#[tokio::test]
+async fn deletion_propagates_to_dependents_by_policy() {
+    if std::env::var_os("KUBE_CODEGEN_E2E_KUBECONFIG").is_some() && !cluster_collects_garbage() {
+        eprintln!("propagation: not run: the cluster's garbage collector is not named in KUBE_CODEGEN_E2E_CONTROLLERS");
+        return;
+    }
+    on_both("propagation", |env| async move {
+        let api = env.config_maps();
+        for (policy, gone) in [("Background", true), ("Foreground", true), ("Orphan", false)] {
+            let owner_name = format!("owner-{}", policy.to_lowercase());
+            let owner = api.create(&PostParams::default(), &cm(&owner_name, json!({}), json!({}))).await.unwrap();
+            let reference = json!([{
+                "apiVersion": "v1", "kind": "ConfigMap", "name": owner_name,
+                "uid": owner.metadata.uid, "blockOwnerDeletion": true,
+            }]);
+            let dependent_name = format!("dependent-{}", policy.to_lowercase());
+            let dependent: ConfigMap =
+                serde_json::from_value(json!({"metadata": {"name": dependent_name, "ownerReferences": reference}}))
+                    .unwrap();
+            api.create(&PostParams::default(), &dependent).await.unwrap();
+            let params = match policy {
+                "Background" => DeleteParams::background(),
+                "Foreground" => DeleteParams::foreground(),
+                _ => DeleteParams::orphan(),
+            };
+            api.delete(&owner_name, &params).await.unwrap();
+            // The owner goes: at once on the fake; on a cluster once the garbage collector has
+            // done what its policy's finalizer asks (`foregroundDeletion`, `orphan`).
+            let uid = owner.metadata.uid.clone().unwrap_or_default();
+            let owner_gone = await_condition(api.clone(), &owner_name, conditions::is_deleted(&uid));
+            tokio::time::timeout(Duration::from_secs(60), owner_gone).await.unwrap().unwrap();
+            let expected_gone = gone && !env.differs("no-controllers");
+            let mut dependent = None;
+            for _ in 0..600 {
+                dependent = api.get_opt(&dependent_name).await.unwrap();
+                let orphaned =
+                    dependent.as_ref().is_some_and(|d| d.metadata.owner_references.as_ref().is_none_or(Vec::is_empty));
+                let settled = match (expected_gone, env.differs("no-controllers")) {
+                    (true, _) => dependent.is_none(),
+                    (false, true) => true,
+                    (false, false) => orphaned,
+                };
+                if settled {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            match (expected_gone, dependent) {
+                (true, None) => {}
+                (false, Some(d)) if env.differs("no-controllers") => {
+                    assert!(d.metadata.owner_references.is_some_and(|r| !r.is_empty()), "{policy}: nothing changes it");
+                }
+                (false, Some(d)) => {
+                    assert!(
+                        d.metadata.owner_references.is_none_or(|r| r.is_empty()),
+                        "{policy}: the reference is removed"
+                    );
+                }
+                (gone, d) => panic!("{policy}: expected the dependent gone: {gone}, found {d:?}"),
+            }
+        }
     })
     .await;
 }
