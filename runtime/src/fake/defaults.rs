@@ -111,7 +111,7 @@ fn default(object: &mut Value, key: &str, value: Value) {
     }
 }
 
-/// A Service's defaults that its writer owns: its type, session affinity, traffic policy, and
+/// A Service's defaults that its writer owns: its `type`, `sessionAffinity`, traffic policy, and
 /// each port's protocol and target port.
 fn service(object: &mut Value) {
     let Some(spec) = object.get_mut("spec").filter(|s| s.is_object()) else { return };
