@@ -52,6 +52,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::metrics::{LeaderMetrics, LeaseSeries};
 use futures::FutureExt;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -110,6 +111,7 @@ struct Core {
     observed: Arc<Mutex<Option<(LeaseSpec, Instant)>>>,
     /// The holder `on_new_leader` was last told of.
     told: Arc<Mutex<Option<String>>>,
+    metrics: Option<LeaseSeries>,
 }
 
 /// One candidate in an election held on one Lease.
@@ -156,12 +158,20 @@ impl LeaderElection {
                 status: Arc::new(watch::Sender::new(LeaderStatus::default())),
                 observed: Arc::default(),
                 told: Arc::default(),
+                metrics: None,
             },
             release_on_cancel: true,
             on_new_leader: Arc::default(),
             on_started_leading: None,
             on_stopped_leading: Arc::default(),
         }
+    }
+
+    /// Records this candidate in `metrics`, under the Lease's name:
+    /// `leader_election_master_status`, transitions, renew latency and failures.
+    pub fn metrics(mut self, metrics: &LeaderMetrics) -> Self {
+        self.core.metrics = Some(metrics.for_lease(&self.core.lease));
+        self
     }
 
     /// How long a lease holds after its last observed change before others may take it: a
@@ -290,6 +300,9 @@ impl LeaderElection {
         }
 
         core.status.send_modify(|s| s.is_leader = true);
+        if let Some(m) = &core.metrics {
+            m.leading(true);
+        }
         if let Some(f) = &mut self.on_started_leading {
             call_guarded(&core, "on_started_leading", f);
         }
@@ -359,6 +372,9 @@ impl Stop {
             return;
         }
         self.core.status.send_modify(|s| s.is_leader = false);
+        if let Some(m) = &self.core.metrics {
+            m.leading(false);
+        }
         if let Some(f) = lock(&self.on_stopped).as_mut() {
             call_guarded(&self.core, "on_stopped_leading", f);
         }
@@ -445,7 +461,12 @@ impl Core {
             // round's start.
             let deadline = Instant::now() + self.renew_deadline;
             loop {
-                match timeout_at(deadline, self.try_acquire_or_renew()).await {
+                let started = Instant::now();
+                let renewed = timeout_at(deadline, self.try_acquire_or_renew()).await;
+                if let Some(m) = &self.metrics {
+                    m.renewed(started.elapsed(), matches!(renewed, Ok(Ok(true))));
+                }
+                match renewed {
                     Ok(Ok(true)) => break,
                     Ok(Ok(false)) => {}
                     Ok(Err(e)) => self.warn(format_args!("renewing the lease: {e}")),

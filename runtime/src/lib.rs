@@ -3,7 +3,9 @@
 //! Generated code is thin, typed facades; the behaviour they share lives here once,
 //! generically: how generated types read and write themselves ([`object!`]), the typed
 //! clients' requests ([`client`]), informers, listers and the informer factory
-//! ([`informer`]), a controller's work queue (`workqueue`), and an in-memory API server for tests (`fake`).
+//! ([`informer`]), a controller's work queue (`workqueue`), the metrics of all of them
+//! (`metrics`), a scale client for any resource (`scale`), and an in-memory API server for
+//! tests (`fake`).
 
 pub mod apply;
 #[cfg(feature = "client")]
@@ -19,7 +21,11 @@ pub mod fake;
 pub mod informer;
 #[cfg(feature = "client")]
 pub mod leader_election;
+#[cfg(feature = "client")]
+pub mod metrics;
 mod object;
+#[cfg(feature = "client")]
+pub mod scale;
 #[cfg(feature = "client")]
 pub mod throttle;
 #[cfg(feature = "client")]

@@ -29,6 +29,9 @@ use governor::{Quota, RateLimiter};
 use http::{Request, Response, StatusCode};
 use kube::client::Body;
 
+use crate::metrics::ClientMetrics;
+use crate::metrics::client::Throttled;
+
 /// Waits longer than this are logged, as client-go logs them.
 const LOG_WAITS_OVER: Duration = Duration::from_secs(1);
 
@@ -60,6 +63,7 @@ pub struct ThrottleLayer {
     qps: f64,
     burst: u32,
     retries: u32,
+    metrics: Option<ClientMetrics>,
 }
 
 impl std::fmt::Debug for ThrottleLayer {
@@ -82,6 +86,7 @@ impl ThrottleLayer {
             qps,
             burst: burst.get(),
             retries: MAX_RETRIES,
+            metrics: None,
         }
     }
 
@@ -97,8 +102,15 @@ impl ThrottleLayer {
         self
     }
 
-    /// Waits for a token of the shared bucket.
-    async fn acquire(&self, what: &str) {
+    /// Records the time requests wait for tokens, and the retries `Retry-After` asked for,
+    /// in `metrics` (`rest_client_rate_limiter_duration_seconds`, `rest_client_request_retries_total`).
+    pub fn metrics(mut self, metrics: &ClientMetrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
+    /// Waits for a token of the shared bucket; how long it waited.
+    async fn acquire(&self, what: &str) -> Duration {
         let start = tokio::time::Instant::now();
         let _turn = self.turn.lock().await;
         while let Err(not_until) = self.bucket.check() {
@@ -112,6 +124,7 @@ impl ThrottleLayer {
                 what
             );
         }
+        waited
     }
 }
 
@@ -166,20 +179,38 @@ where
         let layer = self.layer.clone();
         Box::pin(async move {
             let what = format!("{}:{}", request.method(), request.uri());
+            let method = request.method().clone();
             let mut request = request;
             let mut attempt = 0;
+            let mut throttled = Throttled::default();
             loop {
-                layer.acquire(&what).await;
+                let waited = layer.acquire(&what).await;
+                throttled.waited += waited;
+                if let Some(m) = &layer.metrics {
+                    m.rate_limited(&method, waited);
+                }
                 // A body that cannot be replayed (a stream) is sent once, whatever the answer.
                 let retry = (attempt < layer.retries).then(|| copy(&request)).flatten();
+                let started = tokio::time::Instant::now();
                 let sent = {
                     let mut service = inner.lock().await;
                     tower::ServiceExt::ready(&mut *service).await?.call(request)
                 };
-                let response = sent.await?;
-                let (Some(next), Some(wait)) = (retry, retry_after(&response)) else { return Ok(response) };
+                let mut response = sent.await?;
+                let (Some(next), Some(wait)) = (retry, retry_after(&response)) else {
+                    // What a metrics layer outside this one needs to count as one inside would.
+                    if throttled.waited > Duration::ZERO || !throttled.retried.is_empty() {
+                        response.extensions_mut().insert(throttled);
+                    }
+                    return Ok(response);
+                };
                 attempt += 1;
                 log_retry(&response, &what, wait, attempt, layer.retries);
+                if let Some(m) = &layer.metrics {
+                    m.retried(&method, response.status(), wait);
+                }
+                throttled.retried.push((response.status(), started.elapsed()));
+                throttled.waited += wait;
                 drop(response);
                 tokio::time::sleep(wait).await;
                 request = next;

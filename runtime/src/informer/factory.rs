@@ -145,6 +145,10 @@ impl Options {
 /// time; `start()` runs the ones not yet running; `wait_for_cache_sync()` waits for them.
 pub struct SharedInformerFactory {
     client: kube::Client,
+    /// The client informers list and watch with: `client`, or with metrics, `client` with
+    /// its watch requests counted.
+    informer_client: kube::Client,
+    metrics: Option<crate::metrics::InformerMetrics>,
     options: Options,
     /// By resource and Rust type: two types of one resource (a derived `Widget` beside a
     /// generated one, k8s-openapi's `Pod` beside a generated `Pod`) get an informer each.
@@ -156,7 +160,14 @@ impl SharedInformerFactory {
     /// A factory on `client`, watching every namespace.
     pub fn new(client: kube::Client) -> SharedInformerFactory {
         let (shutdown, _) = tokio::sync::watch::channel(false);
-        SharedInformerFactory { client, options: Options::default(), entries: Mutex::default(), shutdown }
+        SharedInformerFactory {
+            informer_client: client.clone(),
+            client,
+            metrics: None,
+            options: Options::default(),
+            entries: Mutex::default(),
+            shutdown,
+        }
     }
 
     /// Watches only `namespace` (namespaced resources; cluster-scoped ones are unaffected).
@@ -223,6 +234,14 @@ impl SharedInformerFactory {
         self
     }
 
+    /// Records every informer it makes in `metrics` (see
+    /// [`SharedInformer::with_metrics`]), their watch requests included.
+    pub fn metrics(mut self, metrics: &crate::metrics::InformerMetrics) -> Self {
+        self.informer_client = metrics.observe_client(self.client.clone());
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
     /// The client informers are made on.
     pub fn client(&self) -> &kube::Client {
         &self.client
@@ -264,10 +283,10 @@ impl SharedInformerFactory {
         self.get_or_make(name, || {
             let ns = self.options.namespace.as_deref();
             let informer = if self.options.skips_managed_fields() {
-                let api = <K::Scope as Scope>::api::<Lean<K>>(self.client.clone(), ns);
+                let api = <K::Scope as Scope>::api::<Lean<K>>(self.informer_client.clone(), ns);
                 SharedInformer::decoded_by(api, self.config(), self.meta_transform::<K>(), ())
             } else {
-                let api = <K::Scope as Scope>::api::<K>(self.client.clone(), ns);
+                let api = <K::Scope as Scope>::api::<K>(self.informer_client.clone(), ns);
                 SharedInformer::new(api, self.config(), self.meta_transform::<K>())
             };
             informer.with_default_resync(resync)
@@ -295,10 +314,10 @@ impl SharedInformerFactory {
             // and the wrappers delegate `Resource` to it; both read it field by field.
             let ns = self.options.namespace.as_deref();
             let informer = if self.options.metadata_skips_managed_fields() {
-                let api = <K::Scope as Scope>::api::<LeanMeta<K>>(self.client.clone(), ns);
+                let api = <K::Scope as Scope>::api::<LeanMeta<K>>(self.informer_client.clone(), ns);
                 SharedInformer::decoded_by(api, self.config(), self.meta_transform(), ())
             } else {
-                let api = <K::Scope as Scope>::api::<WholeMeta<K>>(self.client.clone(), ns);
+                let api = <K::Scope as Scope>::api::<WholeMeta<K>>(self.informer_client.clone(), ns);
                 SharedInformer::decoded_by(api, self.config(), self.meta_transform(), ())
             };
             informer.with_default_resync(resync)
@@ -311,7 +330,7 @@ impl SharedInformerFactory {
         // Named apart from typed informers of the same resource: a different cache.
         let name = format!("{}.{}/{} (dynamic)", resource.plural, resource.group, resource.version);
         self.get_or_make(name, || {
-            let (client, ns) = (self.client.clone(), self.options.namespace.as_deref().filter(|_| namespaced));
+            let (client, ns) = (self.informer_client.clone(), self.options.namespace.as_deref().filter(|_| namespaced));
             let transform = self.meta_transform::<DynamicObject>();
             let informer = if self.options.skips_managed_fields() {
                 let api: kube::Api<Lean<DynamicObject>> = match ns {
@@ -344,7 +363,10 @@ impl SharedInformerFactory {
         // Another type of the same resource is told apart in reports by its type's name.
         let shared = entries.keys().any(|(n, _)| *n == name);
         let display = if shared { format!("{name} as {}", std::any::type_name::<K>()) } else { name };
-        let informer = make();
+        let informer = match &self.metrics {
+            Some(metrics) => make().with_metrics(metrics),
+            None => make(),
+        };
         entries.insert(
             key,
             Entry { name: display, control: Box::new(Typed(informer.clone())), task: None, started: false },

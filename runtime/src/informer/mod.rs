@@ -12,6 +12,7 @@ mod lean;
 mod lister;
 mod shared;
 
+pub(crate) use error::status_of;
 pub use error::{InformerError, Stopped, SyncError};
 pub use events::{InformerEvent, InformerEvents};
 pub use factory::{MetadataTransform, Scope, SharedInformerFactory, SyncFailures, TweakConfig};

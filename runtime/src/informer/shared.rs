@@ -4,7 +4,7 @@
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use super::error::{InformerError, Stopped, SyncError, status_of};
 use super::indexer::{Cache, Change, Indexer, Stale, object_key};
 use super::lean::Lean;
 use super::lister::Lister;
+use crate::metrics::{InformerMetrics, InformerSeries, Seen};
 
 /// What an informer's handlers are told of an object that went away.
 #[derive(Debug)]
@@ -245,6 +246,7 @@ struct Health {
     errors: AtomicU64,
     callbacks: Mutex<Vec<InformerErrorCallback>>,
     running: AtomicBool,
+    metrics: OnceLock<Arc<InformerSeries>>,
 }
 
 impl Health {
@@ -253,6 +255,9 @@ impl Health {
     /// told to the callbacks again.
     fn report(&self, error: InformerError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = self.metrics.get() {
+            m.error(&error);
+        }
         *lock(&self.last_error) = Some(error.clone());
         let callbacks: Vec<InformerErrorCallback> = lock(&self.callbacks).clone();
         for callback in callbacks {
@@ -266,7 +271,11 @@ impl Health {
         let message = super::panic_message(panic);
         tracing::warn!("an informer's error callback panicked: {message}");
         self.errors.fetch_add(1, Ordering::Relaxed);
-        *lock(&self.last_error) = Some(InformerError::Callback { message });
+        let error = InformerError::Callback { message };
+        if let Some(m) = self.metrics.get() {
+            m.error(&error);
+        }
+        *lock(&self.last_error) = Some(error);
     }
 }
 
@@ -546,6 +555,27 @@ where
         lock(&self.inner.health.last_error).clone()
     }
 
+    /// Records this informer in `metrics` (`kube_codegen_informer_*`, labelled with its
+    /// resource): lists, relists, 410s, events by type, errors by kind, and, read at each
+    /// scrape, its cache's size and the time since its last event and last list. Watch
+    /// requests are counted by the client (see [`InformerMetrics::observe_client`]). Once: a
+    /// second call keeps the first metrics.
+    pub fn with_metrics(self, metrics: &InformerMetrics) -> Self {
+        let weak = Arc::downgrade(&self.inner);
+        let series = metrics.series(
+            metric_resource::<K>(&self.inner.dyntype),
+            Box::new(move || weak.upgrade().map(|inner| inner.cache.view().len())),
+        );
+        let _ = self.inner.health.metrics.set(series);
+        self
+    }
+
+    fn seen(&self, what: Seen) {
+        if let Some(m) = self.inner.health.metrics.get() {
+            m.seen(what);
+        }
+    }
+
     /// Running, synced, and the last error: what a readiness probe asks.
     pub fn health(&self) -> InformerHealth {
         let group = K::group(&self.inner.dyntype);
@@ -734,13 +764,18 @@ where
     fn apply(&self, event: watcher::Event<K>) {
         let mut errors = Vec::new();
         match event {
-            watcher::Event::Init => lock(&self.inner.dispatch).listing = Some(Vec::new()),
+            watcher::Event::Init => {
+                self.seen(Seen::ListStarted);
+                lock(&self.inner.dispatch).listing = Some(Vec::new());
+            }
             watcher::Event::InitApply(o) => {
+                self.seen(Seen::Listed);
                 if let Some(o) = self.transform(o, &mut errors) {
                     lock(&self.inner.dispatch).listing.get_or_insert_with(Vec::new).push(o);
                 }
             }
             watcher::Event::InitDone => {
+                self.seen(Seen::ListDone);
                 let mut listed = lock(&self.inner.dispatch).listing.take().unwrap_or_default();
                 loop {
                     let filing = self.inner.cache.file(listed);
@@ -790,8 +825,14 @@ where
                         }
                     };
                     match result {
-                        Some(Ok(Some(old))) => send(&dispatch, Notification::Update(old, Arc::clone(&object))),
-                        Some(Ok(None)) => send(&dispatch, Notification::Add(Arc::clone(&object), false)),
+                        Some(Ok(Some(old))) => {
+                            self.seen(Seen::Modified);
+                            send(&dispatch, Notification::Update(old, Arc::clone(&object)))
+                        }
+                        Some(Ok(None)) => {
+                            self.seen(Seen::Added);
+                            send(&dispatch, Notification::Add(Arc::clone(&object), false))
+                        }
                         Some(Err(e)) => errors.push(InformerError::Index(e)),
                         None => {}
                     }
@@ -801,6 +842,7 @@ where
             watcher::Event::Delete(o) => {
                 // The event carries the object's final state, which is what handlers get; the
                 // cached object goes even when the transform fails on that final state.
+                self.seen(Seen::Deleted);
                 let key = object_key(&o);
                 let last = self.transform(o, &mut errors);
                 let dispatch = lock(&self.inner.dispatch);
@@ -850,6 +892,12 @@ fn send<K>(dispatch: &Dispatch<K>, note: Notification<K>) {
             slot.backlog.fetch_sub(1, Ordering::Relaxed);
         }
     }
+}
+
+/// `pods`, `deployments.apps`: the resource label of metrics, as the client metrics name it.
+fn metric_resource<K: kube::Resource>(dyntype: &K::DynamicType) -> String {
+    let (plural, group) = (K::plural(dyntype), K::group(dyntype));
+    if group.is_empty() { plural.into_owned() } else { format!("{plural}.{group}") }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
