@@ -1,7 +1,8 @@
 //! A Widget controller on the generated code and the runtime's controller toolkit: a shared
 //! informer factory and its lister, a work queue with rate-limited retries, server-side apply
 //! for `status`, Events about what it did, leader election on a Lease, client-side rate
-//! limiting, work-queue metrics, and a graceful shutdown.
+//! limiting, the runtime's metrics (requests, informers, leader election, work queue) in one
+//! registry, a tracing span per reconcile, and a graceful shutdown.
 //!
 //! Without `KUBECONFIG` it runs against the in-memory API server and shows everything in a few
 //! seconds: two replicas in one process campaign for the lease; the leader reconciles three
@@ -28,11 +29,13 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube_codegen_runtime::client::{ApplyParams, Patch, PatchParams, PostParams};
 use kube_codegen_runtime::informer::{Handler, Lister, SharedInformerFactory as Options, drop_managed_fields};
 use kube_codegen_runtime::leader_election::LeaderElection;
+use kube_codegen_runtime::metrics::Metrics;
 use kube_codegen_runtime::throttle::ThrottleLayer;
-use kube_codegen_runtime::workqueue::{WorkQueue, WorkQueueMetrics};
+use kube_codegen_runtime::workqueue::WorkQueue;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use tower::Layer;
+use tracing::Instrument;
 
 type Key = (String, String);
 
@@ -98,7 +101,9 @@ impl Replica {
     /// Takes keys until the queue shuts down (or this future is dropped, when leadership ends).
     async fn work(&self) {
         while let Some(key) = self.queue.get().await {
-            match self.reconcile(&key).await {
+            // One span per reconcile: the requests it sends are spans inside it.
+            let span = tracing::info_span!("reconcile", replica = %self.name, namespace = %key.0, name = %key.1);
+            match self.reconcile(&key).instrument(span).await {
                 Ok(wrote) => {
                     self.queue.forget(&key);
                     if wrote {
@@ -131,13 +136,14 @@ async fn run_replica(
     client: kube::Client,
     namespace: &str,
     timings: (Duration, Duration, Duration),
-    metrics: &WorkQueueMetrics,
+    metrics: &Metrics,
     written: Arc<Mutex<BTreeSet<Key>>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let factory = SharedInformerFactory::with(Options::new(client.clone()).transform(drop_managed_fields));
+    let options = Options::new(client.clone()).transform(drop_managed_fields).metrics(&metrics.informers);
+    let factory = SharedInformerFactory::with(options);
     let widgets = factory.example_v1().widgets();
-    let queue = WorkQueue::<Key>::builder().name(format!("widgets-{name}")).metrics(metrics).build();
+    let queue = WorkQueue::<Key>::builder().name(format!("widgets-{name}")).metrics(&metrics.workqueue).build();
     let key = |w: &Arc<Widget>| {
         (w.metadata.namespace.clone().unwrap_or_default(), w.metadata.name.clone().unwrap_or_default())
     };
@@ -161,6 +167,7 @@ async fn run_replica(
         .lease_duration(lease_duration)
         .renew_deadline(renew_deadline)
         .retry_period(retry_period)
+        .metrics(&metrics.leader)
         .on_new_leader(move |leader| println!("{who}: {leader} leads"));
     let status = election.status();
     let draining = queue.clone();
@@ -187,14 +194,18 @@ async fn run_replica(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut registry = Registry::default();
-    let metrics = WorkQueueMetrics::register(&mut registry);
+    let metrics = Metrics::register(&mut registry);
     let written = Arc::new(Mutex::new(BTreeSet::new()));
     // client-go's default client-side limit, shared by everything built from one client.
     let throttle = ThrottleLayer::client_go_default();
 
     if std::env::var_os("KUBECONFIG").is_some() {
         let config = kube::Config::infer().await?;
-        let client = kube::client::ClientBuilder::try_from(config)?.with_layer(&throttle).build();
+        let observed = metrics.client_for(&config);
+        let client = kube::client::ClientBuilder::try_from(config)?
+            .with_layer(&observed.layer())
+            .with_layer(&throttle.metrics(&observed))
+            .build();
         let namespace = client.default_namespace().to_owned();
         let identity =
             std::env::var("POD_NAME").unwrap_or_else(|_| format!("widget-controller-{}", std::process::id()));
@@ -213,7 +224,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     let server = kube_codegen_runtime::fake::ApiServer::new();
     server.register::<CustomResourceDefinition>().register::<Lease>().register::<K8sEvent>();
-    let client = kube::Client::new(throttle.layer(server.clone()), "default");
+    let observed = metrics.client.for_host("in-memory");
+    let client =
+        kube::Client::new(observed.layer().layer(throttle.metrics(&observed).layer(server.clone())), "default");
     let cs = Clientset::new(client.clone());
     seed(&client, &cs).await?;
     // The first status write fails: the work queue retries it after a backoff.
@@ -283,9 +296,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     notes.iter().for_each(|n| println!("{n}"));
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry)?;
-    text.lines()
-        .filter(|l| l.starts_with("workqueue_adds_total") || l.starts_with("workqueue_retries_total"))
-        .for_each(|l| println!("{l}"));
+    let shown = [
+        "workqueue_adds_total",
+        "workqueue_retries_total",
+        "rest_client_requests_total{code=\"500\"",
+        "kube_codegen_informer_lists_total",
+        "kube_codegen_leader_election_transitions_total",
+    ];
+    text.lines().filter(|l| shown.iter().any(|s| l.starts_with(s))).for_each(|l| println!("{l}"));
     println!("{} widgets written", written.lock().unwrap_or_else(|p| p.into_inner()).len());
     Ok(())
 }

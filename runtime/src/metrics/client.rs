@@ -17,9 +17,11 @@
 //! # let _ = client; Ok(()) }
 //! ```
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,7 +35,7 @@ use prometheus_client::registry::Registry;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::request::{RequestShape, method_name};
+use super::request::{Shape, method_name};
 
 /// client-go's request latency buckets, in seconds: 5 ms to a minute.
 const LATENCY_BUCKETS: [f64; 12] = [0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0];
@@ -53,6 +55,30 @@ type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 #[derive(Clone, Debug)]
 pub struct ClientMetrics {
     series: Arc<Series>,
+    host: Arc<str>,
+    /// The series of each (method, verb, resource) seen, resolved once: a family lookup
+    /// hashes and allocates its label values, several times the cost of a request to the
+    /// in-memory server; this hashes a few borrowed strings.
+    resolved: Arc<Mutex<ResolvedMap>>,
+}
+
+/// Resolved series by the hash of (method, verb, group, resource, subresource).
+type ResolvedMap = HashMap<u64, Vec<Arc<Resolved>>, foldhash::fast::RandomState>;
+
+/// One (method, verb, resource)'s series, and its status counters as codes come.
+#[derive(Debug)]
+struct Resolved {
+    method: http::Method,
+    verb: &'static str,
+    resource: String,
+    duration: Histogram,
+    by_resource: Histogram,
+    request_size: Histogram,
+    response_size: Histogram,
+    codes: Mutex<Vec<(StatusCode, Counter)>>,
+    /// For a code not seen yet, and failures.
+    requests: Family<Labels3, Counter>,
+    transport_errors: Family<Labels2, Counter>,
     host: Arc<str>,
 }
 
@@ -128,13 +154,13 @@ impl ClientMetrics {
             "Requests that got no response, by kind (connect, timeout, tls, other) and host",
             series.transport_errors.clone(),
         );
-        ClientMetrics { series: Arc::new(series), host: Arc::from("") }
+        ClientMetrics { series: Arc::new(series), host: Arc::from(""), resolved: Arc::default() }
     }
 
     /// The same series, labelled with `host` (`10.0.0.1:6443`): the layers' requests carry
     /// only a path, the cluster's address being added below them.
     pub fn for_host(&self, host: impl Into<String>) -> ClientMetrics {
-        ClientMetrics { series: Arc::clone(&self.series), host: Arc::from(host.into()) }
+        ClientMetrics { series: Arc::clone(&self.series), host: Arc::from(host.into()), resolved: Arc::default() }
     }
 
     /// The same series, labelled with the host of `config`'s cluster URL.
@@ -158,33 +184,95 @@ impl ClientMetrics {
         self.series.retry_wait.get_or_create(&[("host", self.host.to_string())]).inc_by(wait.as_secs_f64());
     }
 
-    /// One exchange that got an answer.
-    fn answered(&self, sent: &Sent, status: StatusCode, elapsed: Duration) {
+    /// The series of requests of `method` shaped as `shape`.
+    fn resolve(&self, method: &http::Method, shape: &Shape<'_>) -> Arc<Resolved> {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|p| p.into_inner());
+        let hash =
+            resolved.hasher().hash_one((method.as_str(), shape.verb, shape.group, shape.resource, shape.subresource));
+        let same = |r: &&Arc<Resolved>| r.method == method && r.verb == shape.verb && same_resource(&r.resource, shape);
+        let bucket = resolved.entry(hash).or_default();
+        if let Some(found) = bucket.iter().find(same) {
+            return Arc::clone(found);
+        }
         let s = &self.series;
-        let method = sent.method.as_str().to_owned();
-        s.requests
-            .get_or_create(&[code_label(status), ("method", method.clone()), ("host", self.host.to_string())])
-            .inc();
-        s.duration.get_or_create(&[("verb", method), ("host", self.host.to_string())]).observe(elapsed.as_secs_f64());
-        s.by_resource
-            .get_or_create(&[("verb", sent.shape.verb.to_owned()), ("resource", sent.shape.resource.clone())])
-            .observe(elapsed.as_secs_f64());
+        let by_method = [("verb", method.as_str().to_owned()), ("host", self.host.to_string())];
+        let resource = shape.resource_name();
+        let entry = Arc::new(Resolved {
+            method: method.clone(),
+            verb: shape.verb,
+            duration: s.duration.get_or_create_owned(&by_method),
+            by_resource: s
+                .by_resource
+                .get_or_create_owned(&[("verb", shape.verb.to_owned()), ("resource", resource.clone())]),
+            request_size: s.request_size.get_or_create_owned(&by_method),
+            response_size: s.response_size.get_or_create_owned(&by_method),
+            codes: Mutex::default(),
+            requests: s.requests.clone(),
+            transport_errors: s.transport_errors.clone(),
+            host: Arc::clone(&self.host),
+            resource,
+        });
+        bucket.push(Arc::clone(&entry));
+        entry
+    }
+}
+
+impl Resolved {
+    /// Whether these are the series of requests of `method` shaped as `shape`.
+    fn is(&self, method: &http::Method, shape: &Shape<'_>) -> bool {
+        self.method == method && self.verb == shape.verb && same_resource(&self.resource, shape)
     }
 
-    fn failed(&self, sent: &Sent, kind: &'static str) {
-        let s = &self.series;
+    /// One exchange that got an answer.
+    fn answered(&self, status: StatusCode, elapsed: Duration) {
+        {
+            let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
+            match codes.iter().find(|(code, _)| *code == status) {
+                Some((_, counter)) => {
+                    counter.inc();
+                }
+                None => {
+                    let labels = [
+                        code_label(status),
+                        ("method", self.method.as_str().to_owned()),
+                        ("host", self.host.to_string()),
+                    ];
+                    let counter = self.requests.get_or_create_owned(&labels);
+                    counter.inc();
+                    codes.push((status, counter));
+                }
+            }
+        }
+        self.duration.observe(elapsed.as_secs_f64());
+        self.by_resource.observe(elapsed.as_secs_f64());
+    }
+
+    /// One exchange that got no answer.
+    fn failed(&self, kind: &'static str) {
         let labels = [
             ("code", "<error>".to_owned()),
-            ("method", sent.method.as_str().to_owned()),
+            ("method", self.method.as_str().to_owned()),
             ("host", self.host.to_string()),
         ];
-        s.requests.get_or_create(&labels).inc();
-        s.transport_errors.get_or_create(&[("kind", kind.to_owned()), ("host", self.host.to_string())]).inc();
+        self.requests.get_or_create(&labels).inc();
+        self.transport_errors.get_or_create(&[("kind", kind.to_owned()), ("host", self.host.to_string())]).inc();
     }
+}
 
-    fn sizes(&self, method: &http::Method) -> (Histogram, Histogram) {
-        let labels = [("verb", method.as_str().to_owned()), ("host", self.host.to_string())];
-        (self.series.request_size.get_or_create_owned(&labels), self.series.response_size.get_or_create_owned(&labels))
+/// Whether `name` (`deployments.apps/scale`) is the resource label of `shape`.
+fn same_resource(name: &str, shape: &Shape<'_>) -> bool {
+    let Some(rest) = name.strip_prefix(shape.resource) else { return false };
+    let rest = if shape.group.is_empty() {
+        rest
+    } else {
+        match rest.strip_prefix('.').and_then(|r| r.strip_prefix(shape.group)) {
+            Some(r) => r,
+            None => return false,
+        }
+    };
+    match shape.subresource {
+        Some(sub) => rest.strip_prefix('/') == Some(sub),
+        None => rest.is_empty(),
     }
 }
 
@@ -210,7 +298,7 @@ pub struct MetricsLayer {
 impl<S> tower::Layer<S> for MetricsLayer {
     type Service = MetricsService<S>;
     fn layer(&self, inner: S) -> MetricsService<S> {
-        MetricsService { inner, metrics: self.metrics.clone() }
+        MetricsService { inner, metrics: self.metrics.clone(), last: None }
     }
 }
 
@@ -219,12 +307,9 @@ impl<S> tower::Layer<S> for MetricsLayer {
 pub struct MetricsService<S> {
     inner: S,
     metrics: ClientMetrics,
-}
-
-/// A request as sent, for what is recorded of its answer.
-struct Sent {
-    method: http::Method,
-    shape: RequestShape,
+    /// The series of the last request: requests come in runs of one resource (a list's
+    /// pages, a controller's writes), and this skips the shared map for them.
+    last: Option<Arc<Resolved>>,
 }
 
 impl<S, B> tower::Service<Request<Body>> for MetricsService<S>
@@ -244,54 +329,67 @@ where
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let content_type = request.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        let shape = RequestShape::of(request.method(), request.uri().path(), request.uri().query(), content_type);
+        let shape = Shape::parse(request.method(), request.uri().path(), request.uri().query(), content_type);
+        let resolved = match &self.last {
+            Some(last) if last.is(request.method(), &shape) => Arc::clone(last),
+            _ => {
+                let resolved = self.metrics.resolve(request.method(), &shape);
+                self.last = Some(Arc::clone(&resolved));
+                resolved
+            }
+        };
         let span = tracing::debug_span!(
             "request",
             otel.kind = "client",
             k8s.verb = shape.verb,
-            k8s.resource = %shape.resource,
-            k8s.namespace = shape.namespace.as_deref(),
+            k8s.resource = %resolved.resource,
+            k8s.namespace = shape.namespace,
             http.method = method_name(request.method()),
             http.status_code = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let sent = Sent { method: request.method().clone(), shape };
-        let (request_size, response_size) = self.metrics.sizes(&sent.method);
         if let Some(bytes) = request.body().size_hint().exact() {
-            request_size.observe(bytes as f64);
+            resolved.request_size.observe(bytes as f64);
         }
-        let metrics = self.metrics.clone();
         let start = Instant::now();
         let answer = self.inner.call(request);
+        let entered = span.clone();
         Box::pin(
             async move {
                 let answer = answer.await.map_err(Into::into);
                 let elapsed = start.elapsed();
-                let span = tracing::Span::current();
-                span.record("duration_ms", elapsed.as_secs_f64() * 1e3);
+                let span = entered;
+                // Recorded only where a subscriber listens: this runs on every request.
+                let traced = !span.is_disabled();
+                if traced {
+                    span.record("duration_ms", elapsed.as_secs_f64() * 1e3);
+                }
                 match answer {
                     Ok(response) => {
-                        span.record("http.status_code", response.status().as_u16());
+                        if traced {
+                            span.record("http.status_code", response.status().as_u16());
+                        }
                         let own = match response.extensions().get::<Throttled>() {
                             // Outside the throttle: the attempts it retried count as requests,
                             // and its waits are not the server's latency.
                             Some(throttled) => {
                                 let mut own = elapsed.saturating_sub(throttled.waited);
                                 for (status, took) in &throttled.retried {
-                                    metrics.answered(&sent, *status, *took);
+                                    resolved.answered(*status, *took);
                                     own = own.saturating_sub(*took);
                                 }
                                 own
                             }
                             None => elapsed,
                         };
-                        metrics.answered(&sent, response.status(), own);
-                        Ok(response.map(|body| SizedBody { body, read: 0, histogram: Some(response_size) }))
+                        resolved.answered(response.status(), own);
+                        let histogram = Some(resolved.response_size.clone());
+                        Ok(response.map(|body| SizedBody { body, read: 0, histogram }))
                     }
                     Err(error) => {
                         let kind = transport_error_kind(error.as_ref());
                         tracing::debug!(kind, "request failed without a response: {error}");
-                        metrics.failed(&sent, kind);
+                        resolved.failed(kind);
                         Err(error)
                     }
                 }

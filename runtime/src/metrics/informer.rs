@@ -303,7 +303,14 @@ impl Collector for Probes {
             }
             let mut family = encoder.encode_descriptor(name, help, None, ConstGauge::new(0.0).metric_type())?;
             for (resource, value) in values {
-                ConstGauge::new(value).encode(family.encode_family(&[("resource", resource)])?)?;
+                let label = [("resource", resource)];
+                let encoder = family.encode_family(&label)?;
+                // A count reads as one.
+                if index == 0 {
+                    ConstGauge::new(value as i64).encode(encoder)?
+                } else {
+                    ConstGauge::new(value).encode(encoder)?
+                }
             }
         }
         Ok(())

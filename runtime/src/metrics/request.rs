@@ -22,12 +22,52 @@ impl RequestShape {
     /// Reads `method`, `path` and `query` (without the `?`) of a request. `apply` stands
     /// for a PATCH whose `content_type` is `application/apply-patch+yaml`.
     pub fn of(method: &Method, path: &str, query: Option<&str>, content_type: Option<&str>) -> RequestShape {
-        let segments: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let shape = Shape::parse(method, path, query, content_type);
+        RequestShape {
+            verb: shape.verb,
+            resource: shape.resource_name(),
+            namespace: shape.namespace.map(str::to_owned),
+        }
+    }
+}
+
+/// [`RequestShape`] borrowed from the request, so the metrics layer reads it without
+/// allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Shape<'a> {
+    pub verb: &'static str,
+    pub group: &'a str,
+    /// Empty outside the resource API.
+    pub resource: &'a str,
+    pub subresource: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+}
+
+impl<'a> Shape<'a> {
+    pub(crate) fn parse(method: &Method, path: &'a str, query: Option<&str>, content_type: Option<&str>) -> Shape<'a> {
+        // The first 8 segments are all that matter: `/apis/{g}/{v}/namespaces/{ns}/{r}/{name}/{sub}`
+        // (a proxy path goes on after them). Split by hand: this runs on every request, and
+        // `str::split` costs several times as much.
+        let mut segments = [""; 8];
+        let mut count = 0;
+        let mut begin = 0;
+        for (at, byte) in path.bytes().chain(std::iter::once(b'/')).enumerate() {
+            if byte != b'/' {
+                continue;
+            }
+            if at > begin {
+                let Some(slot) = segments.get_mut(count) else { break };
+                *slot = path.get(begin..at).unwrap_or_default();
+                count += 1;
+            }
+            begin = at + 1;
+        }
+        let segments = segments.get(..count).unwrap_or_default();
         // `/api/v1/...` or `/apis/{group}/{version}/...`.
-        let (group, rest) = match segments.as_slice() {
+        let (group, rest) = match segments {
             ["api", _version, rest @ ..] => ("", rest),
             ["apis", group, _version, rest @ ..] => (*group, rest),
-            _ => return RequestShape::outside(method),
+            _ => return Shape::outside(method),
         };
         // `namespaces/{ns}/{resource}...`, except the namespace object itself
         // (`namespaces/{name}`, its `status` and `finalize`).
@@ -40,7 +80,7 @@ impl RequestShape {
             [resource] => (*resource, false, None),
             [resource, _name] => (*resource, true, None),
             [resource, _name, sub, ..] => (*resource, true, Some(*sub)),
-            _ => return RequestShape::outside(method),
+            _ => return Shape::outside(method),
         };
         let watch = query.is_some_and(is_watch);
         let verb = match *method {
@@ -55,21 +95,27 @@ impl RequestShape {
             Method::DELETE => "deletecollection",
             _ => method_name(method),
         };
-        let mut name = String::with_capacity(resource.len() + group.len() + subresource.map_or(0, str::len) + 2);
-        name.push_str(resource);
-        if !group.is_empty() {
+        Shape { verb, group, resource, subresource, namespace }
+    }
+
+    fn outside(method: &Method) -> Shape<'static> {
+        Shape { verb: method_name(method), group: "", resource: "", subresource: None, namespace: None }
+    }
+
+    /// `deployments.apps/scale`: the resource label.
+    pub(crate) fn resource_name(&self) -> String {
+        let mut name =
+            String::with_capacity(self.resource.len() + self.group.len() + self.subresource.map_or(0, str::len) + 2);
+        name.push_str(self.resource);
+        if !self.group.is_empty() {
             name.push('.');
-            name.push_str(group);
+            name.push_str(self.group);
         }
-        if let Some(sub) = subresource {
+        if let Some(sub) = self.subresource {
             name.push('/');
             name.push_str(sub);
         }
-        RequestShape { verb, resource: name, namespace: namespace.map(str::to_owned) }
-    }
-
-    fn outside(method: &Method) -> RequestShape {
-        RequestShape { verb: method_name(method), resource: String::new(), namespace: None }
+        name
     }
 }
 
@@ -128,6 +174,10 @@ mod tests {
         assert_eq!(shape(Method::GET, "/api/v1/namespaces/kube-system"), ("get", "namespaces".into(), None));
         assert_eq!(shape(Method::PUT, "/api/v1/namespaces/x/finalize"), ("update", "namespaces/finalize".into(), None));
         assert_eq!(shape(Method::GET, "/apis/apps/v1"), ("get", String::new(), None));
+        assert_eq!(
+            shape(Method::GET, "/api/v1/namespaces/ns/pods/p/proxy/a/b/c/d"),
+            ("get", "pods/proxy".into(), ns.clone())
+        );
         assert_eq!(shape(Method::GET, "/version"), ("get", String::new(), None));
         assert_eq!(shape(Method::GET, "/openapi/v3/apis/apps/v1?hash=x"), ("get", String::new(), None));
         let apply = RequestShape::of(
