@@ -12,7 +12,8 @@
 //! than the layer costs; instructions do not. `-- instructions plain|metrics N` sends only `N`
 //! GETs through one client, to be run under callgrind at two `N`: the difference over the
 //! difference in `N` is the instructions per request, setup excluded
-//! (`benches/client-metrics-instructions.sh` does it).
+//! (`benches/client-metrics-instructions.sh` does it, and the same for a sync:
+//! `instructions sync-plain|sync-metrics N`, with `N` ConfigMaps).
 
 use std::time::Duration;
 
@@ -66,16 +67,36 @@ fn spread(v: &[f64]) -> String {
     format!("median {:.2}, range {:.2}–{:.2}", v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-/// Only `count` GETs through a client with or without the layer, for an instruction count.
+/// A server holding one ConfigMap, `default/a`.
+async fn one_configmap() -> ApiServer {
+    let server = ApiServer::new();
+    server.register::<ConfigMap>();
+    let cm = ConfigMap { metadata: ObjectMeta { name: Some("a".into()), ..Default::default() }, ..Default::default() };
+    Api::<ConfigMap>::namespaced(server.client(), "default").create(&PostParams::default(), &cm).await.unwrap();
+    server
+}
+
+/// Only `count` GETs through a client with or without the layer, or an initial sync of
+/// `count` ConfigMaps with or without informer metrics, for an instruction count.
 fn instructions(case: &str, count: usize) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    if let Some(with) = case.strip_prefix("sync-") {
+        return rt.block_on(async {
+            let server = common::populate(count, false).await;
+            let mut registry = Registry::default();
+            let metrics = Metrics::register(&mut registry);
+            let mut factory = SharedInformerFactory::new(server.client());
+            if with == "metrics" {
+                factory = factory.metrics(&metrics.informers);
+            }
+            let _informer = factory.informer_for::<ConfigMap>();
+            factory.start();
+            factory.wait_for_cache_sync().await.unwrap();
+            factory.shutdown().await;
+        });
+    }
     rt.block_on(async {
-        let server = ApiServer::new();
-        server.register::<ConfigMap>();
-        let cm =
-            ConfigMap { metadata: ObjectMeta { name: Some("a".into()), ..Default::default() }, ..Default::default() };
-        Api::<ConfigMap>::namespaced(server.client(), "default").create(&PostParams::default(), &cm).await.unwrap();
-        let mut registry = Registry::default();
+        let (server, mut registry) = (one_configmap().await, Registry::default());
         let metrics = Metrics::register(&mut registry);
         let client = match case {
             "metrics" => kube::Client::new(metrics.client.for_host("fake").layer().layer(server.clone()), "default"),
@@ -99,12 +120,7 @@ fn main() {
     let rounds = args.get(2).copied().unwrap_or(10).max(1);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let server = ApiServer::new();
-        server.register::<ConfigMap>();
-        let cm =
-            ConfigMap { metadata: ObjectMeta { name: Some("a".into()), ..Default::default() }, ..Default::default() };
-        Api::<ConfigMap>::namespaced(server.client(), "default").create(&PostParams::default(), &cm).await.unwrap();
-        let mut registry = Registry::default();
+        let (server, mut registry) = (one_configmap().await, Registry::default());
         let metrics = Metrics::register(&mut registry);
         let plain = server.client();
         let measured = kube::Client::new(metrics.client.for_host("fake").layer().layer(server.clone()), "default");

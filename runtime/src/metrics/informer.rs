@@ -205,7 +205,7 @@ pub(crate) enum Seen {
 
 impl InformerSeries {
     pub(crate) fn seen(&self, what: Seen) {
-        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1;
+        let now = || u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1;
         match what {
             Seen::ListStarted => {
                 self.lists.inc();
@@ -213,10 +213,13 @@ impl InformerSeries {
                     self.relists.inc();
                 }
             }
+            // The list's items arrive together: its end sets the time, not each item (a clock
+            // read per object is a visible share of an initial sync).
             Seen::Listed => {
                 self.listed.inc();
+                return;
             }
-            Seen::ListDone => self.last_list.store(now, Ordering::Relaxed),
+            Seen::ListDone => self.last_list.store(now(), Ordering::Relaxed),
             Seen::Added => {
                 self.added.inc();
             }
@@ -227,7 +230,7 @@ impl InformerSeries {
                 self.deleted.inc();
             }
         }
-        self.last_event.store(now, Ordering::Relaxed);
+        self.last_event.store(now(), Ordering::Relaxed);
     }
 
     pub(crate) fn error(&self, error: &InformerError) {
