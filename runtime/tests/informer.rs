@@ -205,8 +205,8 @@ async fn wait_for_cache_sync_says_which_informer_failed_and_why() {
     factory.informer_for::<Secret>();
     factory.start();
     let failures = factory.wait_for_cache_sync().await.unwrap_err();
-    assert_eq!(failures.0.keys().collect::<Vec<_>>(), ["secrets./v1"]);
-    let refused = failures.0["secrets./v1"].status().expect("the server's answer is kept");
+    assert_eq!(failures.0.keys().collect::<Vec<_>>(), ["secrets/v1"]);
+    let refused = failures.0["secrets/v1"].status().expect("the server's answer is kept");
     assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"), "{failures}");
     assert!(failures.to_string().contains("Forbidden"), "{failures}");
     assert!(factory.informer_for::<ConfigMap>().has_synced());

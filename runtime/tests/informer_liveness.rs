@@ -36,12 +36,12 @@ async fn a_shutdown_before_the_first_sync_ends_every_wait_with_an_error() {
             .expect("the waits ended with the shutdown");
     assert!(matches!(waited, Err(SyncError::ShutDown)), "{waited:?}");
     let failures = all_waited.expect_err("not synced");
-    assert!(matches!(failures.0.get("configmaps./v1"), Some(SyncError::ShutDown)), "{failures}");
+    assert!(matches!(failures.0.get("configmaps/v1"), Some(SyncError::ShutDown)), "{failures}");
     assert!(matches!(informer.sync_state(), SyncState::ShutDown));
     // A wait that starts after the shutdown ends at once, as does the timed one.
     assert!(matches!(informer.wait_for_sync().await, Err(SyncError::ShutDown)));
     let timed = factory.wait_for_cache_sync_timeout(Duration::from_secs(60)).await.expect_err("not synced");
-    assert!(matches!(timed.0.get("configmaps./v1"), Some(SyncError::ShutDown)), "{timed}");
+    assert!(matches!(timed.0.get("configmaps/v1"), Some(SyncError::ShutDown)), "{timed}");
     assert!(!informer.is_running());
 }
 

@@ -328,7 +328,7 @@ impl SharedInformerFactory {
     /// describes it; the same one for the same resource.
     pub fn for_resource(&self, resource: &ApiResource, namespaced: bool) -> SharedInformer<DynamicObject> {
         // Named apart from typed informers of the same resource: a different cache.
-        let name = format!("{}.{}/{} (dynamic)", resource.plural, resource.group, resource.version);
+        let name = format!("{} (dynamic)", super::resource_id(&resource.plural, &resource.group, &resource.version));
         self.get_or_make(name, || {
             let (client, ns) = (self.informer_client.clone(), self.options.namespace.as_deref().filter(|_| namespaced));
             let transform = self.meta_transform::<DynamicObject>();
@@ -459,7 +459,7 @@ impl SharedInformerFactory {
 /// `deployments.apps/v1`: how a factory names an informer.
 fn resource_name<K: kube::Resource<DynamicType = ()>>() -> String {
     let group = K::group(&());
-    format!("{}.{}/{}", K::plural(&()), group, K::version(&()))
+    super::resource_id(&K::plural(&()), &group, &K::version(&()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

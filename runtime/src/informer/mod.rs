@@ -23,6 +23,11 @@ pub use shared::{
     Transform, drop_managed_fields, strip_managed_fields,
 };
 
+/// How reports name a resource: `deployments.apps/v1`, `pods/v1` (no dot for the core group).
+pub(crate) fn resource_id(plural: &str, group: &str, version: &str) -> String {
+    if group.is_empty() { format!("{plural}/{version}") } else { format!("{plural}.{group}/{version}") }
+}
+
 /// The message of a caught panic.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic

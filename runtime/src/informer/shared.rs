@@ -580,7 +580,7 @@ where
     pub fn health(&self) -> InformerHealth {
         let group = K::group(&self.inner.dyntype);
         InformerHealth {
-            resource: format!("{}.{}/{}", K::plural(&self.inner.dyntype), group, K::version(&self.inner.dyntype)),
+            resource: super::resource_id(&K::plural(&self.inner.dyntype), &group, &K::version(&self.inner.dyntype)),
             running: self.is_running(),
             synced: self.has_synced(),
             last_error: self.last_error(),
