@@ -9,9 +9,16 @@
 //! let metrics = Metrics::register(&mut registry);
 //! // metrics.client_for(&config).layer() on the client's stack; metrics.informers to the
 //! // factory; metrics.leader to the leader election; metrics.workqueue to the queues.
+//! let queue = kube_codegen_runtime::workqueue::WorkQueue::<String>::builder()
+//!     .name("widgets")
+//!     .metrics(&metrics.workqueue)
+//!     .build();
+//! queue.add("default/a".to_owned());
 //! let mut text = String::new();
 //! prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-//! assert!(text.contains("# HELP rest_client_requests "));
+//! // A family appears once it has a series.
+//! assert!(text.contains(r#"workqueue_adds_total{name="widgets"} 1"#));
+//! assert!(!text.contains("rest_client_requests_total"));
 //! ```
 
 pub mod client;
