@@ -524,6 +524,38 @@ fn sequence() -> Vec<Step> {
             "/api/v1/namespaces/{ns}/services",
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1svc"}, "spec": {"ports": [{"port": 80}]}}),
         ),
+        // A built-in kind's /status write keeps the labels, annotations and finalizers sent,
+        // except a workload's labels.
+        send(
+            "create a service",
+            Method::POST,
+            "/api/v1/namespaces/{ns}/services",
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}]}}),
+        )
+        .code_only(),
+        Step::patch(
+            "labels and annotations through a service's status",
+            "/api/v1/namespaces/{ns}/services/svc/status",
+            MERGE,
+            json!({"metadata": {"labels": {"sent": "yes"}, "annotations": {"a": "b"}}, "spec": {"type": "NodePort"}}),
+        )
+        .pick(&["/metadata/labels", "/metadata/annotations", "/spec/type"]),
+        send(
+            "create a deployment",
+            Method::POST,
+            "/apis/apps/v1/namespaces/{ns}/deployments",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "dep"},
+                   "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+                   "spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+        )
+        .code_only(),
+        Step::patch(
+            "labels and annotations through a deployment's status",
+            "/apis/apps/v1/namespaces/{ns}/deployments/dep/status",
+            MERGE,
+            json!({"metadata": {"labels": {"sent": "yes"}, "annotations": {"a": "b"}}}),
+        )
+        .pick(&["/metadata/labels", "/metadata/annotations"]),
         get("list pods by an unsupported field", "/api/v1/namespaces/{ns}/pods?fieldSelector=spec.nope%3D1"),
         send("dry-run create", Method::POST, &format!("{cms}?dryRun=All"), cm("dry", json!({}))),
         get("dry-run created nothing", &format!("{cms}/dry")),
@@ -756,7 +788,7 @@ fn sequence() -> Vec<Step> {
             "status patch",
             &format!("{gizmos}/g/status"),
             MERGE,
-            json!({"status": {"replicas": 2}, "spec": {"color": "blue"}}),
+            json!({"status": {"replicas": 2}, "spec": {"color": "blue"}, "metadata": {"labels": {"sent": "yes"}}}),
         ),
         get("scale", &format!("{gizmos}/g/scale")),
         Step::patch("scale patch", &format!("{gizmos}/g/scale"), MERGE, json!({"spec": {"replicas": 4}})),

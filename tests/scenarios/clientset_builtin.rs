@@ -142,7 +142,7 @@ async fn main() {
     nodes.create(&pp, &Node { metadata: meta("n1"), ..Default::default() }).await.unwrap();
     assert_eq!(nodes.list(&ListParams::default()).await.unwrap().items.len(), 1);
 
-    // status: the main endpoint ignores status, /status ignores everything else.
+    // status: the main endpoint ignores status, /status the spec.
     let pods = cs.core_v1().pods("ns");
     let pod = Pod {
         metadata: meta("p"),
@@ -153,10 +153,11 @@ async fn main() {
     assert!(created.status.is_none(), "create drops status when there is a status subresource");
     let mut with_status = created.clone();
     with_status.status = Some(PodStatus { phase: Some("Pending".into()), ..Default::default() });
-    with_status.metadata.labels = Some([("ignored".to_owned(), "yes".to_owned())].into());
+    with_status.metadata.labels = Some([("sent".to_owned(), "yes".to_owned())].into());
     let updated = pods.update_status("p", &pp, &with_status).await.unwrap();
     assert_eq!(updated.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
-    assert!(updated.metadata.labels.is_none(), "/status ignores metadata");
+    // A pod's status strategy resets only its spec: labels sent to /status are kept.
+    assert_eq!(updated.metadata.labels.unwrap_or_default()["sent"], "yes");
     let patched = pods
         .patch_status("p", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Running"}})))
         .await
@@ -248,12 +249,12 @@ async fn main() {
     };
     let mut ns = namespaces.create(&pp, &ns).await.unwrap();
     ns.spec = Some(NamespaceSpec { finalizers: Some(vec![]) });
-    ns.metadata.labels = Some([("ignored".to_owned(), "yes".to_owned())].into());
+    ns.metadata.labels = Some([("sent".to_owned(), "yes".to_owned())].into());
     let finalized = namespaces.finalize("gone", &pp, &ns).await.unwrap();
     assert_eq!(finalized.spec.unwrap().finalizers, Some(vec![]));
-    // Only the label the server gives every namespace, not the one sent.
+    // The labels sent, and the one the server gives every namespace, as kube-apiserver does.
     let labels = finalized.metadata.labels.unwrap_or_default();
-    assert_eq!(labels.keys().collect::<Vec<_>>(), ["kubernetes.io/metadata.name"]);
+    assert_eq!(labels.keys().collect::<Vec<_>>(), ["kubernetes.io/metadata.name", "sent"]);
 
     // approval changes only status.conditions.
     let csrs = cs.certificates_v1().certificate_signing_requests();

@@ -145,7 +145,7 @@ debug = 0
     /// Runs cargo in the harness, expecting it to fail; its stderr. For code that must not
     /// compile.
     pub fn cargo_fails(&self, args: &[&str]) -> String {
-        let out = run_cargo(self.dir.path(), args);
+        let out = run_cargo(self.dir.path(), args, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(!out.status.success(), "cargo {args:?} succeeded in {}, expected a failure", self.dir.path().display());
         stderr
@@ -155,7 +155,12 @@ debug = 0
 /// Runs cargo in `dir` with the harnesses' shared target directory and Kubernetes v1.36;
 /// panics with its output when it fails.
 pub fn cargo(dir: &Path, args: &[&str]) -> String {
-    let out = run_cargo(dir, args);
+    cargo_with(dir, args, &[])
+}
+
+/// [`cargo`] with more environment variables, which a program it runs sees too.
+pub fn cargo_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = run_cargo(dir, args, env);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -171,10 +176,11 @@ pub fn harness_target() -> PathBuf {
     target_dir().join("harness")
 }
 
-fn run_cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+fn run_cargo(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let target = harness_target();
     Command::new(env!("CARGO"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target)
         .env("K8S_OPENAPI_ENABLED_VERSION", "1.36")

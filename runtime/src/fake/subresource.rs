@@ -200,7 +200,8 @@ impl ApiServer {
                     };
                     // Only what the subresource owns changes; the rest stays as stored.
                     let mut object = current.clone();
-                    for owned in owned_by(part) {
+                    let metadata = if matches!(part, "status" | "finalize") { kept_metadata(t) } else { &[] };
+                    for owned in owned_by(part).iter().chain(metadata) {
                         let value = sent.pointer(owned).cloned().unwrap_or(Value::Null);
                         set(&mut object, owned, value);
                     }
@@ -327,6 +328,21 @@ fn owned_by(subresource: &str) -> &'static [&'static str] {
         // Resizing changes the containers' resources, which live in the containers.
         "resize" => &["/spec/containers"],
         _ => &[],
+    }
+}
+
+/// The metadata a `/status` (or a namespace's `/finalize`) write changes besides what the
+/// subresource owns, as kube-apiserver v1.36 answers: a built-in kind's strategy resets only
+/// its spec, so labels, annotations and finalizers go through, except the workloads' labels,
+/// which `apps` resets too; a custom resource's `/status` changes nothing but `status`.
+fn kept_metadata(t: &Target) -> &'static [&'static str] {
+    const ALL: &[&str] = &["/metadata/labels", "/metadata/annotations", "/metadata/finalizers"];
+    const BUT_LABELS: &[&str] = &["/metadata/annotations", "/metadata/finalizers"];
+    let (group, _, plural) = &t.resource;
+    match (group.as_str(), plural.as_str()) {
+        _ if t.is_custom() => &[],
+        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") => BUT_LABELS,
+        _ => ALL,
     }
 }
 
