@@ -1,8 +1,8 @@
-//! Every verb and subresource kind of a generated clientset (k8s-openapi types) against the
-//! in-memory API server. Compiled and run in a harness by `tests/clientset_fake.rs`, with the
+//! Every subresource kind of a generated clientset (k8s-openapi types) against the in-memory
+//! API server, with what only it can show (logs it was given, eviction of a pod no kubelet
+//! holds, its action log); the verbs a real server runs too are in `clientset_both.rs`. Compiled and run in a harness by `tests/clientset_fake.rs`, with the
 //! clientset generated from the v1.36 swagger as `harness::k8s`.
 
-use futures::StreamExt;
 use harness::k8s::Clientset;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
@@ -15,19 +15,12 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube_codegen_runtime::ErrorExt;
-use kube_codegen_runtime::client::{
-    DeleteParams, Either, EvictParams, ListParams, LogParams, Patch, PatchParams, PostParams, WatchEvent,
-    WatchParams,
-};
+use kube_codegen_runtime::client::{EvictParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube_codegen_runtime::fake::ApiServer;
 use serde_json::json;
 
 fn meta(name: &str) -> ObjectMeta {
     ObjectMeta { name: Some(name.into()), ..Default::default() }
-}
-
-fn labelled(name: &str, app: &str) -> ObjectMeta {
-    ObjectMeta { labels: Some([("app".to_owned(), app.to_owned())].into()), ..meta(name) }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -48,94 +41,8 @@ async fn main() {
     let discovery = cs.discovery().run().await.unwrap();
     assert!(discovery.has_group("apps"), "discovery sees apps");
 
-    // create, get, already-exists, not-found.
-    let cms = cs.core_v1().config_maps("ns");
-    for (i, app) in ["web", "web", "db", "cache", "web"].iter().enumerate() {
-        let cm = ConfigMap { metadata: labelled(&format!("cm-{i}"), app), ..Default::default() };
-        cms.create(&pp, &cm).await.unwrap();
-    }
-    let err = cms.create(&pp, &ConfigMap { metadata: meta("cm-0"), ..Default::default() }).await.unwrap_err();
-    assert!(err.is_already_exists(), "{err}");
-    let err = cms.get("missing").await.unwrap_err();
-    assert!(err.is_not_found() && !err.is_conflict(), "{err}");
-    assert!(cms.get_opt("missing").await.unwrap().is_none());
-    let cm0 = cms.get("cm-0").await.unwrap();
-    assert_eq!(cm0.metadata.labels.as_ref().unwrap()["app"], "web");
-
-    // Label selectors and pagination over a consistent snapshot.
-    let web = cms.list(&ListParams::default().labels("app=web")).await.unwrap();
-    assert_eq!(web.items.len(), 3);
-    let not_web = cms.list(&ListParams::default().labels("app notin (web)")).await.unwrap();
-    assert_eq!(not_web.items.len(), 2);
-    let first = cms.list(&ListParams::default().limit(2)).await.unwrap();
-    assert_eq!(first.items.len(), 2);
-    let token = first.metadata.continue_.clone().expect("a continue token");
-    assert_eq!(first.metadata.remaining_item_count, Some(3));
-    // Changes after the first page do not show in the later ones.
-    cms.create(&pp, &ConfigMap { metadata: meta("cm-9"), ..Default::default() }).await.unwrap();
-    let mut names: Vec<String> = first.items.iter().map(|c| c.metadata.name.clone().unwrap()).collect();
-    let mut next = Some(token);
-    while let Some(token) = next {
-        let page = cms.list(&ListParams::default().limit(2).continue_token(&token)).await.unwrap();
-        assert_eq!(page.metadata.resource_version, first.metadata.resource_version);
-        names.extend(page.items.iter().map(|c| c.metadata.name.clone().unwrap()));
-        next = page.metadata.continue_.clone();
-    }
-    assert_eq!(names, ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]);
-    let all = cs.core_v1().config_maps_all().list(&ListParams::default()).await.unwrap();
-    assert_eq!(all.items.len(), 6);
-
-    // update with optimistic concurrency; patch in all three kinds.
-    let mut stale = cm0.clone();
-    let mut fresh = cm0.clone();
-    fresh.data = Some([("k".to_owned(), "v".to_owned())].into());
-    cms.update("cm-0", &pp, &fresh).await.unwrap();
-    stale.data = Some([("k".to_owned(), "old".to_owned())].into());
-    let err = cms.update("cm-0", &pp, &stale).await.unwrap_err();
-    assert!(err.is_conflict(), "{err}");
-    let patched = cms
-        .patch("cm-0", &PatchParams::default(), &Patch::Merge(json!({"data": {"m": "merge"}})))
-        .await
-        .unwrap();
-    assert_eq!(patched.data.as_ref().unwrap()["m"], "merge");
-    let patched = cms
-        .patch("cm-0", &PatchParams::default(), &Patch::Strategic(json!({"data": {"s": "strategic"}})))
-        .await
-        .unwrap();
-    assert_eq!(patched.data.as_ref().unwrap()["s"], "strategic");
-    let ops: kube_codegen_runtime::client::json_patch::Patch =
-        serde_json::from_value(json!([{"op": "add", "path": "/data/j", "value": "json"}])).unwrap();
-    let patched = cms.patch("cm-0", &PatchParams::default(), &Patch::<()>::Json(ops)).await.unwrap();
-    assert_eq!(patched.data.as_ref().unwrap()["j"], "json");
-
-    // A watch sees create, update and delete.
-    let version = cms.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
-    let mut events = cms.watch(&WatchParams::default().timeout(5), &version).await.unwrap();
-    cms.create(&pp, &ConfigMap { metadata: meta("watched"), ..Default::default() }).await.unwrap();
-    cms.patch("watched", &PatchParams::default(), &Patch::Merge(json!({"data": {"a": "b"}}))).await.unwrap();
-    // Gone at once, so the server answers with a Status naming it.
-    match cms.delete("watched", &DeleteParams::default()).await.unwrap() {
-        Either::Right(status) => assert_eq!(status.details.unwrap().name, "watched"),
-        Either::Left(object) => panic!("expected a Status, got {object:?}"),
-    }
-    let mut seen = Vec::new();
-    while seen.len() < 3 {
-        match events.next().await.expect("the watch ended early").unwrap() {
-            WatchEvent::Added(c) => seen.push(("added", c.metadata.name.unwrap())),
-            WatchEvent::Modified(c) => seen.push(("modified", c.metadata.name.unwrap())),
-            WatchEvent::Deleted(c) => seen.push(("deleted", c.metadata.name.unwrap())),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    assert_eq!(seen, [("added", "watched".into()), ("modified", "watched".into()), ("deleted", "watched".into())]);
-
-    // delete_collection by label.
-    let deleted = cms.delete_collection(&DeleteParams::default(), &ListParams::default().labels("app=web")).await;
-    match deleted.unwrap() {
-        Either::Left(list) => assert_eq!(list.items.len(), 3),
-        Either::Right(status) => panic!("expected the deleted objects, got {status:?}"),
-    }
-    assert_eq!(cms.list(&ListParams::default()).await.unwrap().items.len(), 3);
+    // Create, get, lists, pages, updates, patches, watches and collections run in
+    // `clientset_both.rs`, on the fake and on a real server; here, what only the fake can show.
 
     // Cluster-scoped: no namespace anywhere.
     let nodes = cs.core_v1().nodes();
