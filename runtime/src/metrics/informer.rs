@@ -16,7 +16,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use tokio::time::Instant;
 
-use super::request::RequestShape;
+use super::request::Shape;
 use crate::informer::InformerError;
 
 type Resource = [(&'static str, String); 1];
@@ -147,9 +147,9 @@ impl tower::Service<Request<Body>> for WatchCounter {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let shape = RequestShape::of(request.method(), request.uri().path(), request.uri().query(), None);
+        let shape = Shape::parse(request.method(), request.uri().path(), request.uri().query(), None);
         if shape.verb == "watch" {
-            self.watches.get_or_create(&[("resource", shape.resource)]).inc();
+            self.watches.get_or_create(&[("resource", shape.resource_name())]).inc();
         }
         let client = self.client.clone();
         Box::pin(async move { client.send(request).await })

@@ -5,6 +5,7 @@
 //! ```
 //! use kube_codegen_runtime::metrics::Metrics;
 //!
+//! # fn main() -> Result<(), std::fmt::Error> {
 //! let mut registry = prometheus_client::registry::Registry::default();
 //! let metrics = Metrics::register(&mut registry);
 //! // metrics.client_for(&config).layer() on the client's stack; metrics.informers to the
@@ -15,10 +16,12 @@
 //!     .build();
 //! queue.add("default/a".to_owned());
 //! let mut text = String::new();
-//! prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+//! prometheus_client::encoding::text::encode(&mut text, &registry)?;
 //! // A family appears once it has a series.
 //! assert!(text.contains(r#"workqueue_adds_total{name="widgets"} 1"#));
 //! assert!(!text.contains("rest_client_requests_total"));
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod client;
